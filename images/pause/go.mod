@@ -1,0 +1,3 @@
+module inplace-conformance/pause
+
+go 1.22

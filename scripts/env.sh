@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# usage: source scripts/env.sh
+# The environment every project script and the Rust harness share: pinned
+# versions, the cache directory, and the project-scoped podman configuration.
+# Sourcing it changes nothing on the machine.
+
+IPC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export IPC_ROOT
+# shellcheck source=scripts/versions.env
+source "$IPC_ROOT/scripts/versions.env"
+export KIND_VERSION K8S_VERSION ETCD_VERSION KRUISE_VERSION KRUISE_MODULE_SUM REGISTRY_VERSION DEBIAN_SUITE
+
+# Build outputs live outside the repository, keyed by version below it.
+: "${IPC_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/inplace-conformance}"
+export IPC_CACHE
+
+# "local" builds every image here from Debian packages and Go modules;
+# "official" uses the upstream kind node and OpenKruise images from their
+# registries (for machines that can reach them).
+: "${IPC_IMAGE_SOURCE:=local}"
+export IPC_IMAGE_SOURCE
+
+if [[ $IPC_IMAGE_SOURCE == official ]]; then
+  : "${IPC_NODE_IMAGE:=docker.io/kindest/node:$K8S_VERSION}"
+  : "${IPC_KRUISE_IMAGE:=docker.io/openkruise/kruise-manager:$KRUISE_VERSION}"
+else
+  : "${IPC_NODE_IMAGE:=localhost/kindest/node:$K8S_VERSION}"
+  : "${IPC_KRUISE_IMAGE:=localhost/openkruise/kruise-manager:$KRUISE_VERSION}"
+fi
+export IPC_NODE_IMAGE IPC_KRUISE_IMAGE
+export IPC_BASE_IMAGE="localhost/inplace-conformance/base:$DEBIAN_SUITE"
+export IPC_WORKLOAD_IMAGE="localhost/inplace-conformance/workload"
+export IPC_REGISTRY_IMAGE="localhost/inplace-conformance/registry:$REGISTRY_VERSION"
+
+# podman reads only this file when CONTAINERS_CONF is set, so the project's
+# settings never touch the user's system-wide configuration. bootstrap writes
+# it; `bootstrap --system-podman-config` installs it system-wide instead.
+if [[ -z ${CONTAINERS_CONF:-} && -f $IPC_CACHE/podman/containers.conf ]]; then
+  export CONTAINERS_CONF=$IPC_CACHE/podman/containers.conf
+fi
+export KIND_EXPERIMENTAL_PROVIDER=podman
+
+export IPC_KIND_BIN=$IPC_CACHE/kind/$KIND_VERSION/kind
+export IPC_K8S_BIN=$IPC_CACHE/k8s/$K8S_VERSION/bin
+PATH="$IPC_K8S_BIN:${IPC_KIND_BIN%/*}:$PATH"
+export PATH

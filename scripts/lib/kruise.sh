@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# usage: source scripts/lib/kruise.sh   (after env.sh and common.sh; needs
+# $name and $KUBECONFIG of the target cluster)
+# Installs OpenKruise from its Go module's config/ through our overlay
+# (kind-config/kruise-overlay) and waits until it can serve the suite.
+
+kruise_ns=kruise-system
+# shellcheck disable=SC2154 # $name is set by scripts/cluster
+
+# render_kruise OUT_FILE: kustomize our overlay over the module's config/default.
+render_kruise() {
+  local mod overlay=$IPC_CACHE/clusters/$name/kruise-overlay json
+  json=$(GONOSUMDB=github.com/openkruise/kruise go mod download -json "github.com/openkruise/kruise@$KRUISE_VERSION") ||
+    die "cannot fetch the OpenKruise $KRUISE_VERSION module for its config/" "go must reach the Go module proxy"
+  [[ $(jq -r .Sum <<<"$json") == "$KRUISE_MODULE_SUM" ]] || die "OpenKruise module hash differs from KRUISE_MODULE_SUM" "check scripts/versions.env"
+  mod=$(jq -r .Dir <<<"$json")
+  rm -rf "$overlay" && mkdir -p "$overlay"
+  cp "$IPC_ROOT/kind-config/kruise-overlay/patches.yaml" "$overlay/"
+  # kustomize accepts only relative resource paths.
+  cat >"$overlay/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $(realpath --relative-to="$overlay" "$mod/config/default")
+images:
+  - name: controller
+    newName: ${IPC_KRUISE_IMAGE%:*}
+    newTag: ${IPC_KRUISE_IMAGE##*:}
+patches:
+  - path: patches.yaml
+YAML
+  kubectl kustomize "$overlay" >"$1" 2>"$overlay/kustomize.log" ||
+    die "kustomize could not render OpenKruise: $(grep -v Warning "$overlay/kustomize.log" | tail -n 1)" "see $overlay/kustomize.log"
+}
+
+install_kruise() {
+  local start=$SECONDS rendered=$IPC_CACHE/clusters/$name/kruise.yaml
+  render_kruise "$rendered"
+  info "installing OpenKruise $KRUISE_VERSION ($IPC_KRUISE_IMAGE)"
+  kubectl apply --server-side --force-conflicts -f "$rendered" >"$IPC_CACHE/logs/kruise-apply-$name.log" 2>&1 ||
+    die "kubectl apply of OpenKruise failed: $(tail -n 1 "$IPC_CACHE/logs/kruise-apply-$name.log")" "see $IPC_CACHE/logs/kruise-apply-$name.log"
+  wait_kruise
+  info "OpenKruise ready in $(elapsed "$start")"
+}
+
+# kruise_timeout WHAT: diagnostics for a wait that ran out, then exit.
+kruise_timeout() {
+  info "timed out waiting for $1; last state:"
+  kubectl -n "$kruise_ns" get deploy,ds,pods -o wide 2>&1 | sed 's/^/  | /' >&2 || true
+  info "recent events in $kruise_ns:"
+  kubectl -n "$kruise_ns" get events --sort-by=.lastTimestamp 2>&1 | tail -n 15 | sed 's/^/  | /' >&2 || true
+  info "kruise-manager log tail:"
+  kubectl -n "$kruise_ns" logs deploy/kruise-controller-manager --tail=15 2>&1 | sed 's/^/  | /' >&2 || true
+  die "OpenKruise did not become ready ($1)" "scripts/cluster diagnose --name $name"
+}
+
+wait_kruise() {
+  local t=${timeout:-300}s crds
+  crds=$(kubectl get crd -o name | grep 'kruise\.io$' || true)
+  [[ -n $crds ]] || die "no OpenKruise CRDs in the cluster" "scripts/cluster install-kruise --name $name"
+  # shellcheck disable=SC2086
+  kubectl wait --for=condition=Established --timeout="$t" $crds >/dev/null || kruise_timeout "CRDs Established"
+  info "  $(wc -w <<<"$crds") OpenKruise CRDs Established"
+  kubectl -n "$kruise_ns" rollout status deploy/kruise-controller-manager --timeout="$t" >/dev/null ||
+    kruise_timeout "kruise-controller-manager rollout"
+  kubectl -n "$kruise_ns" wait --for=condition=Available --timeout="$t" deploy/kruise-controller-manager >/dev/null ||
+    kruise_timeout "kruise-controller-manager Available"
+  info "  kruise-controller-manager Available"
+  wait_kruise_webhook || kruise_timeout "the kruise webhook to admit a CloneSet"
+  info "  kruise webhook answers"
+  kubectl -n "$kruise_ns" rollout status ds/kruise-daemon --timeout="$t" >/dev/null || kruise_timeout "kruise-daemon rollout"
+  info "  kruise-daemon ready"
+}
+
+# wait_kruise_webhook: a server-side dry run of a CloneSet passes through the
+# mutating and validating webhooks, which proves certs, caBundle and service.
+wait_kruise_webhook() {
+  local deadline=$((SECONDS + ${timeout:-300})) out
+  while ((SECONDS < deadline)); do
+    if out=$(kubectl create --dry-run=server -o name -f - 2>&1 <<'YAML'
+apiVersion: apps.kruise.io/v1alpha1
+kind: CloneSet
+metadata: {name: webhook-probe, namespace: default}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: webhook-probe}}
+  template:
+    metadata: {labels: {app: webhook-probe}}
+    spec: {containers: [{name: c, image: localhost/none:v0}]}
+YAML
+    ); then
+      return 0
+    fi
+    sleep 2
+  done
+  info "last webhook answer: $out"
+  return 1
+}

@@ -1,0 +1,249 @@
+# shellcheck shell=bash
+# usage: source scripts/lib/steps.sh   (after env.sh and common.sh)
+# The bootstrap steps. Each NAME has done_NAME (is the cached output there?)
+# and do_NAME (build it; output goes to the step's log).
+
+etcd_image_tag() { kubeadm_image etcd | sed 's/.*://'; }
+pause_image_tag() { kubeadm_image pause | sed 's/.*://'; }
+kubeadm_image() { "$IPC_K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | grep "/$1:"; }
+
+# --- host ------------------------------------------------------------------
+host_packages=(podman runc netavark aardvark-dns containernetworking-plugins debootstrap jq uidmap curl python3-yaml)
+host_commands=(podman runc debootstrap jq curl /usr/lib/cni/bridge /usr/lib/podman/netavark /usr/lib/python3/dist-packages/yaml)
+
+done_host() {
+  local c
+  for c in "${host_commands[@]}"; do command -v "$c" >/dev/null || [[ -e $c ]] || return 1; done
+  [[ -f $IPC_CACHE/podman/containers.conf ]] && podman_config_current && inotify_ok && [[ -d /lib/modules ]]
+}
+do_host() {
+  local c missing=0
+  for c in "${host_commands[@]}"; do command -v "$c" >/dev/null || [[ -e $c ]] || missing=1; done
+  if [[ $missing == 1 ]]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${host_packages[@]}"
+  fi
+  write_podman_config "$IPC_CACHE/podman/containers.conf"
+  # kind nodes run systemd, kubelet and containerd: each wants inotify
+  # instances; the kernel default of 128 runs out with one node.
+  inotify_ok || sysctl -w fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288
+  # kind mounts /lib/modules read-only into every node.
+  mkdir -p /lib/modules
+  podman --version
+}
+podman_config_current() {
+  local want
+  want=$(write_podman_config /dev/stdout)
+  [[ $want == "$(cat "$IPC_CACHE/podman/containers.conf")" ]]
+}
+inotify_ok() {
+  (($(cat /proc/sys/fs/inotify/max_user_instances) >= 512)) &&
+    (($(cat /proc/sys/fs/inotify/max_user_watches) >= 524288))
+}
+
+# write_podman_config FILE: the settings kind nodes need on this kind of
+# host (see README "Podman settings").
+write_podman_config() {
+  local hard
+  hard=$(ulimit -Hn)
+  [[ $hard == unlimited ]] && hard=1048576
+  [[ $1 == /dev/stdout ]] || mkdir -p "$(dirname "$1")"
+  cat >"$1" <<CONF
+# Written by inplace-conformance scripts/bootstrap.
+[containers]
+# runc cannot raise rlimits above the hard limit without CAP_SYS_RESOURCE.
+default_ulimits = ["nofile=$hard:$hard", "nproc=$hard:$hard"]
+# A kind node runs every pod of the cluster: no pids cap.
+pids_limit = 0
+# kind follows node logs with "podman logs -f".
+log_driver = "k8s-file"
+
+[engine]
+# --cgroupns=private is refused with the systemd manager on cgroup v1.
+cgroup_manager = "cgroupfs"
+# crun refuses this host's hybrid cgroup layout; runc runs kind nodes on it.
+runtime = "runc"
+events_logger = "file"
+
+[network]
+network_backend = "netavark"
+CONF
+}
+
+# --- kind ------------------------------------------------------------------
+done_kind() { [[ -x $IPC_KIND_BIN ]] && "$IPC_KIND_BIN" version | grep -q "$KIND_VERSION"; }
+do_kind() {
+  mkdir -p "$(dirname "$IPC_KIND_BIN")"
+  GOBIN=$(dirname "$IPC_KIND_BIN") CGO_ENABLED=0 GOTOOLCHAIN=local go install -trimpath "sigs.k8s.io/kind@$KIND_VERSION"
+  "$IPC_KIND_BIN" version
+}
+
+# --- kubernetes --------------------------------------------------------------
+done_kubernetes() { [[ $("$IPC_K8S_BIN/kubeadm" version -o short 2>/dev/null) == "$K8S_VERSION" ]] && [[ -x $IPC_K8S_BIN/kube-proxy ]]; }
+do_kubernetes() { bash "$IPC_ROOT/scripts/lib/build-kubernetes.sh" "$IPC_K8S_BIN" "$IPC_CACHE/k8s/$K8S_VERSION/wrap"; }
+
+# --- etcd --------------------------------------------------------------------
+etcd_bin() { echo "$IPC_CACHE/etcd/$ETCD_VERSION/etcd"; }
+done_etcd() { [[ -x $(etcd_bin) ]]; }
+do_etcd() {
+  local src=$IPC_CACHE/etcd/$ETCD_VERSION/src
+  rm -rf "$src" && mkdir -p "$src" && cd "$src" || return 1
+  # The same entry point as upstream's server/main.go.
+  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' >main.go
+  go mod init local/etcd
+  GOFLAGS=-mod=mod go get "go.etcd.io/etcd/server/v3/etcdmain@$ETCD_VERSION"
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$(etcd_bin)" .
+  "$(etcd_bin)" --version
+}
+
+# --- pause (also PID 1 of the workload images) -------------------------------
+pause_key() { tree_hash "$IPC_ROOT/images/pause"; }
+pause_bin() { echo "$IPC_CACHE/pause/$(pause_key)/pause"; }
+done_pause() { [[ -x $(pause_bin) ]]; }
+do_pause() {
+  cd "$IPC_ROOT/images/pause" || return 1
+  CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS='' go build -trimpath -ldflags '-s -w' -o "$(pause_bin)" .
+  "$(pause_bin)" -v
+}
+
+# --- base image: a Debian minbase every local image starts from --------------
+done_base() { image_exists "$IPC_BASE_IMAGE"; }
+do_base() {
+  local root=$IPC_CACHE/rootfs/base-$DEBIAN_SUITE mirror
+  mirror=$(debian_mirror) || { echo "no Debian mirror found in apt's sources; set DEBIAN_MIRROR"; return 1; }
+  rm -rf "$root"
+  debootstrap --variant=minbase --include=iptables,nftables,conntrack,ipset,ca-certificates,procps \
+    "$DEBIAN_SUITE" "$root" "$mirror"
+  # kube-proxy and the node share the iptables backend: legacy, as kind picks on a tie.
+  chroot "$root" update-alternatives --set iptables /usr/sbin/iptables-legacy
+  chroot "$root" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  chmod 1777 "$root/tmp"
+  tar -C "$root" --numeric-owner -c . | podman import - "$IPC_BASE_IMAGE"
+  rm -rf "$root"
+}
+
+# build_image REF CONTEXT_DIR: podman build of a Containerfile without RUN
+# steps, never pulling (every base is local).
+build_image() { podman build --pull=never -q -t "$1" "$2"; }
+
+# image_from_binary REF BINARY PATH_IN_IMAGE
+image_from_binary() {
+  local ctx
+  ctx=$(mktemp -d)
+  cp "$2" "$ctx/bin"
+  printf 'FROM %s\nCOPY bin %s\nENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin\nENTRYPOINT ["%s"]\n' \
+    "$IPC_BASE_IMAGE" "$3" "$3" >"$ctx/Containerfile"
+  build_image "$1" "$ctx"
+  rm -rf "$ctx"
+}
+
+# --- control-plane images, named exactly as the built kubeadm lists them ------
+k8s_images_tar() { echo "$IPC_CACHE/images/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-pause-$(pause_key).tar"; }
+done_control_plane_images() { [[ -s $(k8s_images_tar) ]]; }
+do_control_plane_images() {
+  local ref refs=() name
+  while read -r ref; do
+    name=${ref##*/}
+    name=${name%%:*}
+    case $name in
+      kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy)
+        image_from_binary "$ref" "$IPC_K8S_BIN/$name" "/usr/local/bin/$name" ;;
+      etcd) image_from_binary "$ref" "$(etcd_bin)" /usr/local/bin/etcd ;;
+      pause) image_from_binary "$ref" "$(pause_bin)" /pause ;;
+      coredns) continue ;; # the default cluster skips the CoreDNS addon
+      *) echo "kubeadm lists an image this script does not build: $ref"; return 1 ;;
+    esac
+    refs+=("$ref")
+  done < <("$IPC_K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION")
+  mkdir -p "$IPC_CACHE/images"
+  rm -f "$(k8s_images_tar)"
+  podman save -m -o "$(k8s_images_tar).part" "${refs[@]}"
+  mv "$(k8s_images_tar).part" "$(k8s_images_tar)"
+  printf 'saved %s\n' "${refs[@]}"
+}
+
+# --- node image -------------------------------------------------------------
+done_node_image() { image_exists "$IPC_NODE_IMAGE"; }
+do_node_image() { bash "$IPC_ROOT/scripts/lib/build-node-image.sh"; }
+
+# --- OpenKruise --------------------------------------------------------------
+kruise_dir() { echo "$IPC_CACHE/kruise/$KRUISE_VERSION"; }
+done_kruise() { image_exists "$IPC_KRUISE_IMAGE"; }
+do_kruise() {
+  local out ctx
+  out=$(kruise_dir)/bin
+  [[ -x $out/manager && -x $out/kruise-daemon ]] || build_kruise_binaries "$out"
+  ctx=$(mktemp -d)
+  cp "$out/manager" "$out/kruise-daemon" "$ctx/"
+  mkdir "$ctx/log"
+  # Upstream's image: both binaries, /log and /tmp writable by nobody (the
+  # manager runs as 65534 and keeps its webhook certs under /tmp); no USER,
+  # since the daemon runs as root to reach the CRI socket.
+  printf '%s\n' "FROM $IPC_BASE_IMAGE" 'COPY manager /manager' 'COPY kruise-daemon /kruise-daemon' \
+    'COPY --chown=65534:65534 log /log' 'ENTRYPOINT ["/manager"]' >"$ctx/Containerfile"
+  build_image "$IPC_KRUISE_IMAGE" "$ctx"
+  rm -rf "$ctx"
+}
+
+build_kruise_binaries() { # OUT_DIR
+  local mod src
+  mod=$(kruise_module_dir) || return 1
+  src=$(kruise_dir)/src
+  # kruise's go.mod replaces modules, so `go install` refuses it: build a
+  # writable copy of the module.
+  rm -rf "$src" && mkdir -p "$1"
+  cp -r "$mod" "$src" && chmod -R u+w "$src" && cd "$src" || return 1
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$1/manager" .
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$1/kruise-daemon" ./cmd/daemon
+  cd / && rm -rf "$src"
+}
+
+# kruise_module_dir: downloads kruise's module and checks it against the
+# pinned hash (the checksum database has no entry for it here).
+kruise_module_dir() {
+  local json sum
+  json=$(GONOSUMDB=github.com/openkruise/kruise go mod download -json "github.com/openkruise/kruise@$KRUISE_VERSION")
+  sum=$(jq -r .Sum <<<"$json")
+  if [[ $sum != "$KRUISE_MODULE_SUM" ]]; then
+    echo "kruise module hash $sum differs from the pinned KRUISE_MODULE_SUM $KRUISE_MODULE_SUM"
+    return 1
+  fi
+  jq -r .Dir <<<"$json"
+}
+
+# --- test workload images v1 and v2 -----------------------------------------
+workload_key() { echo "$(pause_key)-$(tree_hash "$IPC_ROOT/images/workload")"; }
+done_workload() {
+  stamp_matches workload "$(workload_key)" && image_exists "$IPC_WORKLOAD_IMAGE:v1" && image_exists "$IPC_WORKLOAD_IMAGE:v2"
+}
+do_workload() {
+  local v ctx
+  for v in v1 v2; do
+    ctx=$(mktemp -d)
+    cp "$(pause_bin)" "$ctx/pause"
+    cp "$IPC_ROOT/images/workload/Containerfile" "$ctx/"
+    # The baked file is what tells v1 from v2 inside a running container.
+    printf '%s\n' "$v" >"$ctx/image-version"
+    podman build --pull=never -q --build-arg "BASE=$IPC_BASE_IMAGE" --build-arg "VERSION=$v" \
+      -t "$IPC_WORKLOAD_IMAGE:$v" "$ctx"
+    rm -rf "$ctx"
+  done
+  stamp_write workload "$(workload_key)"
+  podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep "$IPC_WORKLOAD_IMAGE"
+}
+
+# --- local OCI registry (CNCF distribution) ----------------------------------
+registry_key() { echo "$REGISTRY_VERSION-$(tree_hash "$IPC_ROOT/images/registry")"; }
+done_registry() { stamp_matches registry "$(registry_key)" && image_exists "$IPC_REGISTRY_IMAGE"; }
+do_registry() {
+  local out=$IPC_CACHE/registry/$REGISTRY_VERSION ctx
+  mkdir -p "$out"
+  GOBIN=$out CGO_ENABLED=0 GOTOOLCHAIN=local go install -trimpath -ldflags '-s -w' \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+  ctx=$(mktemp -d)
+  cp "$out/registry" "$IPC_ROOT/images/registry/config.yml" "$IPC_ROOT/images/registry/Containerfile" "$ctx/"
+  podman build --pull=never -q --build-arg "BASE=$IPC_BASE_IMAGE" -t "$IPC_REGISTRY_IMAGE" "$ctx"
+  rm -rf "$ctx"
+  stamp_write registry "$(registry_key)"
+}
