@@ -3,8 +3,10 @@
 # The bootstrap steps. Each NAME has done_NAME (is the cached output there?)
 # and do_NAME (build it; output goes to the step's log).
 
-etcd_image_tag() { kubeadm_image etcd | sed 's/.*://'; }
-pause_image_tag() { kubeadm_image pause | sed 's/.*://'; }
+# The etcd image is tagged with the version really built; when that differs
+# from kubeadm's default, scripts/cluster sets kubeadm's etcd imageTag.
+etcd_image_tag() { echo "${ETCD_VERSION#v}-0"; }
+kubeadm_etcd_tag() { kubeadm_image etcd | sed 's/.*://'; }
 kubeadm_image() { "$IPC_K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | grep "/$1:"; }
 
 # --- host ------------------------------------------------------------------
@@ -149,7 +151,10 @@ do_control_plane_images() {
     case $name in
       kube-apiserver | kube-controller-manager | kube-scheduler | kube-proxy)
         image_from_binary "$ref" "$IPC_K8S_BIN/$name" "/usr/local/bin/$name" ;;
-      etcd) image_from_binary "$ref" "$(etcd_bin)" /usr/local/bin/etcd ;;
+      etcd)
+        ref=${ref%:*}:$(etcd_image_tag)
+        image_from_binary "$ref" "$(etcd_bin)" /usr/local/bin/etcd
+        ;;
       pause) image_from_binary "$ref" "$(pause_bin)" /pause ;;
       coredns) continue ;; # the default cluster skips the CoreDNS addon
       *) echo "kubeadm lists an image this script does not build: $ref"; return 1 ;;

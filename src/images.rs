@@ -1,0 +1,483 @@
+//! Getting the workload images to the kubelet.
+//!
+//! Default (`ImageDelivery::Registry`, as the issue asks): each scenario
+//! starts its own OCI registry container (testcontainers over the podman
+//! API) on the `kind` network, pushes the images it needs under a
+//! scenario-unique repository and step-unique tags, and points the node's
+//! containerd at it with a `certs.d/localhost:<port>/hosts.toml`. Every
+//! image reference is new to the node, so every update makes the kubelet
+//! really pull. A registry per scenario (not per binary) because the
+//! container must be removed in the runtime that created it, statics are
+//! never dropped, and unique `localhost:<port>` names let scenarios run in
+//! parallel without sharing a hosts.toml.
+//!
+//! `ImageDelivery::Preloaded` uses the images `kind load`ed by
+//! `scripts/cluster up` (no pull, no registry), for debugging.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use tokio::sync::OnceCell;
+
+use crate::observe::{ImageDelivery, ImageRef};
+
+/// The workload images built by scripts/bootstrap, tag = content version,
+/// unless the project environment (`IPC_WORKLOAD_IMAGE`) names another.
+pub const WORKLOAD_REPO: &str = "localhost/inplace-conformance/workload";
+/// Registry image (CNCF distribution) if neither `INPLACE_REGISTRY_IMAGE`
+/// nor the project environment (`IPC_REGISTRY_IMAGE` from scripts/env.sh,
+/// versioned by scripts/versions.env) names one.
+pub const REGISTRY_IMAGE: &str = "localhost/inplace-conformance/registry:v3.1.2";
+/// podman network kind puts its nodes on.
+pub const KIND_NETWORK: &str = "kind";
+const REGISTRY_PORT: u16 = 5000;
+
+pub fn local_image(repo: &str, content_version: &str) -> String {
+    format!("{repo}:{content_version}")
+}
+
+/// The workload repository as scripts/env.sh names it (what `kind load`
+/// loaded), falling back to [`WORKLOAD_REPO`].
+async fn workload_repo(repo_root: &Path) -> String {
+    match project_env(repo_root, "IPC_WORKLOAD_IMAGE").await {
+        Ok(repo) if !repo.is_empty() => repo,
+        _ => WORKLOAD_REPO.to_string(),
+    }
+}
+
+impl ImageDelivery {
+    /// `INPLACE_IMAGE_DELIVERY=registry|preloaded`, default registry.
+    pub fn from_env() -> anyhow::Result<ImageDelivery> {
+        match std::env::var("INPLACE_IMAGE_DELIVERY").as_deref() {
+            Err(_) | Ok("") | Ok("registry") => Ok(ImageDelivery::Registry),
+            Ok("preloaded") => Ok(ImageDelivery::Preloaded),
+            Ok(other) => {
+                anyhow::bail!("INPLACE_IMAGE_DELIVERY={other}: expected `registry` or `preloaded`")
+            }
+        }
+    }
+}
+
+/// Images ready for a scenario: `images[i]` is what step i (0 = initial)
+/// runs. Call [`Delivered::release`] when done.
+pub struct Delivered {
+    pub images: Vec<ImageRef>,
+    registry: Option<LocalRegistry>,
+}
+
+impl Delivered {
+    /// One line about the delivery, for the record's notes.
+    pub fn describe(&self) -> String {
+        match &self.registry {
+            None => "preloaded images (kind load), no registry".into(),
+            Some(r) => format!(
+                "registry container {} at {}:{} on network {KIND_NETWORK}, pushed via 127.0.0.1:{}",
+                r.container_name, r.kind_ip, REGISTRY_PORT, r.host_port
+            ),
+        }
+    }
+
+    /// Removes the node's registry configuration and the container.
+    pub async fn release(self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+        match self.registry {
+            None => Ok(()),
+            Some(registry) => registry.remove(repo_root, cluster).await,
+        }
+    }
+}
+
+/// Makes `versions` (content versions per step, e.g. `["v1", "v2"]`)
+/// available to the cluster's kubelet.
+pub async fn deliver(
+    delivery: ImageDelivery,
+    repo_root: &Path,
+    cluster: &str,
+    slug: &str,
+    versions: &[&str],
+) -> anyhow::Result<Delivered> {
+    let repo = workload_repo(repo_root).await;
+    match delivery {
+        ImageDelivery::Preloaded => Ok(Delivered {
+            images: versions
+                .iter()
+                .map(|v| ImageRef {
+                    reference: local_image(&repo, v),
+                    content_version: v.to_string(),
+                })
+                .collect(),
+            registry: None,
+        }),
+        ImageDelivery::Registry => {
+            let registry = LocalRegistry::start(repo_root, slug).await?;
+            // From here on the registry must be removed even on error.
+            match registry
+                .publish(repo_root, cluster, &repo, slug, versions)
+                .await
+            {
+                Ok(images) => Ok(Delivered {
+                    images,
+                    registry: Some(registry),
+                }),
+                Err(err) => {
+                    let _ = registry.remove(repo_root, cluster).await;
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
+struct LocalRegistry {
+    container: ContainerAsync<GenericImage>,
+    container_name: String,
+    host_port: u16,
+    kind_ip: String,
+}
+
+impl LocalRegistry {
+    async fn start(repo_root: &Path, slug: &str) -> anyhow::Result<LocalRegistry> {
+        ensure_docker_host(repo_root).await?;
+        let image = registry_image(repo_root).await;
+        let (name, tag) = split_image(&image);
+        let container_name = format!("{slug}-registry");
+        let container = GenericImage::new(name, tag)
+            .with_exposed_port(REGISTRY_PORT.tcp())
+            .with_wait_for(WaitFor::message_on_either_std("listening on"))
+            .with_network(KIND_NETWORK)
+            .with_container_name(&container_name)
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .with_context(|| {
+                format!("starting registry {image} on podman network {KIND_NETWORK}")
+            })?;
+        // testcontainers can read neither the published port (podman reports
+        // HostIp "", which it skips) nor, on podman 4.3, the network address
+        // (get_bridge_ip_address): ask podman for both.
+        let addresses = async {
+            let port = published_port(repo_root, container.id(), REGISTRY_PORT).await?;
+            let ip = container_ip(repo_root, container.id(), KIND_NETWORK).await?;
+            Ok::<(u16, String), anyhow::Error>((port, ip))
+        };
+        let (host_port, kind_ip) = match addresses.await {
+            Ok(addresses) => addresses,
+            Err(err) => {
+                let _ = container.rm().await;
+                return Err(err);
+            }
+        };
+        Ok(LocalRegistry {
+            container,
+            container_name,
+            host_port,
+            kind_ip,
+        })
+    }
+
+    /// The name pods use; containerd resolves it through hosts.toml.
+    fn pod_side_host(&self) -> String {
+        format!("localhost:{}", self.host_port)
+    }
+
+    async fn publish(
+        &self,
+        repo_root: &Path,
+        cluster: &str,
+        workload_repo: &str,
+        slug: &str,
+        versions: &[&str],
+    ) -> anyhow::Result<Vec<ImageRef>> {
+        self.configure_node(repo_root, cluster).await?;
+        let mut images = Vec::new();
+        for (step, version) in versions.iter().enumerate() {
+            // Step-unique tags: even v1 -> v2 -> v1 pulls each time.
+            let path = format!("{slug}/workload:s{step}-{version}");
+            let push_target = format!("127.0.0.1:{}/{path}", self.host_port);
+            podman(
+                repo_root,
+                &[
+                    "push",
+                    "--quiet",
+                    "--tls-verify=false",
+                    &local_image(workload_repo, version),
+                    &push_target,
+                ],
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "pushing {} to {push_target}",
+                    local_image(workload_repo, version)
+                )
+            })?;
+            images.push(ImageRef {
+                reference: format!("{}/{path}", self.pod_side_host()),
+                content_version: version.to_string(),
+            });
+        }
+        Ok(images)
+    }
+
+    fn hosts_dir(&self) -> String {
+        format!("/etc/containerd/certs.d/{}", self.pod_side_host())
+    }
+
+    async fn configure_node(&self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+        let content = hosts_toml(&self.kind_ip);
+        let dir = self.hosts_dir();
+        crate::cluster::node_exec(
+            repo_root,
+            cluster,
+            &[
+                "sh",
+                "-c",
+                "mkdir -p \"$1\" && printf '%s' \"$2\" > \"$1/hosts.toml\"",
+                "sh",
+                &dir,
+                &content,
+            ],
+        )
+        .await
+        .with_context(|| format!("writing {dir}/hosts.toml on the node"))?;
+        Ok(())
+    }
+
+    async fn remove(self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+        let dir = self.hosts_dir();
+        let unconfigured =
+            crate::cluster::node_exec(repo_root, cluster, &["rm", "-rf", &dir]).await;
+        let removed = self.container.rm().await.context("removing registry");
+        unconfigured.with_context(|| format!("removing {dir} on the node"))?;
+        removed
+    }
+}
+
+/// `INPLACE_REGISTRY_IMAGE`, else the project's pinned `IPC_REGISTRY_IMAGE`,
+/// else the built-in default.
+async fn registry_image(repo_root: &Path) -> String {
+    if let Some(image) = std::env::var("INPLACE_REGISTRY_IMAGE")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        return image;
+    }
+    match project_env(repo_root, "IPC_REGISTRY_IMAGE").await {
+        Ok(image) if !image.is_empty() => image,
+        _ => REGISTRY_IMAGE.to_string(),
+    }
+}
+
+/// A variable as scripts/env.sh sets it (the one source of pinned names).
+pub async fn project_env(repo_root: &Path, name: &str) -> anyhow::Result<String> {
+    let output = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg("source \"$0\" && printf '%s' \"${!1:-}\"")
+        .arg(env_script(repo_root))
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .context("sourcing scripts/env.sh")?;
+    anyhow::ensure!(output.status.success(), "sourcing scripts/env.sh failed");
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// containerd host config: pull from the registry container over plain
+/// HTTP on the kind network.
+pub fn hosts_toml(registry_ip: &str) -> String {
+    format!(
+        "# written by inplace-conformance for one scenario, removed afterwards\n\
+         [host.\"http://{registry_ip}:{REGISTRY_PORT}\"]\n  \
+         capabilities = [\"pull\", \"resolve\"]\n"
+    )
+}
+
+/// `name:tag` -> (`name`, `tag`); the tag is the part after the last colon
+/// that is not followed by a slash (a registry port is not a tag).
+pub fn split_image(image: &str) -> (String, String) {
+    match image.rfind(':') {
+        Some(i) if !image[i + 1..].contains('/') => (image[..i].into(), image[i + 1..].into()),
+        _ => (image.into(), "latest".into()),
+    }
+}
+
+/// `DOCKER_HOST` for testcontainers: `scripts/cluster registry-socket`
+/// starts the podman API service (idempotent) and prints its address.
+async fn ensure_docker_host(repo_root: &Path) -> anyhow::Result<()> {
+    static READY: OnceCell<String> = OnceCell::const_new();
+    READY
+        .get_or_try_init(|| async {
+            let printed = run_cluster_script(repo_root, &["registry-socket"]).await?;
+            let host = parse_docker_host(&printed).with_context(|| {
+                format!("`scripts/cluster registry-socket` printed no address: {printed:?}")
+            })?;
+            if std::env::var_os("DOCKER_HOST").is_none() {
+                // SAFETY: set once per process (OnceCell), before the first
+                // testcontainers call reads it. Other threads may be running
+                // tests; none of our code reads DOCKER_HOST concurrently, and
+                // a driver that exports DOCKER_HOST avoids this path entirely.
+                unsafe { std::env::set_var("DOCKER_HOST", &host) };
+            }
+            Ok::<String, anyhow::Error>(host)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Last non-empty line, with or without a `DOCKER_HOST=` prefix.
+pub fn parse_docker_host(stdout: &str) -> Option<String> {
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+    let value = last.strip_prefix("DOCKER_HOST=").unwrap_or(last);
+    let value = value.trim_matches('"').trim_matches('\'');
+    value.contains("://").then(|| value.to_string())
+}
+
+async fn run_cluster_script(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let script = crate::cluster::cluster_script(repo_root);
+    let output = tokio::process::Command::new(&script)
+        .args(args)
+        .current_dir(repo_root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {}", script.display()))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`scripts/cluster {}` failed ({}): {}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn env_script(repo_root: &Path) -> PathBuf {
+    repo_root.join("scripts/env.sh")
+}
+
+/// podman with the environment kind's nodes need (scripts/env.sh).
+pub async fn podman(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let env = env_script(repo_root);
+    anyhow::ensure!(
+        env.is_file(),
+        "{} not found (it sets up podman's environment)",
+        env.display()
+    );
+    let output = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg("source \"$0\" && exec podman \"$@\"")
+        .arg(&env)
+        .args(args)
+        .current_dir(repo_root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .context("running podman")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "podman {} failed ({}): {}",
+        args.first().unwrap_or(&""),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+async fn container_ip(repo_root: &Path, id: &str, network: &str) -> anyhow::Result<String> {
+    let json = podman(
+        repo_root,
+        &[
+            "inspect",
+            "--format",
+            "{{json .NetworkSettings.Networks}}",
+            id,
+        ],
+    )
+    .await?;
+    network_ip(&json, network)
+        .with_context(|| format!("container {id} has no address on network {network}: {json}"))
+}
+
+async fn published_port(repo_root: &Path, id: &str, port: u16) -> anyhow::Result<u16> {
+    let printed = podman(repo_root, &["port", id, &format!("{port}/tcp")]).await?;
+    parse_published_port(&printed)
+        .with_context(|| format!("container {id} publishes no port for {port}/tcp: {printed:?}"))
+}
+
+/// `podman port` prints `0.0.0.0:33763` (one line per binding).
+pub fn parse_published_port(printed: &str) -> Option<u16> {
+    printed
+        .lines()
+        .filter_map(|l| l.trim().rsplit_once(':'))
+        .find_map(|(_, port)| port.parse().ok())
+}
+
+/// Picks `<network>.IPAddress` out of `podman inspect`'s Networks JSON.
+pub fn network_ip(networks_json: &str, network: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(networks_json.trim()).ok()?;
+    let ip = value.get(network)?.get("IPAddress")?.as_str()?;
+    (!ip.is_empty()).then(|| ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_split_at_the_tag_not_the_port() {
+        assert_eq!(
+            split_image("localhost/inplace-conformance/registry:v3.1.2"),
+            (
+                "localhost/inplace-conformance/registry".into(),
+                "v3.1.2".into()
+            )
+        );
+        assert_eq!(
+            split_image("localhost:5001/a/b"),
+            ("localhost:5001/a/b".into(), "latest".into())
+        );
+    }
+
+    #[test]
+    fn docker_host_line_with_or_without_prefix() {
+        let sock = "unix:///run/podman/podman.sock";
+        assert_eq!(
+            parse_docker_host(&format!("starting\n{sock}\n")).as_deref(),
+            Some(sock)
+        );
+        assert_eq!(
+            parse_docker_host(&format!("DOCKER_HOST={sock}")).as_deref(),
+            Some(sock)
+        );
+        assert_eq!(parse_docker_host("ready\n"), None);
+    }
+
+    #[test]
+    fn network_ip_from_podman_inspect() {
+        let json = r#"{"kind":{"IPAddress":"10.89.0.7","Gateway":"10.89.0.1"},"podman":{"IPAddress":"10.88.0.3"}}"#;
+        assert_eq!(network_ip(json, "kind").as_deref(), Some("10.89.0.7"));
+        assert_eq!(network_ip(json, "other"), None);
+        assert_eq!(network_ip(r#"{"kind":{"IPAddress":""}}"#, "kind"), None);
+    }
+
+    #[test]
+    fn published_port_from_podman_port() {
+        assert_eq!(parse_published_port("0.0.0.0:33763\n"), Some(33763));
+        assert_eq!(
+            parse_published_port("[::]:40001\n0.0.0.0:40001\n"),
+            Some(40001)
+        );
+        assert_eq!(parse_published_port(""), None);
+    }
+
+    #[test]
+    fn hosts_toml_points_at_the_registry_over_http() {
+        let toml = hosts_toml("10.89.0.7");
+        assert!(toml.contains("[host.\"http://10.89.0.7:5000\"]"));
+        assert!(toml.contains("capabilities = [\"pull\", \"resolve\"]"));
+    }
+}

@@ -1,0 +1,327 @@
+//! OpenKruise objects, through `DynamicObject` + discovery (no compile-time
+//! coupling to one Kruise release) and a small typed view limited to the
+//! fields the suite reads.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use serde::Deserialize;
+
+pub const GROUP: &str = "apps.kruise.io";
+pub const SYSTEM_NAMESPACE: &str = "kruise-system";
+pub const MANAGER_DEPLOYMENT: &str = "kruise-controller-manager";
+pub const INPLACE_UPDATE_READY: &str = "InPlaceUpdateReady";
+pub const INPLACE_UPDATE_STATE: &str = "apps.kruise.io/inplace-update-state";
+pub const REVISION_LABEL: &str = "controller-revision-hash";
+
+/// What the cluster serves for CloneSet: every served version and the one
+/// discovery recommends. Fixtures are written for one version (v1alpha1)
+/// and are created at that version; the recommended one may differ (a
+/// v1beta1 storage version nests the strategy differently).
+#[derive(Debug, Clone)]
+pub struct CloneSetApi {
+    pub served_versions: Vec<String>,
+    pub recommended: ApiResource,
+}
+
+impl CloneSetApi {
+    pub fn describe(&self) -> String {
+        format!(
+            "CloneSet served as {}; recommended {}",
+            self.served_versions.join(", "),
+            self.recommended.api_version
+        )
+    }
+}
+
+pub async fn cloneset_api(client: &Client) -> anyhow::Result<CloneSetApi> {
+    let group = kube::discovery::group(client, GROUP)
+        .await
+        .map_err(|e| anyhow::anyhow!("OpenKruise API group {GROUP} not served: {e}"))?;
+    let (recommended, _caps) = group
+        .recommended_kind("CloneSet")
+        .ok_or_else(|| anyhow::anyhow!("{GROUP} serves no CloneSet kind"))?;
+    let served_versions = group
+        .versions()
+        .filter(|v| {
+            group
+                .versioned_resources(v)
+                .iter()
+                .any(|(r, _)| r.kind == "CloneSet")
+        })
+        .map(str::to_string)
+        .collect();
+    Ok(CloneSetApi {
+        served_versions,
+        recommended,
+    })
+}
+
+/// Kruise is installed and its manager available (its webhooks gate every
+/// pod create, so nothing works before that).
+pub async fn preflight(client: &Client) -> anyhow::Result<CloneSetApi> {
+    let api = cloneset_api(client).await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
+    let manager = deployments
+        .get_opt(MANAGER_DEPLOYMENT)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{SYSTEM_NAMESPACE}/{MANAGER_DEPLOYMENT} not found"))?;
+    let available = manager
+        .status
+        .and_then(|s| s.available_replicas)
+        .unwrap_or(0);
+    anyhow::ensure!(
+        available > 0,
+        "{SYSTEM_NAMESPACE}/{MANAGER_DEPLOYMENT} has no available replica"
+    );
+    Ok(api)
+}
+
+/// Image of the manager container: names the Kruise version under test.
+pub async fn manager_image(client: &Client) -> Option<String> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
+    let manager = deployments.get_opt(MANAGER_DEPLOYMENT).await.ok()??;
+    manager
+        .spec?
+        .template
+        .spec?
+        .containers
+        .first()
+        .and_then(|c| c.image.clone())
+}
+
+/// Restart counts of every kruise-system container (manager and daemon).
+pub async fn component_restarts(
+    client: &Client,
+) -> anyhow::Result<Vec<crate::observe::ComponentRestarts>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
+    let mut out = Vec::new();
+    for pod in pods.list(&ListParams::default()).await?.items {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let statuses = pod
+            .status
+            .and_then(|s| s.container_statuses)
+            .unwrap_or_default();
+        for status in statuses {
+            out.push(crate::observe::ComponentRestarts {
+                pod: name.clone(),
+                container: status.name,
+                restart_count: status.restart_count,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The fields of a CloneSet the suite reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloneSetView {
+    pub metadata: kube::api::ObjectMeta,
+    #[serde(default)]
+    pub spec: CloneSetSpecView,
+    #[serde(default)]
+    pub status: Option<CloneSetStatusView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloneSetSpecView {
+    pub replicas: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloneSetStatusView {
+    #[serde(default)]
+    pub observed_generation: i64,
+    #[serde(default)]
+    pub replicas: i32,
+    #[serde(default)]
+    pub ready_replicas: i32,
+    #[serde(default)]
+    pub updated_replicas: i32,
+    #[serde(default)]
+    pub updated_ready_replicas: i32,
+    pub update_revision: Option<String>,
+    pub current_revision: Option<String>,
+}
+
+impl CloneSetView {
+    pub fn from_dynamic(object: &DynamicObject) -> anyhow::Result<CloneSetView> {
+        Ok(serde_json::from_value(serde_json::to_value(object)?)?)
+    }
+
+    pub fn update_revision(&self) -> Option<&str> {
+        self.status.as_ref()?.update_revision.as_deref()
+    }
+
+    /// Kruise's own notion of "done" (cloneset_status.go), never
+    /// `updatedReplicas` alone (it counts pods before they restart):
+    /// generation observed, a new updateRevision, and every replica
+    /// updated *and ready*.
+    pub fn update_complete(&self, previous_revision: Option<&str>) -> Result<(), String> {
+        self.settled()?;
+        let status = self.status.as_ref().expect("settled checks status");
+        if status.update_revision.as_deref() == previous_revision {
+            return Err(format!(
+                "updateRevision still {}",
+                previous_revision.unwrap_or("unset")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Generation observed and `updatedReadyReplicas == replicas ==
+    /// readyReplicas == spec.replicas` (also the readiness check after
+    /// creation, where there is no previous revision).
+    pub fn settled(&self) -> Result<(), String> {
+        let Some(status) = &self.status else {
+            return Err("no status yet".into());
+        };
+        let generation = self.metadata.generation.unwrap_or(0);
+        let wanted = self.spec.replicas.unwrap_or(1);
+        let state = format!(
+            "generation {generation}/observed {}, replicas {} ready {} updated {} updatedReady {} (want {wanted}), updateRevision {}",
+            status.observed_generation,
+            status.replicas,
+            status.ready_replicas,
+            status.updated_replicas,
+            status.updated_ready_replicas,
+            status.update_revision.as_deref().unwrap_or("unset")
+        );
+        let done = status.observed_generation == generation
+            && status.update_revision.is_some()
+            && status.updated_ready_replicas == wanted
+            && status.replicas == wanted
+            && status.ready_replicas == wanted;
+        if done { Ok(()) } else { Err(state) }
+    }
+}
+
+/// The pod's revision label against `status.updateRevision`; with the
+/// CloneSetShortHash gate the label holds only the hash suffix.
+pub fn revision_matches(label: Option<&str>, update_revision: &str) -> bool {
+    match label {
+        None => false,
+        Some(label) => {
+            label == update_revision
+                || update_revision
+                    .rsplit_once('-')
+                    .is_some_and(|(_, hash)| hash == label)
+        }
+    }
+}
+
+/// Per-pod completion for CloneSet pods: `InPlaceUpdateReady` True, Ready,
+/// on the update revision, no pending grace-period spec.
+pub fn pod_updated(pod: &Pod, update_revision: &str) -> Result<(), String> {
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Err(format!("pod {name} terminating"));
+    }
+    let label = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(REVISION_LABEL))
+        .map(String::as_str);
+    if !revision_matches(label, update_revision) {
+        return Err(format!(
+            "pod {name} revision {} not {update_revision}",
+            label.unwrap_or("unset")
+        ));
+    }
+    let grace_pending = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key("apps.kruise.io/inplace-update-grace"));
+    if grace_pending {
+        return Err(format!("pod {name} still in its in-place grace period"));
+    }
+    for condition in [INPLACE_UPDATE_READY, "Ready"] {
+        if pod_condition(pod, condition) != Some("True") {
+            return Err(format!(
+                "pod {name} {condition}={}",
+                pod_condition(pod, condition).unwrap_or("absent")
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn pod_condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a str> {
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn view(generation: i64, status: serde_json::Value) -> CloneSetView {
+        serde_json::from_value(json!({
+            "metadata": {"name": "app", "generation": generation},
+            "spec": {"replicas": 1},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn updated_replicas_alone_is_not_completion() {
+        // In-place pods count as updated before they restart.
+        let v = view(
+            2,
+            json!({"observedGeneration": 2, "replicas": 1, "readyReplicas": 0,
+                   "updatedReplicas": 1, "updatedReadyReplicas": 0, "updateRevision": "app-new"}),
+        );
+        assert!(v.update_complete(Some("app-old")).is_err());
+    }
+
+    #[test]
+    fn completion_needs_new_revision_and_observed_generation() {
+        let done = json!({"observedGeneration": 2, "replicas": 1, "readyReplicas": 1,
+                          "updatedReplicas": 1, "updatedReadyReplicas": 1, "updateRevision": "app-new"});
+        assert!(
+            view(2, done.clone())
+                .update_complete(Some("app-old"))
+                .is_ok()
+        );
+        assert!(
+            view(2, done.clone())
+                .update_complete(Some("app-new"))
+                .is_err()
+        );
+        assert!(view(3, done).update_complete(Some("app-old")).is_err());
+    }
+
+    #[test]
+    fn short_hash_labels_match_the_revision() {
+        assert!(revision_matches(Some("app-5f7b9c6d48"), "app-5f7b9c6d48"));
+        assert!(revision_matches(Some("5f7b9c6d48"), "app-5f7b9c6d48"));
+        assert!(!revision_matches(Some("6c4d8e9f7a"), "app-5f7b9c6d48"));
+        assert!(!revision_matches(None, "app-5f7b9c6d48"));
+    }
+
+    #[test]
+    fn pod_needs_inplace_update_ready() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "app-1", "labels": {"controller-revision-hash": "app-new"}},
+            "status": {"conditions": [
+                {"type": "InPlaceUpdateReady", "status": "False"},
+                {"type": "Ready", "status": "True"}]}
+        }))
+        .unwrap();
+        let err = pod_updated(&pod, "app-new").unwrap_err();
+        assert!(err.contains("InPlaceUpdateReady=False"), "{err}");
+    }
+}

@@ -1,0 +1,443 @@
+//! Data model of what a scenario records. Raw observations only: verdicts are
+//! derived later (`assess`), so a report can be re-rendered from old records
+//! and a recording can be fed to other expectations (the self-check test).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning; older records are then refused.
+pub const RECORD_SCHEMA: u32 = 1;
+
+/// The update strategy a scenario exercises; one comparison column each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Strategy {
+    #[serde(rename = "cloneset-inplace-if-possible")]
+    CloneSetInPlaceIfPossible,
+    #[serde(rename = "cloneset-recreate")]
+    CloneSetReCreate,
+    #[serde(rename = "deployment-rolling-update")]
+    DeploymentRollingUpdate,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 3] = [
+        Strategy::CloneSetInPlaceIfPossible,
+        Strategy::CloneSetReCreate,
+        Strategy::DeploymentRollingUpdate,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Strategy::CloneSetInPlaceIfPossible => "CloneSet InPlaceIfPossible",
+            Strategy::CloneSetReCreate => "CloneSet ReCreate",
+            Strategy::DeploymentRollingUpdate => "Deployment RollingUpdate",
+        }
+    }
+
+    pub fn is_in_place(self) -> bool {
+        self == Strategy::CloneSetInPlaceIfPossible
+    }
+}
+
+/// Where a marker token is written inside the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarkerLocation {
+    RootFs,
+    DiskEmptyDir,
+    MemoryEmptyDir,
+    Pvc,
+}
+
+impl MarkerLocation {
+    pub const ALL: [MarkerLocation; 4] = [
+        MarkerLocation::RootFs,
+        MarkerLocation::DiskEmptyDir,
+        MarkerLocation::MemoryEmptyDir,
+        MarkerLocation::Pvc,
+    ];
+
+    /// The marker file; the fixtures mount the volumes under /data.
+    pub fn path(self) -> &'static str {
+        match self {
+            MarkerLocation::RootFs => "/var/tmp/inplace-marker",
+            MarkerLocation::DiskEmptyDir => "/data/disk/inplace-marker",
+            MarkerLocation::MemoryEmptyDir => "/data/mem/inplace-marker",
+            MarkerLocation::Pvc => "/data/pvc/inplace-marker",
+        }
+    }
+
+    /// The mount point the marker must resolve to for the observation to
+    /// mean what it claims (a rootfs marker on a volume would prove nothing).
+    pub fn expected_mount_point(self) -> &'static str {
+        match self {
+            MarkerLocation::RootFs => "/",
+            MarkerLocation::DiskEmptyDir => "/data/disk",
+            MarkerLocation::MemoryEmptyDir => "/data/mem",
+            MarkerLocation::Pvc => "/data/pvc",
+        }
+    }
+}
+
+/// How the workload images reach the kubelet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageDelivery {
+    /// A registry container per scenario; every update makes the kubelet pull.
+    Registry,
+    /// Images `kind load`ed into the node; no pull happens.
+    Preloaded,
+}
+
+/// One image as the pod spec names it, and which build it is (`v1`/`v2`,
+/// the content of /etc/inplace-conformance/image-version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub reference: String,
+    pub content_version: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterFacts {
+    /// kind cluster name used for node access.
+    pub name: String,
+    pub kubeconfig: String,
+    pub server_version: String,
+    pub nodes: Vec<String>,
+    /// Image of kruise-controller-manager (names the Kruise version).
+    pub kruise_image: Option<String>,
+    /// Served CloneSet version chosen by discovery.
+    pub cloneset_api_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub fixture: String,
+}
+
+/// Where a path resolved in /proc/self/mountinfo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFacts {
+    pub mount_point: String,
+    pub fstype: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkerWrite {
+    pub location: MarkerLocation,
+    pub path: String,
+    pub token: String,
+    pub mount: MountFacts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkerRead {
+    pub location: MarkerLocation,
+    pub path: String,
+    /// File content, `None` when the file does not exist.
+    pub found: Option<String>,
+    pub mount: Option<MountFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerminatedRecord {
+    pub exit_code: i32,
+    pub reason: Option<String>,
+    pub container_id: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub name: String,
+    pub container_id: Option<String>,
+    pub image: String,
+    pub image_id: String,
+    pub restart_count: i32,
+    pub ready: bool,
+    pub started_at: Option<String>,
+    pub last_terminated: Option<TerminatedRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionRecord {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub last_transition: Option<String>,
+}
+
+/// What the container itself sees (read through exec).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsideView {
+    /// `readlink /proc/self/ns/net`, e.g. `net:[4026532511]`.
+    pub netns: String,
+    /// `/proc/self/cgroup`; `0::/` under a private cgroup namespace.
+    pub cgroup: String,
+    /// `readlink /proc/self/ns/cgroup`.
+    pub cgroup_ns: String,
+    /// Inode of the container's cgroup directory (/sys/fs/cgroup): it
+    /// identifies the cgroup even when the namespace hides its path.
+    pub cgroup_inode: String,
+    /// Content of /etc/inplace-conformance/image-version.
+    pub image_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodSnapshot {
+    pub taken_at: String,
+    pub name: String,
+    pub uid: String,
+    pub node: Option<String>,
+    pub pod_ips: Vec<String>,
+    pub phase: Option<String>,
+    pub creation_timestamp: Option<String>,
+    /// `controller-revision-hash` label.
+    pub revision_label: Option<String>,
+    /// Parsed `apps.kruise.io/inplace-update-state` annotation.
+    pub inplace_update_state: Option<serde_json::Value>,
+    pub conditions: Vec<ConditionRecord>,
+    pub container: ContainerRecord,
+    pub inside: InsideView,
+}
+
+impl PodSnapshot {
+    pub fn condition(&self, type_: &str) -> Option<&ConditionRecord> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub reason: String,
+    pub message: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub object_kind: String,
+    pub object_name: String,
+    pub object_uid: Option<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub count: i32,
+    pub source: Option<String>,
+}
+
+/// One image change and everything seen around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateStep {
+    pub index: usize,
+    pub from: ImageRef,
+    pub to: ImageRef,
+    pub started_at: String,
+    pub completed_at: String,
+    pub duration_ms: u64,
+    pub revision_before: Option<String>,
+    pub revision_after: Option<String>,
+    /// Markers written just before the update.
+    pub written: Vec<MarkerWrite>,
+    pub before: PodSnapshot,
+    pub after: PodSnapshot,
+    /// The same marker paths read back after the update.
+    pub read_back: Vec<MarkerRead>,
+    /// Namespace events at completion (Scheduled, Pulling, Pulled, Killing,
+    /// SuccessfulUpdatePodInPlace, ...).
+    pub events: Vec<EventRecord>,
+}
+
+impl UpdateStep {
+    pub fn written(&self, location: MarkerLocation) -> Option<&MarkerWrite> {
+        self.written.iter().find(|m| m.location == location)
+    }
+
+    pub fn read_back(&self, location: MarkerLocation) -> Option<&MarkerRead> {
+        self.read_back.iter().find(|m| m.location == location)
+    }
+
+    pub fn events_with_reason<'a>(
+        &'a self,
+        reason: &'a str,
+    ) -> impl Iterator<Item = &'a EventRecord> + 'a {
+        self.events.iter().filter(move |e| e.reason == reason)
+    }
+}
+
+/// Write throughput of the two emptyDir media, measured in one pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub pod: String,
+    pub file_bytes: u64,
+    pub repetitions: u32,
+    /// Every run, MB/s (10^6 bytes per second), write + fsync.
+    pub memory_runs_mb_per_s: Vec<f64>,
+    pub disk_runs_mb_per_s: Vec<f64>,
+    pub small_files: u32,
+    pub small_file_bytes: u32,
+    /// Best of the repetitions, small files written with fsync each.
+    pub memory_small_files_per_s: f64,
+    pub disk_small_files_per_s: f64,
+    pub memory_mount: MountFacts,
+    pub disk_mount: MountFacts,
+}
+
+impl Throughput {
+    /// Best run: the least disturbed by other load on the machine.
+    pub fn memory_mb_per_s(&self) -> f64 {
+        best(&self.memory_runs_mb_per_s)
+    }
+
+    pub fn disk_mb_per_s(&self) -> f64 {
+        best(&self.disk_runs_mb_per_s)
+    }
+}
+
+fn best(runs: &[f64]) -> f64 {
+    runs.iter().copied().fold(0.0, f64::max)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentRestarts {
+    pub pod: String,
+    pub container: String,
+    pub restart_count: i32,
+}
+
+/// Everything one scenario run recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    pub schema: u32,
+    pub scenario: String,
+    pub strategy: Strategy,
+    pub namespace: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub cluster: ClusterFacts,
+    pub image_delivery: ImageDelivery,
+    pub workload: WorkloadRef,
+    pub initial_image: ImageRef,
+    pub steps: Vec<UpdateStep>,
+    pub throughput: Option<Throughput>,
+    /// kruise-system pods after the scenario (suite invariant: 0 restarts).
+    pub kruise_components: Vec<ComponentRestarts>,
+    /// The same at the start, to tell restarts during the scenario from
+    /// restarts the cluster already had.
+    #[serde(default)]
+    pub kruise_components_at_start: Vec<ComponentRestarts>,
+    /// Free-form notes (image delivery details, ...).
+    #[serde(default)]
+    pub notes: BTreeMap<String, String>,
+    /// Set when the scenario stopped early; `steps` holds what completed.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl ScenarioRecord {
+    pub fn file_name(scenario: &str) -> String {
+        format!("{scenario}.json")
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<ScenarioRecord> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading observations {}", path.display()))?;
+        let record: ScenarioRecord = serde_json::from_str(&text)
+            .with_context(|| format!("parsing observations {}", path.display()))?;
+        anyhow::ensure!(
+            record.schema == RECORD_SCHEMA,
+            "{} has schema {}, this build reads {RECORD_SCHEMA}",
+            path.display(),
+            record.schema
+        );
+        Ok(record)
+    }
+
+    /// Writes `<dir>/<scenario>.json` atomically (temp file + rename), so a
+    /// report rendered concurrently never reads half a record.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let path = dir.join(Self::file_name(&self.scenario));
+        let text = serde_json::to_string_pretty(self)?;
+        write_atomic(&path, text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+/// Temp file in the same directory, then rename: readers see old or new.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("path without parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path.file_name().context("path without file name")?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        crate::short_id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming onto {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod samples {
+    //! Recordings shipped in fixtures/observations: real runs of the
+    //! `cloneset-recreate` and `inplace-image` scenarios on the project's
+    //! kind cluster (replace them with newer recordings freely; the tests
+    //! derive names and values from the files).
+    use super::ScenarioRecord;
+
+    pub fn fixture(name: &str) -> ScenarioRecord {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/observations")
+            .join(name);
+        ScenarioRecord::load(&path).expect("sample observations parse")
+    }
+
+    pub fn recreate() -> ScenarioRecord {
+        fixture("recreate.json")
+    }
+
+    pub fn in_place() -> ScenarioRecord {
+        fixture("inplace.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_round_trip_through_json() {
+        for record in [samples::recreate(), samples::in_place()] {
+            let text = serde_json::to_string(&record).unwrap();
+            let back: ScenarioRecord = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, record);
+        }
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = std::env::temp_dir().join(format!("ipc-observe-{}", crate::short_id()));
+        let path = dir.join("x.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp files left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn marker_paths_live_under_their_mount_points() {
+        for location in MarkerLocation::ALL {
+            let mount = location.expected_mount_point();
+            assert!(location.path().starts_with(mount), "{location:?}");
+        }
+    }
+}
