@@ -351,7 +351,8 @@ fn row_checks(record: &ScenarioRecord) -> Vec<Check> {
 
 /// A marker only means something if it sits where we think: the rootfs one
 /// on the container's overlay root, the memory one on tmpfs, the disk one
-/// on a non-tmpfs mount of its own, the PVC one on its own mount.
+/// on a non-tmpfs mount of its own, the PVC one on a non-tmpfs mount of its
+/// own (a PVC in node memory would prove nothing about persistence).
 fn mount_premises(record: &ScenarioRecord) -> Vec<Check> {
     let mut problems = Vec::new();
     for step in &record.steps {
@@ -372,7 +373,8 @@ fn mount_premises(record: &ScenarioRecord) -> Vec<Check> {
         Vec::new()
     };
     let observed = if problems.is_empty() {
-        "rootfs marker on / overlay, /data/mem tmpfs, /data/disk and /data/pvc own mounts".into()
+        "rootfs marker on / overlay, /data/mem tmpfs, /data/disk and /data/pvc own non-tmpfs mounts"
+            .into()
     } else {
         problems.join("; ")
     };
@@ -380,7 +382,7 @@ fn mount_premises(record: &ScenarioRecord) -> Vec<Check> {
         record,
         "premise: markers sit on the intended filesystems",
         &claims,
-        "rootfs=overlay at /, mem=tmpfs, disk=non-tmpfs",
+        "rootfs=overlay at /, mem=tmpfs, disk and pvc=non-tmpfs",
         observed,
         Verdict::from_bool(problems.is_empty()),
     )]
@@ -401,8 +403,7 @@ pub fn mount_is_as_designed(
     let fstype_ok = match location {
         MarkerLocation::RootFs => mount.fstype == "overlay",
         MarkerLocation::MemoryEmptyDir => mount.fstype == "tmpfs",
-        MarkerLocation::DiskEmptyDir => mount.fstype != "tmpfs",
-        MarkerLocation::Pvc => true,
+        MarkerLocation::DiskEmptyDir | MarkerLocation::Pvc => mount.fstype != "tmpfs",
     };
     if fstype_ok {
         Ok(())
