@@ -62,8 +62,9 @@ wait_with_heartbeat() {
 stamp_matches() { [[ -f $IPC_CACHE/stamps/$1 && $(cat "$IPC_CACHE/stamps/$1") == "$2" ]]; }
 stamp_write() { mkdir -p "$IPC_CACHE/stamps" && printf '%s' "$2" >"$IPC_CACHE/stamps/$1"; }
 
-# tree_hash DIR...: content hash of repository sources that feed an image.
-tree_hash() { find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16; }
+# tree_hash PATH...: content hash of repository sources (paths relative to
+# the repository root) that feed an output; the same in every checkout.
+tree_hash() { (cd "$IPC_ROOT" && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
 
 image_exists() { podman image exists "$1"; }
 

@@ -99,7 +99,7 @@ do_etcd() {
 }
 
 # --- pause (also PID 1 of the workload images) -------------------------------
-pause_key() { tree_hash "$IPC_ROOT/images/pause"; }
+pause_key() { tree_hash images/pause; }
 pause_bin() { echo "$IPC_CACHE/pause/$(pause_key)/pause"; }
 done_pause() { [[ -x $(pause_bin) ]]; }
 do_pause() {
@@ -162,15 +162,24 @@ do_control_plane_images() {
     refs+=("$ref")
   done < <("$IPC_K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION")
   mkdir -p "$IPC_CACHE/images"
-  rm -f "$(k8s_images_tar)"
+  rm -f "$IPC_CACHE/images/k8s-$K8S_VERSION-"*.tar
   podman save -m -o "$(k8s_images_tar).part" "${refs[@]}"
   mv "$(k8s_images_tar).part" "$(k8s_images_tar)"
   printf 'saved %s\n' "${refs[@]}"
 }
 
 # --- node image -------------------------------------------------------------
-done_node_image() { image_exists "$IPC_NODE_IMAGE"; }
-do_node_image() { bash "$IPC_ROOT/scripts/lib/build-node-image.sh"; }
+# The node image embeds the control-plane images and kind's base files.
+node_key() { echo "$(basename "$(k8s_images_tar)")-kind-$KIND_VERSION-$(tree_hash scripts/lib/build-node-image.sh)"; }
+done_node_image() { stamp_matches "node-image-$K8S_VERSION" "$(node_key)" && image_exists "$IPC_NODE_IMAGE"; }
+do_node_image() {
+  local old
+  old=$(podman image inspect --format '{{.Id}}' "$IPC_NODE_IMAGE" 2>/dev/null || true)
+  bash "$IPC_ROOT/scripts/lib/build-node-image.sh"
+  stamp_write "node-image-$K8S_VERSION" "$(node_key)"
+  # The image it replaces is 1 GB of nothing once untagged.
+  [[ -z $old ]] || podman rmi "$old" 2>/dev/null || true
+}
 
 # --- OpenKruise --------------------------------------------------------------
 kruise_dir() { echo "$IPC_CACHE/kruise/$KRUISE_VERSION"; }
@@ -218,7 +227,7 @@ kruise_module_dir() {
 }
 
 # --- test workload images v1 and v2 -----------------------------------------
-workload_key() { echo "$(pause_key)-$(tree_hash "$IPC_ROOT/images/workload")"; }
+workload_key() { echo "$(pause_key)-$(tree_hash images/workload)"; }
 done_workload() {
   stamp_matches workload "$(workload_key)" && image_exists "$IPC_WORKLOAD_IMAGE:v1" && image_exists "$IPC_WORKLOAD_IMAGE:v2"
 }
@@ -239,7 +248,7 @@ do_workload() {
 }
 
 # --- local OCI registry (CNCF distribution) ----------------------------------
-registry_key() { echo "$REGISTRY_VERSION-$(tree_hash "$IPC_ROOT/images/registry")"; }
+registry_key() { echo "$REGISTRY_VERSION-$(tree_hash images/registry)"; }
 done_registry() { stamp_matches registry "$(registry_key)" && image_exists "$IPC_REGISTRY_IMAGE"; }
 do_registry() {
   local out=$IPC_CACHE/registry/$REGISTRY_VERSION ctx
