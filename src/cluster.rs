@@ -226,19 +226,26 @@ impl Cluster {
 
 /// Runs a command inside the kind node (`scripts/cluster node-exec`).
 pub async fn node_exec(repo_root: &Path, cluster: &str, argv: &[&str]) -> anyhow::Result<String> {
+    let mut args = vec!["node-exec", "--name", cluster, "--"];
+    args.extend_from_slice(argv);
+    run_script(repo_root, &args).await
+}
+
+/// Runs `scripts/cluster ARGS`, returning its stdout; a failure carries the
+/// script's stderr (its one-line cause and hint).
+pub async fn run_script(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
     let script = cluster_script(repo_root);
     let output = tokio::process::Command::new(&script)
-        .args(["node-exec", "--name", cluster, "--"])
-        .args(argv)
+        .args(args)
         .current_dir(repo_root)
         .stdin(Stdio::null())
         .output()
         .await
-        .with_context(|| format!("running {} node-exec", script.display()))?;
+        .with_context(|| format!("running {}", script.display()))?;
     anyhow::ensure!(
         output.status.success(),
-        "node-exec {:?} on {cluster} failed ({}): {}",
-        argv,
+        "`scripts/cluster {}` failed ({}): {}",
+        args.join(" "),
         output.status,
         String::from_utf8_lossy(&output.stderr).trim()
     );

@@ -311,7 +311,7 @@ async fn ensure_docker_host(repo_root: &Path) -> anyhow::Result<()> {
     static READY: OnceCell<String> = OnceCell::const_new();
     READY
         .get_or_try_init(|| async {
-            let printed = run_cluster_script(repo_root, &["registry-socket"]).await?;
+            let printed = crate::cluster::run_script(repo_root, &["registry-socket"]).await?;
             let host = parse_docker_host(&printed).with_context(|| {
                 format!("`scripts/cluster registry-socket` printed no address: {printed:?}")
             })?;
@@ -334,25 +334,6 @@ pub fn parse_docker_host(stdout: &str) -> Option<String> {
     let value = last.strip_prefix("DOCKER_HOST=").unwrap_or(last);
     let value = value.trim_matches('"').trim_matches('\'');
     value.contains("://").then(|| value.to_string())
-}
-
-async fn run_cluster_script(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let script = crate::cluster::cluster_script(repo_root);
-    let output = tokio::process::Command::new(&script)
-        .args(args)
-        .current_dir(repo_root)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(
-        output.status.success(),
-        "`scripts/cluster {}` failed ({}): {}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn env_script(repo_root: &Path) -> PathBuf {

@@ -150,18 +150,20 @@ fn summarize(record: &ScenarioRecord) -> ScenarioSummary {
         started_at: record.started_at.clone(),
         finished_at: record.finished_at.clone(),
         cluster: format!(
-            "Kubernetes {}, {}, CloneSet {}",
+            "Kubernetes {}, {}{}",
             or_unknown(&record.cluster.server_version),
             record
                 .cluster
                 .kruise_image
                 .as_deref()
                 .unwrap_or("kruise image unknown"),
+            // Only CloneSet scenarios record the CloneSet API version used.
             record
                 .cluster
                 .cloneset_api_version
                 .as_deref()
-                .unwrap_or("?")
+                .map(|v| format!(", CloneSet {v}"))
+                .unwrap_or_default()
         ),
         image_delivery: record
             .notes
