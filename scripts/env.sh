@@ -30,6 +30,9 @@ fi
 export IPC_NODE_IMAGE IPC_KRUISE_IMAGE
 export IPC_BASE_IMAGE="localhost/inplace-conformance/base:$DEBIAN_SUITE"
 export IPC_WORKLOAD_IMAGE="localhost/inplace-conformance/workload"
+# The smoke check's images: the same content under a different label, so the
+# node never holds the suites' images before they pull them from a registry.
+export IPC_SMOKE_IMAGE="localhost/inplace-conformance/smoke"
 export IPC_REGISTRY_IMAGE="localhost/inplace-conformance/registry:$REGISTRY_VERSION"
 
 # podman reads only this file when CONTAINERS_CONF is set, so the project's

@@ -11,8 +11,8 @@
 //! never dropped, and unique `localhost:<port>` names let scenarios run in
 //! parallel without sharing a hosts.toml.
 //!
-//! `ImageDelivery::Preloaded` uses the images `kind load`ed by
-//! `scripts/cluster up` (no pull, no registry), for debugging.
+//! `ImageDelivery::Preloaded` `kind load`s the images into the node
+//! (`scripts/cluster load-workload`; no pull, no registry), for debugging.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,13 +25,6 @@ use tokio::sync::OnceCell;
 
 use crate::observe::{ImageDelivery, ImageRef};
 
-/// The workload images built by scripts/bootstrap, tag = content version,
-/// unless the project environment (`IPC_WORKLOAD_IMAGE`) names another.
-pub const WORKLOAD_REPO: &str = "localhost/inplace-conformance/workload";
-/// Registry image (CNCF distribution) if neither `INPLACE_REGISTRY_IMAGE`
-/// nor the project environment (`IPC_REGISTRY_IMAGE` from scripts/env.sh,
-/// versioned by scripts/versions.env) names one.
-pub const REGISTRY_IMAGE: &str = "localhost/inplace-conformance/registry:v3.1.2";
 /// podman network kind puts its nodes on.
 pub const KIND_NETWORK: &str = "kind";
 const REGISTRY_PORT: u16 = 5000;
@@ -40,13 +33,11 @@ pub fn local_image(repo: &str, content_version: &str) -> String {
     format!("{repo}:{content_version}")
 }
 
-/// The workload repository as scripts/env.sh names it (what `kind load`
-/// loaded), falling back to [`WORKLOAD_REPO`].
-async fn workload_repo(repo_root: &Path) -> String {
-    match project_env(repo_root, "IPC_WORKLOAD_IMAGE").await {
-        Ok(repo) if !repo.is_empty() => repo,
-        _ => WORKLOAD_REPO.to_string(),
-    }
+/// The workload repository as scripts/env.sh names it (what bootstrap built
+/// and `kind load` loaded; tag = content version). Image names and versions
+/// are pinned there only.
+async fn workload_repo(repo_root: &Path) -> anyhow::Result<String> {
+    project_env(repo_root, "IPC_WORKLOAD_IMAGE").await
 }
 
 impl ImageDelivery {
@@ -99,18 +90,23 @@ pub async fn deliver(
     slug: &str,
     versions: &[&str],
 ) -> anyhow::Result<Delivered> {
-    let repo = workload_repo(repo_root).await;
+    let repo = workload_repo(repo_root).await?;
     match delivery {
-        ImageDelivery::Preloaded => Ok(Delivered {
-            images: versions
-                .iter()
-                .map(|v| ImageRef {
-                    reference: local_image(&repo, v),
-                    content_version: v.to_string(),
-                })
-                .collect(),
-            registry: None,
-        }),
+        ImageDelivery::Preloaded => {
+            // `kind load` into the node; the suite's default path removes
+            // them again after the smoke check, so load them here.
+            crate::cluster::run_script(repo_root, &["load-workload", "--name", cluster]).await?;
+            Ok(Delivered {
+                images: versions
+                    .iter()
+                    .map(|v| ImageRef {
+                        reference: local_image(&repo, v),
+                        content_version: v.to_string(),
+                    })
+                    .collect(),
+                registry: None,
+            })
+        }
         ImageDelivery::Registry => {
             let registry = LocalRegistry::start(repo_root, slug).await?;
             // From here on the registry must be removed even on error.
@@ -141,7 +137,7 @@ struct LocalRegistry {
 impl LocalRegistry {
     async fn start(repo_root: &Path, slug: &str) -> anyhow::Result<LocalRegistry> {
         ensure_docker_host(repo_root).await?;
-        let image = registry_image(repo_root).await;
+        let image = registry_image(repo_root).await?;
         let (name, tag) = split_image(&image);
         let container_name = format!("{slug}-registry");
         let container = GenericImage::new(name, tag)
@@ -256,22 +252,14 @@ impl LocalRegistry {
     }
 }
 
-/// `INPLACE_REGISTRY_IMAGE`, else the project's pinned `IPC_REGISTRY_IMAGE`,
-/// else the built-in default.
-async fn registry_image(repo_root: &Path) -> String {
-    if let Some(image) = std::env::var("INPLACE_REGISTRY_IMAGE")
-        .ok()
-        .filter(|s| !s.is_empty())
-    {
-        return image;
-    }
-    match project_env(repo_root, "IPC_REGISTRY_IMAGE").await {
-        Ok(image) if !image.is_empty() => image,
-        _ => REGISTRY_IMAGE.to_string(),
+/// `INPLACE_REGISTRY_IMAGE`, else the project's pinned `IPC_REGISTRY_IMAGE`.
+async fn registry_image(repo_root: &Path) -> anyhow::Result<String> {
+    match std::env::var("INPLACE_REGISTRY_IMAGE") {
+        Ok(image) if !image.is_empty() => Ok(image),
+        _ => project_env(repo_root, "IPC_REGISTRY_IMAGE").await,
     }
 }
 
-/// A variable as scripts/env.sh sets it (the one source of pinned names).
 pub async fn project_env(repo_root: &Path, name: &str) -> anyhow::Result<String> {
     let output = tokio::process::Command::new("bash")
         .arg("-c")
@@ -283,7 +271,9 @@ pub async fn project_env(repo_root: &Path, name: &str) -> anyhow::Result<String>
         .await
         .context("sourcing scripts/env.sh")?;
     anyhow::ensure!(output.status.success(), "sourcing scripts/env.sh failed");
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let value = String::from_utf8_lossy(&output.stdout).into_owned();
+    anyhow::ensure!(!value.is_empty(), "scripts/env.sh does not set {name}");
+    Ok(value)
 }
 
 /// containerd host config: pull from the registry container over plain

@@ -13,6 +13,9 @@ start=$SECONDS
 
 cleanup() { kubectl delete ns "$ns" --wait=false >/dev/null 2>&1 || true; }
 trap cleanup EXIT
+# Its own images (the workload's content, another label), kind-loaded: the
+# suites' images reach the node only through their registry.
+"$IPC_ROOT/scripts/cluster" load-smoke --name "$1" >/dev/null
 
 fail() {
   info "smoke: FAIL: $1"
@@ -51,7 +54,7 @@ spec:
       terminationGracePeriodSeconds: 5
       containers:
         - name: app
-          image: $IPC_WORKLOAD_IMAGE:v1
+          image: $IPC_SMOKE_IMAGE:v1
           imagePullPolicy: IfNotPresent
 YAML
 wait_updated 1
@@ -60,7 +63,7 @@ img1=$(pod_field '.status.containerStatuses[0].imageID')
 info "smoke: v1 pod $(pod_field .metadata.name) uid=$uid1 restartCount=$(pod_field '.status.containerStatuses[0].restartCount')"
 
 kubectl -n "$ns" patch cloneset smoke --type=json \
-  -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"$IPC_WORKLOAD_IMAGE:v2\"}]" >/dev/null
+  -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"$IPC_SMOKE_IMAGE:v2\"}]" >/dev/null
 wait_updated 2
 uid2=$(pod_field .metadata.uid) cid2=$(pod_field '.status.containerStatuses[0].containerID')
 img2=$(pod_field '.status.containerStatuses[0].imageID') rc=$(pod_field '.status.containerStatuses[0].restartCount')

@@ -228,23 +228,27 @@ kruise_module_dir() {
 
 # --- test workload images v1 and v2 -----------------------------------------
 workload_key() { echo "$(pause_key)-$(tree_hash images/workload)"; }
+workload_images=("$IPC_WORKLOAD_IMAGE:v1" "$IPC_WORKLOAD_IMAGE:v2" "$IPC_SMOKE_IMAGE:v1" "$IPC_SMOKE_IMAGE:v2")
 done_workload() {
-  stamp_matches workload "$(workload_key)" && image_exists "$IPC_WORKLOAD_IMAGE:v1" && image_exists "$IPC_WORKLOAD_IMAGE:v2"
+  local img
+  stamp_matches workload "$(workload_key)" || return 1
+  for img in "${workload_images[@]}"; do image_exists "$img" || return 1; done
 }
 do_workload() {
-  local v ctx
-  for v in v1 v2; do
+  local img ctx
+  for img in "${workload_images[@]}"; do
     ctx=$(mktemp -d)
     cp "$(pause_bin)" "$ctx/pause"
     cp "$IPC_ROOT/images/workload/Containerfile" "$ctx/"
     # The baked file is what tells v1 from v2 inside a running container.
-    printf '%s\n' "$v" >"$ctx/image-version"
-    podman build --pull=never -q --build-arg "BASE=$IPC_BASE_IMAGE" --build-arg "VERSION=$v" \
-      -t "$IPC_WORKLOAD_IMAGE:$v" "$ctx"
+    printf '%s\n' "${img##*:}" >"$ctx/image-version"
+    # --no-cache: buildah would reuse the first build for the other label.
+    podman build --pull=never --no-cache -q --build-arg "BASE=$IPC_BASE_IMAGE" --build-arg "VERSION=${img##*:}" \
+      --build-arg "PURPOSE=${img%:*}" -t "$img" "$ctx"
     rm -rf "$ctx"
   done
   stamp_write workload "$(workload_key)"
-  podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep "$IPC_WORKLOAD_IMAGE"
+  podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep 'inplace-conformance/\(workload\|smoke\)'
 }
 
 # --- local OCI registry (CNCF distribution) ----------------------------------
