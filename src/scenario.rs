@@ -596,19 +596,17 @@ impl<'a> Session<'a> {
     async fn write_diagnostics(&self) -> anyhow::Result<PathBuf> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let pod_list = pods.list(&Default::default()).await?;
-        let statuses: Vec<serde_json::Value> = pod_list
-            .items
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "name": p.metadata.name,
-                    "uid": p.metadata.uid,
-                    "labels": p.metadata.labels,
-                    "annotations": p.metadata.annotations,
-                    "status": p.status,
-                })
-            })
-            .collect();
+        let mut statuses = Vec::new();
+        for p in &pod_list.items {
+            statuses.push(serde_json::json!({
+                "name": p.metadata.name,
+                "uid": p.metadata.uid,
+                "labels": p.metadata.labels,
+                "annotations": p.metadata.annotations,
+                "status": p.status,
+                "logs": container_logs(&pods, p).await,
+            }));
+        }
         let events = probe::events_since(
             &self.client,
             &self.namespace,
@@ -627,6 +625,35 @@ impl<'a> Session<'a> {
         crate::observe::write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
+}
+
+/// The log tail of each container of `pod`, current and previous instance
+/// (an in-place update leaves the old one as "previous").
+async fn container_logs(pods: &Api<Pod>, pod: &Pod) -> serde_json::Value {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let containers = pod.spec.iter().flat_map(|s| s.containers.iter());
+    let mut logs = serde_json::Map::new();
+    for container in containers {
+        for previous in [false, true] {
+            let params = kube::api::LogParams {
+                container: Some(container.name.clone()),
+                previous,
+                tail_lines: Some(50),
+                ..Default::default()
+            };
+            let text = pods
+                .logs(&name, &params)
+                .await
+                .unwrap_or_else(|err| format!("(no log: {err})"));
+            let key = format!(
+                "{}{}",
+                container.name,
+                if previous { " (previous)" } else { "" }
+            );
+            logs.insert(key, text.into());
+        }
+    }
+    logs.into()
 }
 
 /// An event the checks will look for.
