@@ -124,6 +124,11 @@ async fn run(options: RunOptions) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Scenarios start podman's API service for testcontainers on first use;
+    // a run that found it stopped leaves it stopped.
+    let api_was_running = cluster::run_script(&config.repo_root, &["registry-socket-status"])
+        .await
+        .is_ok();
     let mut failed = Vec::new();
     for id in ids {
         let started = std::time::Instant::now();
@@ -141,6 +146,9 @@ async fn run(options: RunOptions) -> ExitCode {
     }
     if let Ok(path) = report::render_dir(&config.output_dir) {
         println!("report: {}", path.display());
+    }
+    if !api_was_running {
+        let _ = cluster::run_script(&config.repo_root, &["registry-socket-stop"]).await;
     }
     delete_cluster_unless_kept(&config, options.keep_cluster).await;
     if failed.is_empty() {
@@ -164,7 +172,10 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioId>)>
     config.keep_on_failure |= options.keep_on_failure;
     config.delivery = match options.image_delivery.as_deref() {
         Some("preloaded") => ImageDelivery::Preloaded,
-        Some(_) => ImageDelivery::Registry,
+        Some("registry") => ImageDelivery::Registry,
+        Some(other) => {
+            anyhow::bail!("--image-delivery {other}: expected `registry` or `preloaded`")
+        }
         None => config.delivery,
     };
     let ids = if options.scenarios.is_empty() {

@@ -593,6 +593,24 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// OpenKruise's own pods with their log tails: the suite invariant says
+    /// they never restart, and when one did its previous log says why.
+    async fn kruise_diagnostics(&self) -> serde_json::Value {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), kruise::SYSTEM_NAMESPACE);
+        let Ok(list) = pods.list(&Default::default()).await else {
+            return serde_json::Value::Null;
+        };
+        let mut out = Vec::new();
+        for p in &list.items {
+            out.push(serde_json::json!({
+                "name": p.metadata.name,
+                "containerStatuses": p.status.as_ref().map(|s| &s.container_statuses),
+                "logs": container_logs(&pods, p).await,
+            }));
+        }
+        out.into()
+    }
+
     async fn write_diagnostics(&self) -> anyhow::Result<PathBuf> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let pod_list = pods.list(&Default::default()).await?;
@@ -617,6 +635,7 @@ impl<'a> Session<'a> {
             "namespace": self.namespace,
             "pods": statuses,
             "events": events,
+            "kruise": self.kruise_diagnostics().await,
         }))?;
         let path = self
             .config

@@ -34,13 +34,34 @@ YAML
 }
 
 install_kruise() {
-  local start=$SECONDS rendered=$IPC_CACHE/clusters/$name/kruise.yaml
-  render_kruise "$rendered"
+  local start=$SECONDS dir=$IPC_CACHE/clusters/$name
+  render_kruise "$dir/kruise.yaml"
+  split_crds "$dir/kruise.yaml" "$dir/kruise-crds.yaml" "$dir/kruise-rest.yaml"
   info "installing OpenKruise $KRUISE_VERSION ($IPC_KRUISE_IMAGE)"
-  kubectl apply --server-side --force-conflicts -f "$rendered" >"$IPC_CACHE/logs/kruise-apply-$name.log" 2>&1 ||
-    die "kubectl apply of OpenKruise failed: $(tail -n 1 "$IPC_CACHE/logs/kruise-apply-$name.log")" "see $IPC_CACHE/logs/kruise-apply-$name.log"
+  # CRDs first and Established before the manager starts: a manager that
+  # sets up its controllers while a CRD is still being served can exit.
+  kruise_apply "$dir/kruise-crds.yaml"
+  wait_kruise_crds
+  kruise_apply "$dir/kruise-rest.yaml"
   wait_kruise
   info "OpenKruise ready in $(elapsed "$start")"
+}
+
+kruise_apply() { # FILE
+  kubectl apply --server-side --force-conflicts -f "$1" >"$IPC_CACHE/logs/kruise-apply-$name.log" 2>&1 ||
+    die "kubectl apply of OpenKruise failed: $(tail -n 1 "$IPC_CACHE/logs/kruise-apply-$name.log")" "see $IPC_CACHE/logs/kruise-apply-$name.log"
+}
+
+# split_crds ALL CRDS REST: the rendered install in two files.
+split_crds() {
+  python3 - "$@" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+crds = [d for d in docs if d.get("kind") == "CustomResourceDefinition"]
+rest = [d for d in docs if d.get("kind") != "CustomResourceDefinition"]
+yaml.safe_dump_all(crds, open(sys.argv[2], "w"), sort_keys=False)
+yaml.safe_dump_all(rest, open(sys.argv[3], "w"), sort_keys=False)
+PY
 }
 
 # kruise_timeout WHAT: diagnostics for a wait that ran out, then exit.
@@ -54,13 +75,18 @@ kruise_timeout() {
   die "OpenKruise did not become ready ($1)" "scripts/cluster diagnose --name $name"
 }
 
-wait_kruise() {
-  local t=${timeout:-300}s crds
+wait_kruise_crds() {
+  local crds
   crds=$(kubectl get crd -o name | grep 'kruise\.io$' || true)
   [[ -n $crds ]] || die "no OpenKruise CRDs in the cluster" "scripts/cluster install-kruise --name $name"
   # shellcheck disable=SC2086
-  kubectl wait --for=condition=Established --timeout="$t" $crds >/dev/null || kruise_timeout "CRDs Established"
+  kubectl wait --for=condition=Established --timeout="${timeout:-300}s" $crds >/dev/null || kruise_timeout "CRDs Established"
   info "  $(wc -w <<<"$crds") OpenKruise CRDs Established"
+}
+
+wait_kruise() {
+  local t=${timeout:-300}s
+  wait_kruise_crds
   kubectl -n "$kruise_ns" rollout status deploy/kruise-controller-manager --timeout="$t" >/dev/null ||
     kruise_timeout "kruise-controller-manager rollout"
   kubectl -n "$kruise_ns" wait --for=condition=Available --timeout="$t" deploy/kruise-controller-manager >/dev/null ||
@@ -70,6 +96,20 @@ wait_kruise() {
   info "  kruise webhook answers"
   kubectl -n "$kruise_ns" rollout status ds/kruise-daemon --timeout="$t" >/dev/null || kruise_timeout "kruise-daemon rollout"
   info "  kruise-daemon ready"
+  check_kruise_restarts
+}
+
+# check_kruise_restarts: the suites require OpenKruise's pods never to
+# restart; one that already did is reported here, with the reason.
+check_kruise_restarts() {
+  local restarted pod
+  restarted=$(kubectl -n "$kruise_ns" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.containerStatuses[0].restartCount}{"\n"}{end}' | awk '$2 != "0"')
+  [[ -z $restarted ]] && return 0
+  while read -r pod _; do
+    info "$pod restarted; its previous container's last lines:"
+    kubectl -n "$kruise_ns" logs "$pod" --previous --tail=15 2>&1 | sed 's/^/  | /' >&2 || true
+  done <<<"$restarted"
+  die "OpenKruise restarted during installation: $(tr '\n' ' ' <<<"$restarted")" "scripts/cluster diagnose --name $name"
 }
 
 # wait_kruise_webhook: a server-side dry run of a CloneSet passes through the
