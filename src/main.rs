@@ -23,27 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios (all by default) and write target/conformance/report.md.
-    Run {
-        /// kind cluster to create or reuse via scripts/cluster (default
-        /// $INPLACE_CLUSTER or inplace-conformance).
-        #[arg(long, conflicts_with = "kubeconfig")]
-        cluster: Option<String>,
-        /// Use an existing cluster instead.
-        #[arg(long)]
-        kubeconfig: Option<PathBuf>,
-        /// Do not delete the kind cluster at the end.
-        #[arg(long)]
-        keep_cluster: bool,
-        /// Keep a failed scenario's namespace for inspection.
-        #[arg(long)]
-        keep_on_failure: bool,
-        /// How images reach the kubelet: registry (default) or preloaded.
-        #[arg(long, value_parser = ["registry", "preloaded"])]
-        image_delivery: Option<String>,
-        /// Scenario(s) to run, by name (see `list`).
-        #[arg(long = "scenario", value_name = "NAME")]
-        scenarios: Vec<String>,
-    },
+    Run(RunOptions),
     /// Re-render the report from target/conformance/observations.
     Report,
     /// List the scenarios.
@@ -55,26 +35,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List => list(),
         Command::Report => rerender(),
-        Command::Run {
-            cluster,
-            kubeconfig,
-            keep_cluster,
-            keep_on_failure,
-            image_delivery,
-            scenarios,
-        } => {
+        Command::Run(options) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .expect("tokio runtime");
-            let options = RunOptions {
-                cluster,
-                kubeconfig,
-                keep_cluster,
-                keep_on_failure,
-                image_delivery,
-                scenarios,
-            };
             runtime.block_on(run(options))
         }
     }
@@ -107,12 +72,26 @@ fn rerender() -> ExitCode {
     }
 }
 
+#[derive(clap::Args)]
 struct RunOptions {
+    /// kind cluster to create or reuse via scripts/cluster (default
+    /// $INPLACE_CLUSTER or inplace-conformance).
+    #[arg(long, conflicts_with = "kubeconfig")]
     cluster: Option<String>,
+    /// Use an existing cluster instead.
+    #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// Do not delete the kind cluster at the end.
+    #[arg(long)]
     keep_cluster: bool,
+    /// Keep a failed scenario's namespace for inspection.
+    #[arg(long)]
     keep_on_failure: bool,
+    /// How images reach the kubelet: registry (default) or preloaded.
+    #[arg(long, value_parser = ["registry", "preloaded"])]
     image_delivery: Option<String>,
+    /// Scenario(s) to run, by name (see `list`).
+    #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
 }
 
