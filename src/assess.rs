@@ -1,13 +1,18 @@
-//! Judging recorded observations: outcomes per comparison row, dedicated
-//! claim checks (C1, C3, C7, C11, C12), premises, and the claims roll-up.
+//! Judging recorded observations: every cell of the expectation that the
+//! record's (workload, strategy, change) selects, per step, pod and
+//! container; dedicated checks (C1, C3, C7, C11, C12, env, metadata,
+//! priority order, admission, events); premises; the claims roll-up.
 //! Everything here is a pure function of `ScenarioRecord`s.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use strum::IntoEnumIterator;
 
-use crate::expect::{self, Claim, Expectation, Outcome, Row};
-use crate::observe::{MarkerLocation, PodSnapshot, ScenarioRecord, Strategy, UpdateStep};
+use crate::expect::{self, AdmissionExpectation, Cell, Claim, Expectation, Outcome, Row, Scope};
+use crate::observe::{
+    Admission, ContainerSnapshot, MarkerLocation, PodSnapshot, PodStep, ScenarioRecord, UpdateStep,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -34,10 +39,23 @@ impl Verdict {
     }
 }
 
-/// One comparison-table cell, judged.
+/// Whether a pod took the change or had to be left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Updated,
+    Untouched,
+}
+
+/// One expectation cell judged against one pod (and container).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RowVerdict {
+pub struct CellVerdict {
+    pub step: usize,
+    pub pod: String,
+    pub container: Option<String>,
+    pub role: Role,
     pub row: Row,
+    pub scope: Scope,
     pub expected: Outcome,
     pub observed: Outcome,
     pub detail: String,
@@ -45,7 +63,8 @@ pub struct RowVerdict {
     pub claims: Vec<Claim>,
 }
 
-/// One named check of a scenario (row cells, claim checks and premises).
+/// One named check of a scenario (cells grouped by row, dedicated checks
+/// and premises).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     pub scenario: String,
@@ -56,73 +75,106 @@ pub struct Check {
     pub verdict: Verdict,
 }
 
-/// Judges every row of `record` against `expectations` (normally those of
-/// the record's own strategy; the self-check feeds foreign ones).
-pub fn judge_rows(record: &ScenarioRecord, expectations: &[Expectation]) -> Vec<RowVerdict> {
-    expectations
+/// The expectation a step is judged by.
+pub fn expectation(record: &ScenarioRecord, step: &UpdateStep) -> Option<&'static Expectation> {
+    expect::lookup(
+        &record.workload.kind,
+        &record.workload.strategy,
+        &step.change.kind,
+    )
+}
+
+/// Every cell of every step, each step against its own expectation.
+pub fn judge_cells(record: &ScenarioRecord) -> Vec<CellVerdict> {
+    record
+        .steps
         .iter()
-        .map(|e| {
-            let (observed, detail) = row_outcome(record, e.row);
-            RowVerdict {
-                row: e.row,
-                expected: e.outcome,
-                observed,
-                detail,
-                verdict: Verdict::from_bool(observed == e.outcome),
-                claims: e.claims.to_vec(),
-            }
-        })
+        .filter_map(|step| expectation(record, step).map(|e| judge_step(step, e)))
+        .flatten()
         .collect()
 }
 
-/// The observed outcome of one row over all update steps; steps that
-/// disagree make the row `Inconsistent`.
-pub fn row_outcome(record: &ScenarioRecord, row: Row) -> (Outcome, String) {
-    if record.steps.is_empty() {
-        return (Outcome::Inconsistent, "no update recorded".into());
-    }
-    let per_step: Vec<(Outcome, String)> = record
+/// Every cell of every step against one foreign expectation (the
+/// self-check feeds a recording of the wrong behaviour to it).
+pub fn judge_cells_against(record: &ScenarioRecord, e: &Expectation) -> Vec<CellVerdict> {
+    record
         .steps
         .iter()
-        .map(|step| step_outcome(step, row))
-        .collect();
-    let first = per_step[0].0;
-    let outcome = if per_step.iter().all(|(o, _)| *o == first) {
-        first
-    } else {
-        Outcome::Inconsistent
-    };
-    let detail = if row == Row::RestartCount {
-        restart_trail(record)
-    } else if per_step.len() == 1 {
-        per_step[0].1.clone()
-    } else {
-        per_step
-            .iter()
-            .enumerate()
-            .map(|(i, (_, d))| format!("#{}: {d}", i + 1))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    (outcome, detail)
+        .flat_map(|step| judge_step(step, e))
+        .collect()
 }
 
-fn step_outcome(step: &UpdateStep, row: Row) -> (Outcome, String) {
-    match row {
-        Row::PodIdentity => pod_identity(&step.before, &step.after),
-        Row::ContainerRebuild => container_rebuild(&step.before, &step.after),
-        Row::RootFs => marker(step, MarkerLocation::RootFs),
-        Row::EmptyDir => marker(step, MarkerLocation::DiskEmptyDir),
-        Row::MemoryEmptyDir => marker(step, MarkerLocation::MemoryEmptyDir),
-        Row::Pvc => marker(step, MarkerLocation::Pvc),
-        Row::NetworkIdentity => network_identity(&step.before, &step.after),
-        Row::RestartCount => restart_count(&step.before, &step.after),
-        Row::Scheduling => scheduling(step),
+fn judge_step(step: &UpdateStep, e: &Expectation) -> Vec<CellVerdict> {
+    let mut verdicts = Vec::new();
+    for pod in &step.pods {
+        let (role, table) = if pod.updated {
+            (Role::Updated, e.updated)
+        } else {
+            (Role::Untouched, e.untouched)
+        };
+        for cell in table {
+            for container in containers_in_scope(step, pod, cell.scope) {
+                verdicts.push(judge_cell(step, pod, role, cell, container));
+            }
+        }
+    }
+    verdicts
+}
+
+/// Pod rows: once (`None`). Container rows: each container of the pod the
+/// scope covers.
+fn containers_in_scope(step: &UpdateStep, pod: &PodStep, scope: Scope) -> Vec<Option<String>> {
+    let names = pod.before.containers.iter().map(|c| c.status.name.clone());
+    let targeted = |name: &String| step.change.containers.contains(name);
+    match scope {
+        Scope::Pod => vec![None],
+        Scope::Changed => names.filter(targeted).map(Some).collect(),
+        Scope::Unchanged => names.filter(|n| !targeted(n)).map(Some).collect(),
     }
 }
 
-fn same_pod(before: &PodSnapshot, after: &PodSnapshot) -> bool {
-    before.uid == after.uid
+fn judge_cell(
+    step: &UpdateStep,
+    pod: &PodStep,
+    role: Role,
+    cell: &Cell,
+    container: Option<String>,
+) -> CellVerdict {
+    let (observed, detail) = observe_row(step, pod, cell.row, container.as_deref());
+    CellVerdict {
+        step: step.index,
+        pod: pod.before.name.clone(),
+        container,
+        role,
+        row: cell.row,
+        scope: cell.scope,
+        expected: cell.outcome,
+        observed,
+        detail,
+        verdict: Verdict::from_bool(observed == cell.outcome),
+        claims: cell.claims.to_vec(),
+    }
+}
+
+/// The observed outcome of one row for one pod (and container).
+pub fn observe_row(
+    step: &UpdateStep,
+    pod: &PodStep,
+    row: Row,
+    container: Option<&str>,
+) -> (Outcome, String) {
+    let c = container.unwrap_or("");
+    match row {
+        Row::PodIdentity => pod_identity(&pod.before, &pod.after),
+        Row::ContainerRebuild => container_rebuild(pod, c),
+        Row::RootFs => marker(pod, MarkerLocation::RootFs, c),
+        Row::EmptyDir => marker(pod, MarkerLocation::DiskEmptyDir, c),
+        Row::MemoryEmptyDir => marker(pod, MarkerLocation::MemoryEmptyDir, c),
+        Row::Pvc => pvc(pod),
+        Row::NetworkIdentity => network_identity(&pod.before, &pod.after),
+        Row::RestartCount => restart_count(pod, c),
+        Row::Scheduling => scheduling(step, pod),
+    }
 }
 
 fn pod_identity(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, String) {
@@ -131,21 +183,33 @@ fn pod_identity(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, String) 
     } else {
         format!("name {} -> {}", before.name, after.name)
     };
-    if same_pod(before, after) && before.name == after.name {
+    if before.uid == after.uid && before.name == after.name {
         (Outcome::Kept, format!("{name}, UID kept"))
     } else {
         (Outcome::NotKept, format!("{name}, UID changed"))
     }
 }
 
-fn container_rebuild(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, String) {
-    let id_changed = before.container.container_id != after.container.container_id;
+fn container_pair<'a>(
+    pod: &'a PodStep,
+    name: &str,
+) -> Option<(&'a ContainerSnapshot, &'a ContainerSnapshot)> {
+    Some((pod.before.container(name)?, pod.after.container(name)?))
+}
+
+fn container_rebuild(pod: &PodStep, name: &str) -> (Outcome, String) {
+    let Some((b, a)) = container_pair(pod, name) else {
+        return (Outcome::Inconsistent, format!("container {name} missing"));
+    };
     let detail = format!(
         "containerID {} -> {}",
-        short_container_id(&before.container.container_id),
-        short_container_id(&after.container.container_id)
+        short_container_id(&b.status.container_id),
+        short_container_id(&a.status.container_id)
     );
-    let outcome = match (same_pod(before, after), id_changed) {
+    let outcome = match (
+        pod.same_pod(),
+        b.status.container_id != a.status.container_id,
+    ) {
         (false, _) => Outcome::NewPod,
         (true, true) => Outcome::RebuiltInPod,
         (true, false) => Outcome::NotRebuilt,
@@ -164,8 +228,11 @@ pub fn short_container_id(id: &Option<String>) -> String {
     }
 }
 
-fn marker(step: &UpdateStep, location: MarkerLocation) -> (Outcome, String) {
-    let (Some(written), Some(read)) = (step.written(location), step.read_back(location)) else {
+fn marker(pod: &PodStep, location: MarkerLocation, container: &str) -> (Outcome, String) {
+    let (Some(written), Some(read)) = (
+        pod.written(location, container),
+        pod.read_back(location, container),
+    ) else {
         return (Outcome::Inconsistent, "marker not recorded".into());
     };
     match &read.found {
@@ -178,13 +245,25 @@ fn marker(step: &UpdateStep, location: MarkerLocation) -> (Outcome, String) {
     }
 }
 
+/// The PVC marker, and whether the claim object is the same one.
+fn pvc(pod: &PodStep) -> (Outcome, String) {
+    let (outcome, detail) = marker(pod, MarkerLocation::Pvc, "");
+    let claim = |s: &PodSnapshot| s.claims.first().cloned();
+    let claims = match (claim(&pod.before), claim(&pod.after)) {
+        (Some(b), Some(a)) if b.uid == a.uid => format!("; claim {} kept", a.claim),
+        (Some(b), Some(a)) => format!("; claim {} -> {} (new object)", b.claim, a.claim),
+        _ => String::new(),
+    };
+    (outcome, format!("{detail}{claims}"))
+}
+
 fn short_token(token: &str) -> &str {
     &token[..token.len().min(8)]
 }
 
 fn network_identity(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, String) {
     let ip_kept = before.pod_ips == after.pod_ips;
-    let netns_kept = before.inside.netns == after.inside.netns;
+    let netns_kept = before.netns() == after.netns();
     let ip = if ip_kept {
         format!("IP {} kept", after.pod_ips.join(","))
     } else {
@@ -209,55 +288,49 @@ fn network_identity(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, Stri
     (outcome, format!("{ip}, {netns}"))
 }
 
-fn restart_count(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, String) {
-    let (b, a) = (
-        before.container.restart_count,
-        after.container.restart_count,
-    );
-    let outcome = match (same_pod(before, after), a - b, a) {
+fn restart_count(pod: &PodStep, name: &str) -> (Outcome, String) {
+    let Some((b, a)) = container_pair(pod, name) else {
+        return (Outcome::Inconsistent, format!("container {name} missing"));
+    };
+    let (b, a) = (b.status.restart_count, a.status.restart_count);
+    let outcome = match (pod.same_pod(), a - b, a) {
         (true, 1, _) => Outcome::OnePerUpdate,
+        (true, 0, _) => Outcome::NoRestart,
         (false, _, 0) => Outcome::ZeroInNewPod,
         _ => Outcome::Inconsistent,
     };
     (outcome, format!("{b} -> {a}"))
 }
 
-fn restart_trail(record: &ScenarioRecord) -> String {
-    let mut counts = vec![record.steps[0].before.container.restart_count];
-    counts.extend(record.steps.iter().map(|s| s.after.container.restart_count));
-    let trail = counts
-        .iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" -> ");
-    format!("{trail} over {} update(s)", record.steps.len())
-}
-
-fn scheduling(step: &UpdateStep) -> (Outcome, String) {
-    let (before, after) = (&step.before, &step.after);
-    let scheduled_other = step
+fn scheduling(step: &UpdateStep, pod: &PodStep) -> (Outcome, String) {
+    let (before, after) = (&pod.before, &pod.after);
+    let scheduled_again = step
         .events_with_reason("Scheduled")
-        .filter(|e| !event_names_pod(e, before))
+        .filter(|e| event_names_pod(e, before) || event_names_pod(e, after))
+        .filter(|_| !pod.same_pod())
         .count();
-    let scheduled_after = step
+    let scheduled_before = step
         .events_with_reason("Scheduled")
-        .any(|e| event_names_pod(e, after));
+        .filter(|e| event_names_pod(e, before))
+        .count();
     let node = format!(
         "node {} -> {}",
         before.node.as_deref().unwrap_or("?"),
         after.node.as_deref().unwrap_or("?")
     );
-    let outcome = if same_pod(before, after) && before.node == after.node && scheduled_other == 0 {
+    let outcome = if pod.same_pod() && before.node == after.node && scheduled_before == 0 {
         Outcome::NotRescheduled
-    } else if !same_pod(before, after) && scheduled_after {
+    } else if !pod.same_pod() && scheduled_again > 0 {
         Outcome::Rescheduled
     } else {
         Outcome::Inconsistent
     };
-    (
-        outcome,
-        format!("{node}, {scheduled_other} new Scheduled event(s)"),
-    )
+    let count = if pod.same_pod() {
+        scheduled_before
+    } else {
+        scheduled_again
+    };
+    (outcome, format!("{node}, {count} new Scheduled event(s)"))
 }
 
 fn event_names_pod(event: &crate::observe::EventRecord, pod: &PodSnapshot) -> bool {
@@ -267,52 +340,91 @@ fn event_names_pod(event: &crate::observe::EventRecord, pod: &PodSnapshot) -> bo
     }
 }
 
-/// All checks of one record: its row cells plus claim checks and premises.
+/// The seed-table view of a record: per row, the cells of the pods that
+/// took the change and the containers it targeted, over every step.
+pub fn seed_row_outcome(record: &ScenarioRecord, row: Row) -> (Outcome, Outcome, String) {
+    let cells: Vec<CellVerdict> = judge_cells(record)
+        .into_iter()
+        .filter(|c| c.row == row && c.role == Role::Updated && c.scope != Scope::Unchanged)
+        .collect();
+    let Some(first) = cells.first() else {
+        return (
+            Outcome::Inconsistent,
+            Outcome::Inconsistent,
+            "no update recorded".into(),
+        );
+    };
+    let observed = if cells.iter().all(|c| c.observed == first.observed) {
+        first.observed
+    } else {
+        Outcome::Inconsistent
+    };
+    let detail = if row == Row::RestartCount {
+        restart_trail(record)
+    } else if cells.len() == 1 {
+        first.detail.clone()
+    } else {
+        cells
+            .iter()
+            .map(|c| format!("#{}: {}", c.step + 1, c.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    (first.expected, observed, detail)
+}
+
+fn restart_trail(record: &ScenarioRecord) -> String {
+    let Some(first) = record.steps.first().and_then(|s| s.updated_pods().next()) else {
+        return "no update recorded".into();
+    };
+    let name = record.steps[0]
+        .change
+        .containers
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let count = |s: &PodSnapshot| s.container(&name).map(|c| c.status.restart_count);
+    let mut counts = vec![count(&first.before)];
+    counts.extend(
+        record
+            .steps
+            .iter()
+            .map(|s| s.updated_pods().next().and_then(|p| count(&p.after))),
+    );
+    let trail = counts
+        .iter()
+        .map(|c| c.map(|c| c.to_string()).unwrap_or("?".into()))
+        .collect::<Vec<_>>()
+        .join(" -> ");
+    format!("{trail} over {} update(s)", record.steps.len())
+}
+
+/// All checks of one record.
 pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     let mut checks: Vec<Check> = Vec::new();
     if let Some(error) = &record.error {
         checks.push(stopped_early(record, error));
     }
+    checks.extend(missing_expectations(record));
     if !record.steps.is_empty() {
         checks.extend(row_checks(record));
-        checks.extend(mount_premises(record));
-        checks.extend(delivery_premises(record));
-        checks.extend(kruise_event_premise(record));
+        checks.push(admission(record));
+        checks.push(update_count(record));
+        checks.extend(kruise_events(record));
+        checks.push(quiet_after_completion(record));
+        checks.push(mount_premise(record));
+        checks.extend(delivery_premise(record));
+        checks.extend(metadata_applied(record));
+        checks.extend(env_seen(record));
+        checks.extend(priority_order(record));
     }
-    if record.strategy.is_in_place() && !record.steps.is_empty() {
-        checks.push(rebuild_lifecycle(record));
-        checks.push(new_image(record));
-        checks.push(cgroup_renewed(record));
-        if record.steps.len() > 1 {
-            checks.push(successive_restarts(record));
-        }
-    }
-    if let Some(check) = throughput(record) {
-        checks.push(check);
-    }
+    checks.extend(rebuild_lifecycle(record));
+    checks.extend(new_image(record));
+    checks.extend(cgroup_renewed(record));
+    checks.extend(successive_restarts(record));
+    checks.extend(throughput(record));
     checks.push(kruise_components_stable(record));
     checks
-}
-
-/// A scenario that stopped early fails the claims it was meant to check:
-/// they were not shown, and saying NOT RUN would hide the failure.
-fn stopped_early(record: &ScenarioRecord, error: &str) -> Check {
-    let mut claims: BTreeSet<Claim> = expect::for_strategy(record.strategy)
-        .iter()
-        .flat_map(|e| e.claims.iter().copied())
-        .collect();
-    if record.strategy.is_in_place() {
-        claims.extend([Claim::C1, Claim::C3, Claim::C7]);
-    }
-    let claims: Vec<Claim> = claims.into_iter().collect();
-    check(
-        record,
-        "scenario completed",
-        &claims,
-        "every step observed",
-        format!("stopped after {} step(s): {error}", record.steps.len()),
-        Verdict::Fail,
-    )
 }
 
 fn check(
@@ -333,59 +445,394 @@ fn check(
     }
 }
 
-fn row_checks(record: &ScenarioRecord) -> Vec<Check> {
-    judge_rows(record, expect::for_strategy(record.strategy))
-        .into_iter()
-        .map(|v| {
-            check(
-                record,
-                v.row.label(),
-                &v.claims,
-                v.expected.label(),
-                format!("{} ({})", v.observed.label(), v.detail),
-                v.verdict,
-            )
-        })
-        .collect()
+/// The claims the record's expectations carry (cells and dedicated checks).
+fn record_claims(record: &ScenarioRecord) -> BTreeSet<Claim> {
+    let mut claims: BTreeSet<Claim> = record
+        .steps
+        .iter()
+        .filter_map(|s| expectation(record, s))
+        .flat_map(|e| e.updated.iter().flat_map(|c| c.claims.iter().copied()))
+        .collect();
+    if carries_claims(record) {
+        claims.extend([Claim::C1, Claim::C3, Claim::C7]);
+    }
+    claims
 }
 
-/// A marker only means something if it sits where we think: the rootfs one
-/// on the container's overlay root, the memory one on tmpfs, the disk one
-/// on a non-tmpfs mount of its own, the PVC one on a non-tmpfs mount of its
-/// own (a PVC in node memory would prove nothing about persistence).
-fn mount_premises(record: &ScenarioRecord) -> Vec<Check> {
-    let mut problems = Vec::new();
-    for step in &record.steps {
-        for written in &step.written {
-            if let Err(why) = mount_is_as_designed(written.location, &written.mount) {
-                problems.push(format!("#{}: {why}", step.index + 1));
+/// A record that stopped before its first step still names its claims:
+/// the catalog's expectation for its first change says which.
+fn carries_claims(record: &ScenarioRecord) -> bool {
+    record
+        .steps
+        .iter()
+        .filter_map(|s| expectation(record, s))
+        .any(|e| {
+            e.updated.iter().any(|c| {
+                !c.claims.is_empty()
+                    && c.row == Row::ContainerRebuild
+                    && c.outcome == Outcome::RebuiltInPod
+            })
+        })
+}
+
+/// A scenario that stopped early fails the claims it was meant to check:
+/// they were not shown, and saying NOT RUN would hide the failure.
+fn stopped_early(record: &ScenarioRecord, error: &str) -> Check {
+    let claims: Vec<Claim> = record_claims(record).into_iter().collect();
+    check(
+        record,
+        "scenario completed",
+        &claims,
+        "every step observed",
+        format!("stopped after {} step(s): {error}", record.steps.len()),
+        Verdict::Fail,
+    )
+}
+
+/// A step whose (workload, strategy, change) has no expectation cannot be
+/// judged: that is a failure of the suite, never a silent pass.
+fn missing_expectations(record: &ScenarioRecord) -> Option<Check> {
+    let missing: Vec<String> = record
+        .steps
+        .iter()
+        .filter(|s| expectation(record, s).is_none())
+        .map(|s| {
+            format!(
+                "#{} ({}, {}, {})",
+                s.index + 1,
+                record.workload.kind,
+                record.workload.strategy,
+                s.change.kind
+            )
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        check(
+            record,
+            "expectation exists",
+            &[],
+            "an expectation row for every step",
+            format!("none for {}", missing.join(", ")),
+            Verdict::Fail,
+        )
+    })
+}
+
+/// One check per (row, scope, role): the cells grouped the way a reader
+/// asks ("did the root fs survive?"), every pod and container in it.
+fn row_checks(record: &ScenarioRecord) -> Vec<Check> {
+    let cells = judge_cells(record);
+    let mut checks = Vec::new();
+    for role in [Role::Updated, Role::Untouched] {
+        for scope in [Scope::Pod, Scope::Changed, Scope::Unchanged] {
+            for row in Row::iter() {
+                let group: Vec<&CellVerdict> = cells
+                    .iter()
+                    .filter(|c| c.row == row && c.scope == scope && c.role == role)
+                    .collect();
+                if let Some(first) = group.first() {
+                    checks.push(row_check(
+                        record,
+                        &group,
+                        check_name(row, scope, role),
+                        first,
+                    ));
+                }
             }
         }
     }
-    let claims_by_location = [
-        (MarkerLocation::RootFs, Claim::C2),
-        (MarkerLocation::DiskEmptyDir, Claim::C8),
-        (MarkerLocation::MemoryEmptyDir, Claim::C9),
-    ];
-    let claims: Vec<Claim> = if record.strategy.is_in_place() {
-        claims_by_location.iter().map(|(_, c)| *c).collect()
+    checks
+}
+
+pub fn check_name(row: Row, scope: Scope, role: Role) -> String {
+    let mut name = row.label();
+    if scope == Scope::Unchanged {
+        name.push_str(" (containers the change leaves alone)");
+    }
+    if role == Role::Untouched {
+        name.push_str(" (pods not updated)");
+    }
+    name
+}
+
+fn row_check(
+    record: &ScenarioRecord,
+    group: &[&CellVerdict],
+    name: String,
+    first: &CellVerdict,
+) -> Check {
+    let single = group.len() == 1;
+    let observed: Vec<String> = group
+        .iter()
+        .map(|c| {
+            let text = format!("{} ({})", c.observed.label(), c.detail);
+            if single {
+                text
+            } else {
+                format!("{}: {text}", cell_place(record, c))
+            }
+        })
+        .collect();
+    let claims: BTreeSet<Claim> = group
+        .iter()
+        .flat_map(|c| c.claims.iter().copied())
+        .collect();
+    let claims: Vec<Claim> = claims.into_iter().collect();
+    let pass = group.iter().all(|c| c.verdict == Verdict::Pass);
+    let expected = if group.iter().all(|c| c.expected == first.expected) {
+        first.expected.label()
+    } else {
+        "see cells".into()
+    };
+    check(
+        record,
+        &name,
+        &claims,
+        expected,
+        observed.join("; "),
+        Verdict::from_bool(pass),
+    )
+}
+
+/// "#2 app-x/side": where a cell was observed, as short as is unambiguous.
+pub fn cell_place(record: &ScenarioRecord, cell: &CellVerdict) -> String {
+    let mut place = Vec::new();
+    if record.steps.len() > 1 {
+        place.push(format!("#{}", cell.step + 1));
+    }
+    let multi_pod = record.steps.iter().any(|s| s.pods.len() > 1);
+    match (&cell.container, multi_pod) {
+        (Some(c), true) => place.push(format!("{}/{c}", cell.pod)),
+        (Some(c), false) => place.push(c.clone()),
+        (None, true) => place.push(cell.pod.clone()),
+        (None, false) => {}
+    }
+    place.join(" ")
+}
+
+/// Where a cell was observed within its step: the container, or the pod
+/// and container when several pods are followed.
+pub fn cell_place_in_step(record: &ScenarioRecord, cell: &CellVerdict) -> String {
+    let multi_pod = record.steps.iter().any(|s| s.pods.len() > 1);
+    match (&cell.container, multi_pod) {
+        (Some(c), true) => format!("{}/{c}", cell.pod),
+        (Some(c), false) => c.clone(),
+        (None, _) => cell.pod.clone(),
+    }
+}
+
+/// The API server's answer against the expectation's.
+fn admission(record: &ScenarioRecord) -> Check {
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for step in &record.steps {
+        let Some(e) = expectation(record, step) else {
+            continue;
+        };
+        let (ok, text) = match (&e.admission, &step.admission) {
+            (AdmissionExpectation::Accepted, Admission::Accepted) => (true, "accepted".into()),
+            (AdmissionExpectation::Rejected(needle), Admission::Rejected { code, message }) => (
+                message.contains(needle),
+                format!("rejected ({code}): {message}"),
+            ),
+            (_, Admission::Accepted) => (false, "accepted".into()),
+            (_, Admission::Rejected { code, message }) => {
+                (false, format!("rejected ({code}): {message}"))
+            }
+        };
+        if !ok {
+            problems.push(format!("#{}", step.index + 1));
+        }
+        seen.push(text);
+    }
+    let expected: Vec<String> = record
+        .steps
+        .iter()
+        .filter_map(|s| expectation(record, s))
+        .map(|e| match e.admission {
+            AdmissionExpectation::Accepted => "accepted".to_string(),
+            AdmissionExpectation::Rejected(needle) => format!("rejected with \"{needle}\""),
+        })
+        .collect();
+    check(
+        record,
+        "API server's answer to the change",
+        &[],
+        expected.join("; "),
+        seen.join("; "),
+        Verdict::from_bool(problems.is_empty()),
+    )
+}
+
+/// Exactly the pods the controller should move (replicas minus partition,
+/// none when refused) were moved, and the workload's generation moved only
+/// when the change was accepted.
+fn update_count(record: &ScenarioRecord) -> Check {
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for step in &record.steps {
+        let updated = step.updated_pods().count();
+        let generation_moved = step.generation_before != step.generation_after;
+        let template_change = step.revision_before != step.revision_after || generation_moved;
+        let refused = matches!(step.admission, Admission::Rejected { .. });
+        if updated != step.expected_updated || (refused && template_change) {
+            problems.push(format!("#{}", step.index + 1));
+        }
+        seen.push(format!(
+            "{updated} of {} pod(s) updated (want {}), generation {} -> {}",
+            step.pods.len(),
+            step.expected_updated,
+            opt(step.generation_before),
+            opt(step.generation_after)
+        ));
+    }
+    check(
+        record,
+        "pods the controller updated",
+        &[],
+        "replicas minus partition; none and no new generation when refused",
+        seen.join("; "),
+        Verdict::from_bool(problems.is_empty()),
+    )
+}
+
+fn opt(value: Option<i64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or("?".into())
+}
+
+/// Kruise's own account of what it did ("the update really happened in
+/// place", or recreated), and what it must not have done.
+fn kruise_events(record: &ScenarioRecord) -> Vec<Check> {
+    let mut missing = Vec::new();
+    let mut forbidden = Vec::new();
+    let mut wanted = BTreeSet::new();
+    let mut banned = BTreeSet::new();
+    let mut steps_wanting = 0;
+    for step in &record.steps {
+        let Some(e) = expectation(record, step) else {
+            continue;
+        };
+        steps_wanting += usize::from(!e.events.is_empty());
+        for reason in e.events {
+            wanted.insert(*reason);
+            if step.events_with_reason(reason).next().is_none() {
+                missing.push(format!("#{} {reason}", step.index + 1));
+            }
+        }
+        for reason in e.forbidden_events {
+            banned.insert(*reason);
+            if step.events_with_reason(reason).next().is_some() {
+                forbidden.push(format!("#{} {reason}", step.index + 1));
+            }
+        }
+    }
+    let list = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join(", ");
+    let mut checks = Vec::new();
+    if !wanted.is_empty() {
+        checks.push(check(
+            record,
+            &format!("premise: kruise event {}", list(&wanted)),
+            &[],
+            format!("{} recorded for each change that expects it", list(&wanted)),
+            if missing.is_empty() {
+                format!("seen for {steps_wanting} of {steps_wanting} change(s)")
+            } else {
+                format!("missing: {}", missing.join(", "))
+            },
+            Verdict::from_bool(missing.is_empty()),
+        ));
+    }
+    if !banned.is_empty() {
+        checks.push(check(
+            record,
+            "events that must not appear",
+            &[],
+            format!("none of {}", list(&banned)),
+            if forbidden.is_empty() {
+                "none".to_string()
+            } else {
+                forbidden.join(", ")
+            },
+            Verdict::from_bool(forbidden.is_empty()),
+        ));
+    }
+    checks
+}
+
+/// After completion the pods are watched for a while: a late restart (the
+/// kubelet and kruise-daemon both acting on one change, kruise#1239) must
+/// show here and fail.
+fn quiet_after_completion(record: &ScenarioRecord) -> Check {
+    let changes: Vec<String> = record
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.quiet.iter().flat_map(move |q| {
+                q.changes
+                    .iter()
+                    .map(move |c| format!("#{} {c}", s.index + 1))
+            })
+        })
+        .collect();
+    let watched = record.steps.iter().filter(|s| s.quiet.is_some()).count();
+    let window = record
+        .steps
+        .iter()
+        .filter_map(|s| s.quiet.as_ref())
+        .map(|q| q.window_ms)
+        .max()
+        .unwrap_or(0);
+    let pass = watched == record.steps.len() && changes.is_empty();
+    check(
+        record,
+        "nothing restarts after completion",
+        &[],
+        "no container status change in the window after each step",
+        if watched < record.steps.len() {
+            format!("{watched}/{} step(s) watched", record.steps.len())
+        } else if changes.is_empty() {
+            format!("none in {:.0}s after each step", window as f64 / 1000.0)
+        } else {
+            changes.join("; ")
+        },
+        Verdict::from_bool(pass),
+    )
+}
+
+/// A marker only means something if it sits where we think: each rootfs
+/// one on its container's overlay root, the memory one on tmpfs, the disk
+/// and PVC ones on non-tmpfs mounts of their own (a PVC in node memory
+/// would prove nothing about persistence).
+fn mount_premise(record: &ScenarioRecord) -> Check {
+    let mut problems = Vec::new();
+    for step in &record.steps {
+        for pod in &step.pods {
+            for written in &pod.written {
+                if let Err(why) = mount_is_as_designed(written.location, &written.mount) {
+                    problems.push(format!("#{} {}: {why}", step.index + 1, written.container));
+                }
+            }
+        }
+    }
+    let claims: Vec<Claim> = if carries_claims(record) {
+        vec![Claim::C2, Claim::C8, Claim::C9]
     } else {
         Vec::new()
     };
     let observed = if problems.is_empty() {
-        "rootfs marker on / overlay, /data/mem tmpfs, /data/disk and /data/pvc own non-tmpfs mounts"
+        "rootfs markers on / overlay, /data/mem tmpfs, /data/disk and /data/pvc own non-tmpfs mounts"
             .into()
     } else {
         problems.join("; ")
     };
-    vec![check(
+    check(
         record,
         "premise: markers sit on the intended filesystems",
         &claims,
         "rootfs=overlay at /, mem=tmpfs, disk and pvc=non-tmpfs",
         observed,
         Verdict::from_bool(problems.is_empty()),
-    )]
+    )
 }
 
 pub fn mount_is_as_designed(
@@ -417,88 +864,292 @@ pub fn mount_is_as_designed(
     }
 }
 
-/// With registry delivery every update must make the kubelet pull; that is
-/// what the delivery path exists to show.
-fn delivery_premises(record: &ScenarioRecord) -> Vec<Check> {
+/// With registry delivery every new image a pod took must have been pulled:
+/// that is what the delivery path exists to show.
+fn delivery_premise(record: &ScenarioRecord) -> Option<Check> {
     if record.image_delivery != crate::observe::ImageDelivery::Registry {
-        return Vec::new();
+        return None;
     }
-    let missing: Vec<String> = record
+    let mut wanted = 0;
+    let mut missing = Vec::new();
+    for step in record
         .steps
         .iter()
-        .filter(|step| !step_pulled(step))
-        .map(|step| format!("#{} {}", step.index + 1, step.to.reference))
+        .filter(|s| s.updated_pods().next().is_some())
+    {
+        for image in step.change.images.values() {
+            wanted += 1;
+            let pulled = step
+                .events_with_reason("Pulling")
+                .chain(step.events_with_reason("Pulled"))
+                .any(|e| e.message.contains(&format!("\"{}\"", image.reference)));
+            if !pulled {
+                missing.push(format!("#{} {}", step.index + 1, image.reference));
+            }
+        }
+    }
+    (wanted > 0).then(|| {
+        check(
+            record,
+            "premise: kubelet pulled each new image",
+            &[],
+            "Pulling event naming the new image",
+            if missing.is_empty() {
+                format!("Pulling event for each of {wanted} new image(s)")
+            } else {
+                format!("no Pulling event for {}", missing.join(", "))
+            },
+            Verdict::from_bool(missing.is_empty()),
+        )
+    })
+}
+
+/// Labels and annotations the change set are on the pods it reached (every
+/// pod for a direct pod patch, the updated ones for a template change).
+fn metadata_applied(record: &ScenarioRecord) -> Option<Check> {
+    let mut wanted = 0;
+    let mut missing = Vec::new();
+    for step in &record.steps {
+        let direct = step.revision_before == step.revision_after
+            && matches!(step.admission, Admission::Accepted)
+            && step.expected_updated == 0;
+        let pods: Vec<&PodStep> = if direct {
+            step.pods.iter().collect()
+        } else {
+            step.updated_pods().collect()
+        };
+        for pod in pods {
+            let sets = [
+                (&step.change.labels, &pod.after.labels),
+                (&step.change.annotations, &pod.after.annotations),
+            ];
+            for (set, on_pod) in sets {
+                for (key, value) in set {
+                    wanted += 1;
+                    if on_pod.get(key) != Some(value) {
+                        missing.push(format!("#{} {} {key}", step.index + 1, pod.after.name));
+                    }
+                }
+            }
+        }
+    }
+    (wanted > 0).then(|| {
+        check(
+            record,
+            "the change's metadata is on the pod",
+            &[],
+            "every label and annotation the change set",
+            if missing.is_empty() {
+                format!("{wanted} key(s) present")
+            } else {
+                format!("missing {}", missing.join(", "))
+            },
+            Verdict::from_bool(missing.is_empty()),
+        )
+    })
+}
+
+/// The targeted containers see the env values the change set (env from
+/// metadata: the kubelet re-resolves the downward API only when the
+/// container is created, so the new value proves the rebuild).
+fn env_seen(record: &ScenarioRecord) -> Option<Check> {
+    let mut wanted = 0;
+    let mut wrong = Vec::new();
+    let mut seen = Vec::new();
+    for step in &record.steps {
+        for pod in step.updated_pods() {
+            for name in &step.change.containers {
+                let Some(container) = pod.after.container(name) else {
+                    continue;
+                };
+                for (var, value) in &step.change.env {
+                    wanted += 1;
+                    let got = container.inside.env.get(var);
+                    if got == Some(value) {
+                        seen.push(format!("{name} {var}={}", short_token(value)));
+                    } else {
+                        wrong.push(format!(
+                            "#{} {name} {var}={} (want {})",
+                            step.index + 1,
+                            got.map(String::as_str).unwrap_or("unset"),
+                            short_token(value)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    (wanted > 0).then(|| {
+        check(
+            record,
+            "the rebuilt container sees the new env value",
+            &[],
+            "each env value the change set, read inside the container",
+            if wrong.is_empty() {
+                seen.join(", ")
+            } else {
+                wrong.join("; ")
+            },
+            Verdict::from_bool(wrong.is_empty()),
+        )
+    })
+}
+
+/// With container priorities (`KRUISE_CONTAINER_PRIORITY`), kruise updates
+/// the higher one first and records each batch in the pod's in-place update
+/// state; the new containers' start times follow that order.
+fn priority_order(record: &ScenarioRecord) -> Option<Check> {
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for step in &record.steps {
+        for pod in step.updated_pods() {
+            let mut targets: Vec<(&String, i32)> = step
+                .change
+                .containers
+                .iter()
+                .filter_map(|c| Some((c, pod.after.container(c)?.priority?)))
+                .collect();
+            if targets.len() < 2 {
+                continue;
+            }
+            targets.sort_by_key(|(_, p)| -p);
+            let wanted: Vec<&str> = targets.iter().map(|(c, _)| c.as_str()).collect();
+            let batches = recorded_batches(&pod.after);
+            let started = start_order(&pod.after, &wanted);
+            let batch_order: Vec<&str> = batches.iter().flatten().map(String::as_str).collect();
+            rows.push(format!(
+                "{}: priorities {}; batches {:?}; started {}",
+                pod.after.name,
+                targets
+                    .iter()
+                    .map(|(c, p)| format!("{c}={p}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                batches,
+                started.join(" < ")
+            ));
+            let one_per_batch = batches.len() == wanted.len();
+            if !one_per_batch || batch_order != wanted || started != wanted {
+                problems.push(pod.after.name.clone());
+            }
+        }
+    }
+    (!rows.is_empty()).then(|| {
+        check(
+            record,
+            "higher-priority container updated first",
+            &[],
+            "one batch per container in descending priority; new containers started in that order",
+            rows.join("; "),
+            Verdict::from_bool(problems.is_empty()),
+        )
+    })
+}
+
+/// `containerBatchesRecord` of the in-place update state, oldest first.
+pub fn recorded_batches(pod: &PodSnapshot) -> Vec<Vec<String>> {
+    let Some(state) = &pod.inplace_update_state else {
+        return Vec::new();
+    };
+    let mut batches: Vec<(String, Vec<String>)> = state["containerBatchesRecord"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            let at = b["timestamp"].as_str().unwrap_or("").to_string();
+            let names = b["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect();
+            (at, names)
+        })
         .collect();
-    let observed = if missing.is_empty() {
-        format!("Pulling event for each of {} update(s)", record.steps.len())
-    } else {
-        format!("no Pulling event for {}", missing.join(", "))
-    };
-    vec![check(
-        record,
-        "premise: kubelet pulled each new image",
-        &[],
-        "Pulling event naming the new image",
-        observed,
-        Verdict::from_bool(missing.is_empty()),
-    )]
+    batches.sort_by(|a, b| a.0.cmp(&b.0));
+    batches.into_iter().map(|(_, names)| names).collect()
 }
 
-fn step_pulled(step: &UpdateStep) -> bool {
-    step.events_with_reason("Pulling")
-        .chain(step.events_with_reason("Pulled"))
-        .any(|e| e.message.contains(&format!("\"{}\"", step.to.reference)))
-}
-
-/// Kruise's own account of what it did: the in-place premise ("the update
-/// really happened in place") and the recreate one.
-fn kruise_event_premise(record: &ScenarioRecord) -> Option<Check> {
-    let reason = match record.strategy {
-        Strategy::CloneSetInPlaceIfPossible => "SuccessfulUpdatePodInPlace",
-        Strategy::CloneSetReCreate => "SuccessfulUpdatePodReCreate",
-        Strategy::DeploymentRollingUpdate => return None,
-    };
-    let seen = record
-        .steps
+/// The containers ordered by their (new) startedAt.
+fn start_order<'a>(pod: &PodSnapshot, names: &[&'a str]) -> Vec<&'a str> {
+    let mut timed: Vec<(Option<k8s_openapi::jiff::Timestamp>, &'a str)> = names
         .iter()
-        .filter(|s| s.events_with_reason(reason).next().is_some())
-        .count();
-    let all = record.steps.len();
-    Some(check(
-        record,
-        &format!("premise: kruise event {reason}"),
-        &[],
-        format!("{reason} recorded for the update"),
-        format!("seen in {seen}/{all} step(s)"),
-        Verdict::from_bool(seen == all),
-    ))
+        .map(|n| {
+            let at = pod
+                .container(n)
+                .and_then(|c| parse_time(&c.status.started_at));
+            (at, *n)
+        })
+        .collect();
+    timed.sort();
+    timed.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Containers expected to be rebuilt in place, per step and pod.
+fn rebuilt_in_place(record: &ScenarioRecord) -> Vec<(&UpdateStep, &PodStep, String)> {
+    let mut out = Vec::new();
+    for step in &record.steps {
+        let Some(e) = expectation(record, step) else {
+            continue;
+        };
+        for pod in step.updated_pods() {
+            for cell in e
+                .updated
+                .iter()
+                .filter(|c| c.row == Row::ContainerRebuild && c.outcome == Outcome::RebuiltInPod)
+            {
+                for c in containers_in_scope(step, pod, cell.scope)
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push((step, pod, c));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn seed_claims(record: &ScenarioRecord, claims: &[Claim]) -> Vec<Claim> {
+    if carries_claims(record) {
+        claims.to_vec()
+    } else {
+        Vec::new()
+    }
 }
 
 /// C1: old container terminated (lastState.terminated names it), a new one
 /// started later, with a new ID.
-fn rebuild_lifecycle(record: &ScenarioRecord) -> Check {
-    let problems: Vec<String> = record
-        .steps
+fn rebuild_lifecycle(record: &ScenarioRecord) -> Option<Check> {
+    let rebuilt = rebuilt_in_place(record);
+    if rebuilt.is_empty() {
+        return None;
+    }
+    let problems: Vec<String> = rebuilt
         .iter()
-        .filter_map(|s| lifecycle_problem(s).map(|p| format!("#{}: {p}", s.index + 1)))
+        .filter_map(|(s, p, c)| {
+            lifecycle_problem(p, c).map(|why| format!("#{} {c}: {why}", s.index + 1))
+        })
         .collect();
-    let observed = if problems.is_empty() {
-        "new containerID, lastState.terminated = old container, startedAt moved".into()
-    } else {
-        problems.join("; ")
-    };
-    check(
+    Some(check(
         record,
         "old container terminated, new one created",
-        &[Claim::C1],
+        &seed_claims(record, &[Claim::C1]),
         "containerID changes; lastState.terminated set; startedAt moves",
-        observed,
+        if problems.is_empty() {
+            "new containerID, lastState.terminated = old container, startedAt moved".into()
+        } else {
+            problems.join("; ")
+        },
         Verdict::from_bool(problems.is_empty()),
-    )
+    ))
 }
 
-fn lifecycle_problem(step: &UpdateStep) -> Option<String> {
-    let (b, a) = (&step.before.container, &step.after.container);
+fn lifecycle_problem(pod: &PodStep, name: &str) -> Option<String> {
+    let Some((b, a)) = container_pair(pod, name) else {
+        return Some("container missing".into());
+    };
+    let (b, a) = (&b.status, &a.status);
     if b.container_id == a.container_id {
         return Some("containerID unchanged".into());
     }
@@ -521,74 +1172,83 @@ fn parse_time(value: &Option<String>) -> Option<k8s_openapi::jiff::Timestamp> {
     value.as_deref().and_then(|v| v.parse().ok())
 }
 
-/// C3: the new container runs the new image: imageID changes and the
+/// C3: a container rebuilt for a new image runs it: imageID changes and the
 /// version file baked into the image says the new version.
-fn new_image(record: &ScenarioRecord) -> Check {
-    let problems: Vec<String> = record
-        .steps
-        .iter()
-        .filter_map(|s| {
-            let id_changed = s.before.container.image_id != s.after.container.image_id;
-            let version = s.after.inside.image_version.trim();
-            if id_changed && version == s.to.content_version {
-                None
-            } else {
-                Some(format!(
-                    "#{}: imageID changed={id_changed}, image-version {version:?} (want {:?})",
-                    s.index + 1,
-                    s.to.content_version
-                ))
-            }
-        })
+fn new_image(record: &ScenarioRecord) -> Option<Check> {
+    let with_image: Vec<_> = rebuilt_in_place(record)
+        .into_iter()
+        .filter(|(s, _, c)| s.change.images.contains_key(c))
         .collect();
-    let observed = if problems.is_empty() {
-        let versions: Vec<&str> = std::iter::once(record.initial_image.content_version.as_str())
-            .chain(record.steps.iter().map(|s| s.to.content_version.as_str()))
-            .collect();
-        format!(
-            "imageID changed each time; image-version {}",
-            versions.join(" -> ")
-        )
-    } else {
-        problems.join("; ")
-    };
-    check(
+    if with_image.is_empty() {
+        return None;
+    }
+    let mut problems = Vec::new();
+    let mut versions = Vec::new();
+    for (step, pod, name) in &with_image {
+        let Some((b, a)) = container_pair(pod, name) else {
+            continue;
+        };
+        let want = &step.change.images[name].content_version;
+        let id_changed = b.status.image_id != a.status.image_id;
+        let version = a.inside.image_version.trim();
+        versions.push(format!(
+            "{name} {} -> {version}",
+            b.inside.image_version.trim()
+        ));
+        if !id_changed || version != want {
+            problems.push(format!(
+                "#{} {name}: imageID changed={id_changed}, image-version {version:?} (want {want:?})",
+                step.index + 1
+            ));
+        }
+    }
+    Some(check(
         record,
         "new container built from the new image",
-        &[Claim::C3],
+        &seed_claims(record, &[Claim::C3]),
         "imageID changes; image-version file is the new one",
-        observed,
+        if problems.is_empty() {
+            format!(
+                "imageID changed each time; image-version {}",
+                versions.join(", ")
+            )
+        } else {
+            problems.join("; ")
+        },
         Verdict::from_bool(problems.is_empty()),
-    )
+    ))
 }
 
-/// C7: the container's cgroup is new. Under a private cgroup namespace the
-/// path reads `0::/` both times, so the cgroup directory inode decides.
-fn cgroup_renewed(record: &ScenarioRecord) -> Check {
-    let unchanged: Vec<String> = record
-        .steps
+/// C7: the rebuilt container's cgroup is new. Under a private cgroup
+/// namespace the path reads `0::/` both times, so the cgroup directory
+/// inode decides.
+fn cgroup_renewed(record: &ScenarioRecord) -> Option<Check> {
+    let rebuilt = rebuilt_in_place(record);
+    let (step, pod, name) = rebuilt.first()?;
+    let unchanged: Vec<String> = rebuilt
         .iter()
-        .filter(|s| !cgroup_changed(&s.before, &s.after))
-        .map(|s| format!("#{}", s.index + 1))
+        .filter(|(_, p, c)| {
+            container_pair(p, c).is_none_or(|(b, a)| !cgroup_changed(&b.inside, &a.inside))
+        })
+        .map(|(s, _, c)| format!("#{} {c}", s.index + 1))
         .collect();
-    let observed = if unchanged.is_empty() {
-        let s = &record.steps[0];
-        format!(
+    let _ = step;
+    let observed = match container_pair(pod, name) {
+        Some((b, a)) if unchanged.is_empty() => format!(
             "{} -> {}",
-            cgroup_summary(&s.before.inside),
-            cgroup_summary(&s.after.inside)
-        )
-    } else {
-        format!("cgroup unchanged in step(s) {}", unchanged.join(", "))
+            cgroup_summary(&b.inside),
+            cgroup_summary(&a.inside)
+        ),
+        _ => format!("cgroup unchanged for {}", unchanged.join(", ")),
     };
-    check(
+    Some(check(
         record,
         "container cgroup re-initialised",
-        &[Claim::C7],
+        &seed_claims(record, &[Claim::C7]),
         "cgroup path or cgroup inode changes",
         observed,
         Verdict::from_bool(unchanged.is_empty()),
-    )
+    ))
 }
 
 /// The container's own cgroup in a few characters: the last component of
@@ -622,33 +1282,49 @@ fn shorten_hex(text: &str) -> String {
     out
 }
 
-pub fn cgroup_changed(before: &PodSnapshot, after: &PodSnapshot) -> bool {
-    let (b, a) = (&before.inside, &after.inside);
-    let path_is_informative = b.cgroup.trim() != "0::/";
-    if path_is_informative && b.cgroup != a.cgroup {
+pub fn cgroup_changed(
+    before: &crate::observe::InsideView,
+    after: &crate::observe::InsideView,
+) -> bool {
+    let path_is_informative = before.cgroup.trim() != "0::/";
+    if path_is_informative && before.cgroup != after.cgroup {
         return true;
     }
-    b.cgroup_inode != a.cgroup_inode
+    before.cgroup_inode != after.cgroup_inode
 }
 
-/// C11 (and C4 cumulatively): N updates -> restartCount N, N+1 containers.
-fn successive_restarts(record: &ScenarioRecord) -> Check {
-    let n = record.steps.len() as i32;
-    let first = record.steps[0].before.container.restart_count;
-    let last = record.steps[n as usize - 1].after.container.restart_count;
-    let mut ids: BTreeSet<Option<String>> = BTreeSet::new();
-    ids.insert(record.steps[0].before.container.container_id.clone());
-    for s in &record.steps {
-        ids.insert(s.after.container.container_id.clone());
+/// C11 (and C4 cumulatively): N in-place updates of one container in one
+/// pod -> restartCount +N and N+1 distinct containerIDs.
+fn successive_restarts(record: &ScenarioRecord) -> Option<Check> {
+    let rebuilt = rebuilt_in_place(record);
+    let n = record.steps.len();
+    if n < 2 || rebuilt.len() != n {
+        return None;
     }
-    let pass = last - first == n && ids.len() == n as usize + 1;
-    check(
+    let (_, first_pod, name) = &rebuilt[0];
+    let count = |s: &PodSnapshot| s.container(name).map(|c| c.status.restart_count);
+    let first = count(&first_pod.before)?;
+    let last = count(&rebuilt[n - 1].1.after)?;
+    let mut ids: BTreeSet<Option<String>> = BTreeSet::new();
+    ids.insert(
+        first_pod
+            .before
+            .container(name)?
+            .status
+            .container_id
+            .clone(),
+    );
+    for (_, pod, _) in &rebuilt {
+        ids.insert(pod.after.container(name)?.status.container_id.clone());
+    }
+    let pass = last - first == n as i32 && ids.len() == n + 1;
+    Some(check(
         record,
         "restartCount equals number of updates",
-        &[Claim::C11, Claim::C4],
+        &seed_claims(record, &[Claim::C11, Claim::C4]),
         format!(
             "restartCount {first} -> {} and {} distinct containerIDs",
-            first + n,
+            first + n as i32,
             n + 1
         ),
         format!(
@@ -656,7 +1332,7 @@ fn successive_restarts(record: &ScenarioRecord) -> Check {
             ids.len()
         ),
         Verdict::from_bool(pass),
-    )
+    ))
 }
 
 /// C12 as a figure with a verdict that cannot flake: only a gross inversion
@@ -765,19 +1441,18 @@ pub struct ClaimVerdict {
 
 pub fn judge_claims(records: &[ScenarioRecord]) -> Vec<ClaimVerdict> {
     let checks: Vec<Check> = records.iter().flat_map(scenario_checks).collect();
-    let strategies_run: BTreeSet<Strategy> = records
+    let columns_run: BTreeSet<&str> = records
         .iter()
         // An errored run counts as run: its failure must show, not NOT RUN.
         .filter(|r| !r.steps.is_empty() || r.error.is_some())
-        .map(|r| r.strategy)
+        .filter_map(|r| r.seed_column.as_deref())
         .collect();
-    Claim::ALL
-        .into_iter()
-        .map(|claim| judge_claim(claim, &checks, &strategies_run))
+    Claim::iter()
+        .map(|claim| judge_claim(claim, &checks, &columns_run))
         .collect()
 }
 
-fn judge_claim(claim: Claim, checks: &[Check], run: &BTreeSet<Strategy>) -> ClaimVerdict {
+fn judge_claim(claim: Claim, checks: &[Check], run: &BTreeSet<&str>) -> ClaimVerdict {
     let relevant: Vec<&Check> = checks
         .iter()
         .filter(|c| c.claims.contains(&claim))
@@ -801,16 +1476,10 @@ fn judge_claim(claim: Claim, checks: &[Check], run: &BTreeSet<Strategy>) -> Clai
         })
         .collect();
     let unmet: Vec<String> = claim
-        .required_strategies()
+        .required_columns()
         .iter()
-        .filter(|any_of| !any_of.iter().any(|s| run.contains(s)))
-        .map(|any_of| {
-            any_of
-                .iter()
-                .map(|s| s.label())
-                .collect::<Vec<_>>()
-                .join(" or ")
-        })
+        .filter(|any_of| !any_of.iter().any(|c| run.contains(c)))
+        .map(|any_of| any_of.join(" or "))
         .collect();
     let prerequisites_met = unmet.is_empty();
     let missing = (!prerequisites_met).then(|| format!("needs a run of {}", unmet.join(" and ")));
@@ -829,7 +1498,7 @@ fn judge_claim(claim: Claim, checks: &[Check], run: &BTreeSet<Strategy>) -> Clai
     }
 }
 
-fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
+pub fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
     let all: Vec<Verdict> = verdicts.collect();
     if all.contains(&Verdict::Fail) {
         Verdict::Fail
@@ -851,7 +1520,7 @@ pub fn failures(checks: &[Check]) -> Vec<&Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::samples;
+    use crate::observe::samples::{self, fixture};
 
     /// The recording with kruise's components reported healthy, so a test
     /// sees only the failure it provokes.
@@ -866,12 +1535,49 @@ mod tests {
         record
     }
 
-    fn failing_rows(record: &ScenarioRecord, table: &[Expectation]) -> Vec<Row> {
-        judge_rows(record, table)
-            .into_iter()
-            .filter(|v| v.verdict == Verdict::Fail)
-            .map(|v| v.row)
+    fn failed_names(record: &ScenarioRecord) -> Vec<String> {
+        failures(&scenario_checks(record))
+            .iter()
+            .map(|c| c.name.clone())
             .collect()
+    }
+
+    fn failing_rows(cells: &[CellVerdict]) -> Vec<Row> {
+        let mut rows: Vec<Row> = cells
+            .iter()
+            .filter(|c| c.verdict == Verdict::Fail)
+            .map(|c| c.row)
+            .collect();
+        rows.dedup();
+        rows
+    }
+
+    fn table(workload: &str, strategy: &str, change: &str) -> &'static Expectation {
+        expect::lookup(workload, strategy, change).unwrap()
+    }
+
+    /// Every shipped recording passes every one of its own checks.
+    #[test]
+    fn every_recording_passes_its_own_expectations() {
+        for name in [
+            "inplace-image",
+            "inplace-successive",
+            "cloneset-recreate",
+            "deployment-rolling",
+            "emptydir-throughput",
+            "metadata-only",
+            "env-from-metadata",
+            "image-and-env",
+            "fallback-recreate",
+            "inplace-only-refused",
+            "sidecar-image",
+            "container-priority",
+            "partition",
+        ] {
+            let record = healthy(fixture(&format!("{name}.json")));
+            let failed = failed_names(&record);
+            assert!(failed.is_empty(), "{name}: {failed:?}");
+        }
     }
 
     /// Required self-check: recorded ReCreate observations must fail the
@@ -879,10 +1585,9 @@ mod tests {
     #[test]
     fn recreate_observations_fail_in_place_expectations() {
         let recreate = samples::recreate();
-        assert_eq!(recreate.strategy, Strategy::CloneSetReCreate);
-        let failing = failing_rows(&recreate, expect::IN_PLACE);
+        let cells = judge_cells_against(&recreate, table("CloneSet", "InPlaceIfPossible", "image"));
         assert_eq!(
-            failing,
+            failing_rows(&cells),
             vec![
                 Row::PodIdentity,
                 Row::ContainerRebuild,
@@ -897,29 +1602,146 @@ mod tests {
         );
     }
 
+    /// A metadata-only change must restart nothing: the recording of an
+    /// image change (a restart) fails exactly the container rows.
     #[test]
-    fn recreate_observations_pass_their_own_expectations() {
-        let recreate = samples::recreate();
-        assert!(failing_rows(&recreate, expect::CLONESET_RECREATE).is_empty());
+    fn a_restart_fails_the_metadata_only_expectations() {
+        let image = samples::in_place();
+        let cells = judge_cells_against(&image, table("CloneSet", "InPlaceIfPossible", "metadata"));
+        assert_eq!(
+            failing_rows(&cells),
+            vec![Row::ContainerRebuild, Row::RootFs, Row::RestartCount]
+        );
+    }
+
+    /// Env from metadata rebuilds in place: the recording of the fallback
+    /// (a new pod) fails it on every row but the root fs.
+    #[test]
+    fn a_recreate_fails_the_env_from_metadata_expectations() {
+        let fallback = fixture("fallback-recreate.json");
+        let cells = judge_cells_against(
+            &fallback,
+            table("CloneSet", "InPlaceIfPossible", "env-from-metadata"),
+        );
+        let rows = failing_rows(&cells);
+        assert!(!rows.contains(&Row::RootFs));
+        assert_eq!(rows.len(), 8, "{rows:?}");
+    }
+
+    /// The fallback must be a recreate: the in-place recording fails it.
+    #[test]
+    fn an_in_place_update_fails_the_fallback_expectations() {
+        let cells = judge_cells_against(
+            &samples::in_place(),
+            table("CloneSet", "InPlaceIfPossible", "env-value"),
+        );
+        assert!(failing_rows(&cells).contains(&Row::PodIdentity));
+        assert!(failing_rows(&cells).contains(&Row::Pvc));
+    }
+
+    /// InPlaceOnly must refuse: the recording of an accepted env change
+    /// (the fallback run) relabelled InPlaceOnly fails the answer, the pod
+    /// rows and the update count.
+    #[test]
+    fn an_accepted_change_fails_the_in_place_only_expectations() {
+        let mut record = healthy(fixture("fallback-recreate.json"));
+        record.workload.strategy = "InPlaceOnly".into();
+        let failed = failed_names(&record);
+        assert!(failed.contains(&"API server's answer to the change".to_string()));
+        assert!(failed.contains(&"pod identity".to_string()));
+        assert!(failed.contains(&"events that must not appear".to_string()));
+    }
+
+    /// And a refusal is what the other expectations cannot accept.
+    #[test]
+    fn a_refusal_fails_the_fallback_expectations() {
+        let mut record = healthy(fixture("inplace-only-refused.json"));
+        record.workload.strategy = "InPlaceIfPossible".into();
+        let failed = failed_names(&record);
+        assert!(failed.contains(&"API server's answer to the change".to_string()));
+        assert!(
+            failed.contains(&"premise: kruise event SuccessfulUpdatePodReCreate".to_string()),
+            "{failed:?}"
+        );
+    }
+
+    /// One restart for image + env, not two (kruise#1239).
+    #[test]
+    fn a_second_restart_fails_image_and_env() {
+        let mut record = healthy(fixture("image-and-env.json"));
+        let pod = &mut record.steps[0].pods[0];
+        pod.after.containers[0].status.restart_count += 1;
+        record.steps[0].quiet.as_mut().unwrap().changes =
+            vec!["app-x/app: restartCount 1 -> 2".into()];
+        let failed = failed_names(&record);
+        assert!(failed.contains(&"restartCount".to_string()), "{failed:?}");
+        assert!(failed.contains(&"nothing restarts after completion".to_string()));
     }
 
     #[test]
-    fn in_place_observations_pass_in_place_and_fail_recreate() {
-        let in_place = samples::in_place();
-        assert!(failing_rows(&in_place, expect::IN_PLACE).is_empty());
-        let failing = failing_rows(&in_place, expect::CLONESET_RECREATE);
-        assert!(failing.contains(&Row::PodIdentity));
-        assert!(!failing.contains(&Row::RootFs));
+    fn the_sidecar_change_leaves_the_app_container_alone() {
+        let record = fixture("sidecar-image.json");
+        let cells = judge_cells(&record);
+        let app_rootfs = cells
+            .iter()
+            .find(|c| c.row == Row::RootFs && c.container.as_deref() == Some("app"))
+            .unwrap();
+        assert_eq!(app_rootfs.scope, Scope::Unchanged);
+        assert_eq!(app_rootfs.observed, Outcome::Kept);
+        // Judged as if the app had been targeted, its kept rootfs fails.
+        let mut targeted = record.clone();
+        targeted.steps[0].change.containers.push("app".into());
+        let failed = failed_names(&healthy(targeted));
+        assert!(failed.contains(&"root fs".to_string()), "{failed:?}");
     }
 
     #[test]
-    fn in_place_sample_passes_every_check() {
-        let checks = scenario_checks(&healthy(samples::in_place()));
-        let failed = failures(&checks);
-        assert!(failed.is_empty(), "{failed:#?}");
-        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-        assert!(names.contains(&"container cgroup re-initialised"));
-        assert!(names.contains(&"premise: kruise event SuccessfulUpdatePodInPlace"));
+    fn swapped_priorities_fail_the_order() {
+        let mut record = healthy(fixture("container-priority.json"));
+        for c in &mut record.steps[0].pods[0].after.containers {
+            c.priority = c.priority.map(|p| 11 - p);
+        }
+        assert_eq!(
+            failed_names(&record),
+            vec!["higher-priority container updated first"]
+        );
+        let batches = recorded_batches(&fixture("container-priority.json").steps[0].pods[0].after);
+        assert_eq!(batches, vec![vec!["app"], vec!["side"]]);
+    }
+
+    #[test]
+    fn the_partition_holds_two_pods_back() {
+        let record = healthy(fixture("partition.json"));
+        let step = &record.steps[0];
+        assert_eq!(step.pods.len(), 3);
+        assert_eq!(step.updated_pods().count(), 1);
+        let mut wrong = record.clone();
+        wrong.steps[0].expected_updated = 3;
+        assert_eq!(failed_names(&wrong), vec!["pods the controller updated"]);
+        // An untouched pod that restarted fails the untouched rows.
+        let mut restarted = record.clone();
+        let held = restarted.steps[0]
+            .pods
+            .iter_mut()
+            .find(|p| !p.updated)
+            .unwrap();
+        held.after.containers[0].status.restart_count += 1;
+        let failed = failed_names(&restarted);
+        assert!(
+            failed.contains(&"restartCount (pods not updated)".to_string()),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn a_stale_env_value_fails_the_env_check() {
+        let mut record = healthy(fixture("env-from-metadata.json"));
+        let env = &mut record.steps[0].pods[0].after.containers[0].inside.env;
+        env.insert("IPC_FROM_ANNOTATION".into(), "initial".into());
+        assert_eq!(
+            failed_names(&record),
+            vec!["the rebuilt container sees the new env value"]
+        );
     }
 
     #[test]
@@ -929,44 +1751,58 @@ mod tests {
             step.events
                 .retain(|e| e.reason != "Pulling" && e.reason != "Pulled");
         }
-        let checks = scenario_checks(&record);
-        let failed: Vec<&str> = failures(&checks).iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(failed, vec!["premise: kubelet pulled each new image"]);
+        assert_eq!(
+            failed_names(&record),
+            vec!["premise: kubelet pulled each new image"]
+        );
     }
 
     #[test]
     fn rootfs_marker_on_a_volume_fails_the_premise() {
         let mut record = healthy(samples::in_place());
-        let mount = &mut record.steps[0].written[0].mount;
-        mount.mount_point = "/var/tmp".into();
-        mount.fstype = "ext4".into();
-        let failed: Vec<String> = failures(&scenario_checks(&record))
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let written = &mut record.steps[0].pods[0].written;
+        let rootfs = written
+            .iter_mut()
+            .find(|w| w.location == MarkerLocation::RootFs)
+            .unwrap();
+        rootfs.mount.mount_point = "/var/tmp".into();
+        rootfs.mount.fstype = "ext4".into();
         assert_eq!(
-            failed,
+            failed_names(&record),
             vec!["premise: markers sit on the intended filesystems"]
         );
     }
 
     #[test]
+    fn an_unknown_change_type_is_a_failure_not_a_pass() {
+        let mut record = healthy(samples::in_place());
+        record.steps[0].change.kind = "resize".into();
+        let failed = failed_names(&record);
+        assert!(
+            failed.contains(&"expectation exists".to_string()),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
     fn cgroup_namespace_hides_path_so_inode_decides() {
-        let step = &samples::in_place().steps[0];
-        let mut after = step.after.clone();
-        after.inside.cgroup = "0::/\n".into();
-        after.inside.cgroup_inode = "8247".into();
-        let mut before = step.before.clone();
-        before.inside.cgroup = "0::/\n".into();
-        before.inside.cgroup_inode = "8104".into();
+        let pod = &samples::in_place().steps[0].pods[0];
+        let mut after = pod.after.containers[0].inside.clone();
+        after.cgroup = "0::/\n".into();
+        after.cgroup_inode = "8247".into();
+        let mut before = pod.before.containers[0].inside.clone();
+        before.cgroup = "0::/\n".into();
+        before.cgroup_inode = "8104".into();
         assert!(cgroup_changed(&before, &after));
-        after.inside.cgroup_inode = before.inside.cgroup_inode.clone();
+        after.cgroup_inode = before.cgroup_inode.clone();
         assert!(!cgroup_changed(&before, &after));
     }
 
     #[test]
     fn cgroup_summaries_stay_short() {
-        let mut view = samples::in_place().steps[0].before.inside.clone();
+        let mut view = samples::in_place().steps[0].pods[0].before.containers[0]
+            .inside
+            .clone();
         view.cgroup = "1:cpu:/kubelet.slice/x.slice/cri-containerd-26bb8cebb829ac257a21bb12916dc1a9ac1896dc34765e47d15331d408fb0e32.scope\n\
                        0::/kubelet.slice/x.slice/cri-containerd-26bb8cebb829ac257a21bb12916dc1a9ac1896dc34765e47d15331d408fb0e32.scope\n"
             .into();
@@ -978,31 +1814,32 @@ mod tests {
 
     #[test]
     fn restart_count_outcomes() {
-        let step = &samples::in_place().steps[0];
-        let (before, mut after) = (step.before.clone(), step.after.clone());
-        assert_eq!(restart_count(&before, &after).0, Outcome::OnePerUpdate);
-        after.container.restart_count = 2;
-        assert_eq!(restart_count(&before, &after).0, Outcome::Inconsistent);
-        after.uid = "other".into();
-        after.container.restart_count = 0;
-        assert_eq!(restart_count(&before, &after).0, Outcome::ZeroInNewPod);
+        let pod = &samples::in_place().steps[0].pods[0];
+        let mut changed = pod.clone();
+        assert_eq!(restart_count(&changed, "app").0, Outcome::OnePerUpdate);
+        changed.after.containers[0].status.restart_count = 2;
+        assert_eq!(restart_count(&changed, "app").0, Outcome::Inconsistent);
+        changed.after.containers[0].status.restart_count = 0;
+        assert_eq!(restart_count(&changed, "app").0, Outcome::NoRestart);
+        changed.after.uid = "other".into();
+        assert_eq!(restart_count(&changed, "app").0, Outcome::ZeroInNewPod);
     }
 
     #[test]
-    fn steps_that_disagree_are_inconsistent() {
+    fn steps_that_disagree_are_inconsistent_in_the_seed_view() {
         let mut record = samples::in_place();
         let mut second = record.steps[0].clone();
         second.index = 1;
-        second.after.uid = "replaced".into();
+        second.pods[0].after.uid = "replaced".into();
         record.steps.push(second);
         assert_eq!(
-            row_outcome(&record, Row::PodIdentity).0,
+            seed_row_outcome(&record, Row::PodIdentity).1,
             Outcome::Inconsistent
         );
     }
 
     #[test]
-    fn comparison_claims_need_a_standard_strategy() {
+    fn comparison_claims_need_a_standard_column() {
         let claims = judge_claims(&[samples::in_place()]);
         let verdict = |c: Claim| claims.iter().find(|v| v.claim == c).unwrap().verdict;
         assert_eq!(verdict(Claim::C10), Verdict::NotRun);
@@ -1047,11 +1884,10 @@ mod tests {
     #[test]
     fn a_scenario_that_stopped_early_fails_its_claims() {
         let mut record = healthy(samples::in_place());
-        record.steps.clear();
         record.error = Some("timed out waiting for CloneSet app".into());
-        let checks = scenario_checks(&record);
-        let failed = failures(&checks);
-        assert_eq!(failed[0].name, "scenario completed");
+        record.steps.truncate(1);
+        let failed = failed_names(&record);
+        assert_eq!(failed, vec!["scenario completed"]);
         let claims = judge_claims(&[record]);
         let c2 = claims.iter().find(|v| v.claim == Claim::C2).unwrap();
         assert_eq!(c2.verdict, Verdict::Fail);
@@ -1059,41 +1895,18 @@ mod tests {
 
     #[test]
     fn throughput_verdicts_follow_the_ratios() {
-        let mut record = samples::in_place();
-        record.steps.clear();
-        let base = crate::observe::Throughput {
-            pod: "p".into(),
-            file_bytes: 1,
-            repetitions: 1,
-            memory_runs_mb_per_s: vec![900.0],
-            disk_runs_mb_per_s: vec![300.0],
-            small_files: 1,
-            small_file_bytes: 1,
-            memory_small_files_per_s: 1.0,
-            disk_small_files_per_s: 1.0,
-            memory_mount: mount("/data/mem", "tmpfs"),
-            disk_mount: mount("/data/disk", "ext4"),
-        };
+        let record = fixture("emptydir-throughput.json");
         let verdict_for = |mem: f64, disk: f64, mem_fs: &str| {
-            let mut t = base.clone();
+            let mut r = record.clone();
+            let t = r.throughput.as_mut().unwrap();
             t.memory_runs_mb_per_s = vec![mem];
             t.disk_runs_mb_per_s = vec![disk];
             t.memory_mount.fstype = mem_fs.into();
-            let mut r = record.clone();
-            r.throughput = Some(t);
             throughput(&r).unwrap().verdict
         };
         assert_eq!(verdict_for(900.0, 300.0, "tmpfs"), Verdict::Pass);
         assert_eq!(verdict_for(200.0, 300.0, "tmpfs"), Verdict::Inconclusive);
         assert_eq!(verdict_for(100.0, 300.0, "tmpfs"), Verdict::Fail);
         assert_eq!(verdict_for(900.0, 300.0, "ext4"), Verdict::Fail);
-    }
-
-    fn mount(point: &str, fstype: &str) -> crate::observe::MountFacts {
-        crate::observe::MountFacts {
-            mount_point: point.into(),
-            fstype: fstype.into(),
-            source: "x".into(),
-        }
     }
 }

@@ -1,98 +1,134 @@
-//! Expectation tables: pure data. What each strategy should show for each row
-//! of the seed's comparison table, and which claims (C1..C13) a row evidences.
-//! Derived from the seed and from openkruise-inplace notes §7 (kruise v1.9.0).
+//! Expectation tables: pure data, keyed by workload kind, update strategy
+//! and change type. Each entry says what the API server answers, which
+//! kruise events must (and must not) appear, and, cell by cell, what the
+//! pods that take the change must show; each names its source in OpenKruise
+//! v1.9.0 (code path or doc section, see shared notes openkruise-inplace.md).
+//! The seed's comparison table and claims C1..C13 are data here too.
 
 use serde::{Deserialize, Serialize};
 
-use crate::observe::Strategy;
-
-/// A row of the comparison table (the seed's five rows plus the volume rows
-/// and restartCount, which the seed states in prose).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A property the tables judge. Pod rows are judged once per pod; container
+/// rows once per container, in the scope a cell names.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::Display,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Row {
+    #[strum(to_string = "pod identity")]
     PodIdentity,
+    #[strum(to_string = "container rebuild")]
     ContainerRebuild,
+    #[strum(to_string = "root fs")]
     RootFs,
+    #[strum(to_string = "emptyDir")]
     EmptyDir,
+    #[strum(to_string = "memory emptyDir")]
     MemoryEmptyDir,
+    #[strum(to_string = "PVC")]
     Pvc,
+    #[strum(to_string = "network identity")]
     NetworkIdentity,
+    #[strum(to_string = "restartCount")]
     RestartCount,
+    #[strum(to_string = "scheduling")]
     Scheduling,
 }
 
 impl Row {
-    pub const ALL: [Row; 9] = [
-        Row::PodIdentity,
-        Row::ContainerRebuild,
-        Row::RootFs,
-        Row::EmptyDir,
-        Row::MemoryEmptyDir,
-        Row::Pvc,
-        Row::NetworkIdentity,
-        Row::RestartCount,
-        Row::Scheduling,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Row::PodIdentity => "pod identity",
-            Row::ContainerRebuild => "container rebuild",
-            Row::RootFs => "root fs",
-            Row::EmptyDir => "emptyDir",
-            Row::MemoryEmptyDir => "memory emptyDir",
-            Row::Pvc => "PVC",
-            Row::NetworkIdentity => "network identity",
-            Row::RestartCount => "restartCount",
-            Row::Scheduling => "scheduling",
-        }
+    pub fn label(self) -> String {
+        self.to_string()
     }
+
+    /// Judged per container (each has its own rootfs, ID and count).
+    pub fn per_container(self) -> bool {
+        matches!(
+            self,
+            Row::ContainerRebuild | Row::RootFs | Row::RestartCount
+        )
+    }
+}
+
+/// Which containers a container cell is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Pod-level rows.
+    Pod,
+    /// Containers the change targets (new image, env from changed metadata).
+    Changed,
+    /// Every other container of the pod.
+    Unchanged,
 }
 
 /// An outcome vocabulary shared by expectations and observations, so that a
 /// cell passes exactly when the observed outcome equals the expected one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Identity, data or network identity survived.
+    #[strum(to_string = "kept")]
     Kept,
+    #[strum(to_string = "not kept")]
     NotKept,
     /// New container (new containerID) inside the same pod.
+    #[strum(to_string = "container rebuilt in the same pod")]
     RebuiltInPod,
     /// A different pod replaced the old one.
+    #[strum(to_string = "new pod")]
     NewPod,
     /// Same pod, same container: nothing was rebuilt.
+    #[strum(to_string = "not rebuilt")]
     NotRebuilt,
     /// restartCount grew by exactly one per update in the same pod.
+    #[strum(to_string = "+1 per update")]
     OnePerUpdate,
+    /// restartCount did not move.
+    #[strum(to_string = "+0")]
+    NoRestart,
     /// The replacement pod starts at restartCount 0.
+    #[strum(to_string = "0 in the new pod")]
     ZeroInNewPod,
+    #[strum(to_string = "rescheduled")]
     Rescheduled,
+    #[strum(to_string = "no rescheduling")]
     NotRescheduled,
     /// Steps disagree, or the facts fit no outcome above.
+    #[strum(to_string = "inconsistent")]
     Inconsistent,
 }
 
 impl Outcome {
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Kept => "kept",
-            Outcome::NotKept => "not kept",
-            Outcome::RebuiltInPod => "container rebuilt in the same pod",
-            Outcome::NewPod => "new pod",
-            Outcome::NotRebuilt => "not rebuilt",
-            Outcome::OnePerUpdate => "+1 per update",
-            Outcome::ZeroInNewPod => "0 in the new pod",
-            Outcome::Rescheduled => "rescheduled",
-            Outcome::NotRescheduled => "no rescheduling",
-            Outcome::Inconsistent => "inconsistent",
-        }
+    pub fn label(self) -> String {
+        self.to_string()
     }
 }
 
 /// The seed's claims (shared/seed/CLAIMS.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::Display,
+)]
 pub enum Claim {
     C1,
     C2,
@@ -110,38 +146,8 @@ pub enum Claim {
 }
 
 impl Claim {
-    pub const ALL: [Claim; 13] = [
-        Claim::C1,
-        Claim::C2,
-        Claim::C3,
-        Claim::C4,
-        Claim::C5,
-        Claim::C6,
-        Claim::C7,
-        Claim::C8,
-        Claim::C9,
-        Claim::C10,
-        Claim::C11,
-        Claim::C12,
-        Claim::C13,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Claim::C1 => "C1",
-            Claim::C2 => "C2",
-            Claim::C3 => "C3",
-            Claim::C4 => "C4",
-            Claim::C5 => "C5",
-            Claim::C6 => "C6",
-            Claim::C7 => "C7",
-            Claim::C8 => "C8",
-            Claim::C9 => "C9",
-            Claim::C10 => "C10",
-            Claim::C11 => "C11",
-            Claim::C12 => "C12",
-            Claim::C13 => "C13",
-        }
+    pub fn id(self) -> String {
+        self.to_string()
     }
 
     pub fn summary(self) -> &'static str {
@@ -164,16 +170,13 @@ impl Claim {
         }
     }
 
-    /// Strategies that must all have been run for the claim to be judged at
-    /// all: C10 and C13 are comparisons, an in-place run alone proves neither.
-    /// Each inner slice is "any of"; the outer slice is "all of".
-    pub fn required_strategies(self) -> &'static [&'static [Strategy]] {
-        const IN_PLACE: &[Strategy] = &[Strategy::CloneSetInPlaceIfPossible];
-        const STANDARD: &[Strategy] = &[
-            Strategy::DeploymentRollingUpdate,
-            Strategy::CloneSetReCreate,
-        ];
-        const DEPLOYMENT: &[Strategy] = &[Strategy::DeploymentRollingUpdate];
+    /// Seed columns that must all have been run for the claim to be judged
+    /// at all: C10 and C13 are comparisons, an in-place run alone proves
+    /// neither. Each inner slice is "any of"; the outer slice is "all of".
+    pub fn required_columns(self) -> &'static [&'static [&'static str]] {
+        const IN_PLACE: &[&str] = &[COLUMN_IN_PLACE];
+        const STANDARD: &[&str] = &[COLUMN_DEPLOYMENT, COLUMN_RECREATE];
+        const DEPLOYMENT: &[&str] = &[COLUMN_DEPLOYMENT];
         match self {
             Claim::C10 => &[IN_PLACE, STANDARD],
             Claim::C13 => &[IN_PLACE, DEPLOYMENT],
@@ -182,79 +185,341 @@ impl Claim {
     }
 }
 
-/// One cell of the expectation table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expectation {
+/// One cell of an expectation: a row, the containers it is about, the
+/// outcome, and the claims it evidences (empty: this table proves no claim
+/// of the seed; it is recorded for the behaviour matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cell {
     pub row: Row,
+    pub scope: Scope,
     pub outcome: Outcome,
-    /// Claims this cell is evidence for (empty: recorded for comparison only).
     pub claims: &'static [Claim],
 }
 
-const fn cell(row: Row, outcome: Outcome, claims: &'static [Claim]) -> Expectation {
-    Expectation {
+const fn pod(row: Row, outcome: Outcome, claims: &'static [Claim]) -> Cell {
+    Cell {
         row,
+        scope: Scope::Pod,
         outcome,
         claims,
     }
 }
 
-/// CloneSet `InPlaceIfPossible`, image-only change: the seed's subject.
-pub const IN_PLACE: &[Expectation] = &[
-    cell(Row::PodIdentity, Outcome::Kept, &[Claim::C10]),
-    cell(
+const fn changed(row: Row, outcome: Outcome, claims: &'static [Claim]) -> Cell {
+    Cell {
+        row,
+        scope: Scope::Changed,
+        outcome,
+        claims,
+    }
+}
+
+const fn others(row: Row, outcome: Outcome) -> Cell {
+    Cell {
+        row,
+        scope: Scope::Unchanged,
+        outcome,
+        claims: &[],
+    }
+}
+
+/// Where an expectation comes from: one click from the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub title: &'static str,
+    pub url: &'static str,
+}
+
+/// What the API server must answer to the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AdmissionExpectation {
+    Accepted,
+    /// Refused; the message must contain this text.
+    Rejected(&'static str),
+}
+
+/// What one change must do to one kind of workload under one strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Expectation {
+    pub workload: &'static str,
+    pub strategy: &'static str,
+    pub change: &'static str,
+    pub admission: AdmissionExpectation,
+    /// Reasons that must appear among the step's events.
+    pub events: &'static [&'static str],
+    /// Reasons that must not: the other path of the controller.
+    pub forbidden_events: &'static [&'static str],
+    /// Cells for the pods that take the change.
+    pub updated: &'static [Cell],
+    /// Cells for the pods that must be left alone (partition, refusal).
+    pub untouched: &'static [Cell],
+    pub source: Source,
+}
+
+const IN_PLACE_EVENT: &str = "SuccessfulUpdatePodInPlace";
+const RECREATE_EVENT: &str = "SuccessfulUpdatePodReCreate";
+
+const KRUISE: &str = "https://github.com/openkruise/kruise/blob/v1.9.0/";
+
+const SRC_CALCULATE: Source = Source {
+    title: "kruise v1.9.0 pkg/util/inplaceupdate/inplace_update_defaults.go (defaultCalculateInPlaceUpdateSpec)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/util/inplaceupdate/inplace_update_defaults.go",
+};
+const SRC_CLONESET_UPDATE: Source = Source {
+    title: "kruise v1.9.0 pkg/controller/cloneset/sync/cloneset_update.go (updatePod: in place, else specified-delete)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/cloneset/sync/cloneset_update.go",
+};
+const SRC_ENV_FROM_METADATA: Source = Source {
+    title: "kruise v1.9.0 pkg/daemon/containermeta/container_meta_restarter.go (env from metadata: daemon kills the container)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/daemon/containermeta/container_meta_restarter.go",
+};
+const SRC_INPLACE_ONLY: Source = Source {
+    title: "kruise v1.9.0 pkg/controller/cloneset/core/cloneset_core.go (ValidateCloneSetUpdate: only images for InPlaceOnly)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/cloneset/core/cloneset_core.go",
+};
+const SRC_DEPLOYMENT: Source = Source {
+    title: "Kubernetes docs: Deployments, rolling update (a new ReplicaSet, new pods)",
+    url: "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment",
+};
+const SRC_POD_PATCH: Source = Source {
+    title: "kruise v1.9.0 pkg/daemon/containermeta/container_meta_controller.go (restarts only for a template change in flight)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/daemon/containermeta/container_meta_controller.go",
+};
+
+/// The seed's subject: the container is rebuilt in the same pod, volumes
+/// and network stay, the rootfs goes; containers the change does not
+/// target are left alone.
+const IN_PLACE_REBUILD: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::Kept, &[Claim::C10]),
+    changed(
         Row::ContainerRebuild,
         Outcome::RebuiltInPod,
         &[Claim::C1, Claim::C10],
     ),
-    cell(Row::RootFs, Outcome::NotKept, &[Claim::C2, Claim::C10]),
-    cell(Row::EmptyDir, Outcome::Kept, &[Claim::C5, Claim::C8]),
-    cell(Row::MemoryEmptyDir, Outcome::Kept, &[Claim::C5, Claim::C9]),
-    cell(Row::Pvc, Outcome::Kept, &[Claim::C5, Claim::C13]),
-    cell(
+    changed(Row::RootFs, Outcome::NotKept, &[Claim::C2, Claim::C10]),
+    pod(Row::EmptyDir, Outcome::Kept, &[Claim::C5, Claim::C8]),
+    pod(Row::MemoryEmptyDir, Outcome::Kept, &[Claim::C5, Claim::C9]),
+    pod(Row::Pvc, Outcome::Kept, &[Claim::C5, Claim::C13]),
+    pod(
         Row::NetworkIdentity,
         Outcome::Kept,
         &[Claim::C6, Claim::C10],
     ),
-    cell(Row::RestartCount, Outcome::OnePerUpdate, &[Claim::C4]),
-    cell(Row::Scheduling, Outcome::NotRescheduled, &[Claim::C10]),
+    changed(Row::RestartCount, Outcome::OnePerUpdate, &[Claim::C4]),
+    pod(Row::Scheduling, Outcome::NotRescheduled, &[Claim::C10]),
+    others(Row::ContainerRebuild, Outcome::NotRebuilt),
+    others(Row::RootFs, Outcome::Kept),
+    others(Row::RestartCount, Outcome::NoRestart),
 ];
 
-/// CloneSet `ReCreate`: the pod is deleted together with its PVCs
-/// (cloneset_scale.go), so even the PVC marker is lost.
-pub const CLONESET_RECREATE: &[Expectation] = &[
-    cell(Row::PodIdentity, Outcome::NotKept, &[Claim::C10]),
-    cell(Row::ContainerRebuild, Outcome::NewPod, &[Claim::C10]),
-    cell(Row::RootFs, Outcome::NotKept, &[Claim::C10]),
-    cell(Row::EmptyDir, Outcome::NotKept, &[]),
-    cell(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
-    cell(Row::Pvc, Outcome::NotKept, &[]),
-    cell(Row::NetworkIdentity, Outcome::NotKept, &[Claim::C10]),
-    cell(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
-    cell(Row::Scheduling, Outcome::Rescheduled, &[Claim::C10]),
+/// The same shape without claims: rebuilt by kruise-daemon (env from
+/// metadata), not by an image change; the seed's claims are about images.
+const DAEMON_REBUILD: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::Kept, &[]),
+    changed(Row::ContainerRebuild, Outcome::RebuiltInPod, &[]),
+    changed(Row::RootFs, Outcome::NotKept, &[]),
+    pod(Row::EmptyDir, Outcome::Kept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::Kept, &[]),
+    pod(Row::Pvc, Outcome::Kept, &[]),
+    pod(Row::NetworkIdentity, Outcome::Kept, &[]),
+    changed(Row::RestartCount, Outcome::OnePerUpdate, &[]),
+    pod(Row::Scheduling, Outcome::NotRescheduled, &[]),
+    others(Row::ContainerRebuild, Outcome::NotRebuilt),
+    others(Row::RootFs, Outcome::Kept),
+    others(Row::RestartCount, Outcome::NoRestart),
 ];
 
-/// Deployment `RollingUpdate`: the standard column of the seed; the claim
-/// object outlives the pod, so the PVC marker is kept (C13).
-pub const DEPLOYMENT_ROLLING: &[Expectation] = &[
-    cell(Row::PodIdentity, Outcome::NotKept, &[Claim::C10]),
-    cell(Row::ContainerRebuild, Outcome::NewPod, &[Claim::C10]),
-    cell(Row::RootFs, Outcome::NotKept, &[Claim::C10]),
-    cell(Row::EmptyDir, Outcome::NotKept, &[]),
-    cell(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
-    cell(Row::Pvc, Outcome::Kept, &[Claim::C13]),
-    cell(Row::NetworkIdentity, Outcome::NotKept, &[Claim::C10]),
-    cell(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
-    cell(Row::Scheduling, Outcome::Rescheduled, &[Claim::C10]),
+/// Nothing happens to the pod: every container keeps its ID, count and
+/// rootfs marker. For metadata-only changes, refused changes and pods a
+/// partition holds back.
+pub const UNTOUCHED: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::Kept, &[]),
+    pod(Row::EmptyDir, Outcome::Kept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::Kept, &[]),
+    pod(Row::Pvc, Outcome::Kept, &[]),
+    pod(Row::NetworkIdentity, Outcome::Kept, &[]),
+    pod(Row::Scheduling, Outcome::NotRescheduled, &[]),
+    changed(Row::ContainerRebuild, Outcome::NotRebuilt, &[]),
+    changed(Row::RootFs, Outcome::Kept, &[]),
+    changed(Row::RestartCount, Outcome::NoRestart, &[]),
+    others(Row::ContainerRebuild, Outcome::NotRebuilt),
+    others(Row::RootFs, Outcome::Kept),
+    others(Row::RestartCount, Outcome::NoRestart),
 ];
 
-pub fn for_strategy(strategy: Strategy) -> &'static [Expectation] {
-    match strategy {
-        Strategy::CloneSetInPlaceIfPossible => IN_PLACE,
-        Strategy::CloneSetReCreate => CLONESET_RECREATE,
-        Strategy::DeploymentRollingUpdate => DEPLOYMENT_ROLLING,
-    }
+/// CloneSet recreate: the pod is deleted together with its PVCs
+/// (cloneset_scale.go deletePods), so even the PVC marker is lost.
+const CLONESET_NEW_POD: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::NotKept, &[Claim::C10]),
+    changed(Row::ContainerRebuild, Outcome::NewPod, &[Claim::C10]),
+    changed(Row::RootFs, Outcome::NotKept, &[Claim::C10]),
+    pod(Row::EmptyDir, Outcome::NotKept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
+    pod(Row::Pvc, Outcome::NotKept, &[]),
+    pod(Row::NetworkIdentity, Outcome::NotKept, &[Claim::C10]),
+    changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
+    pod(Row::Scheduling, Outcome::Rescheduled, &[Claim::C10]),
+    others(Row::ContainerRebuild, Outcome::NewPod),
+    others(Row::RootFs, Outcome::NotKept),
+    others(Row::RestartCount, Outcome::ZeroInNewPod),
+];
+
+/// The fallback of InPlaceIfPossible: a recreate like ReCreate's, but the
+/// seed's claims are evidenced by the ReCreate column only.
+const CLONESET_FALLBACK_NEW_POD: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::NotKept, &[]),
+    changed(Row::ContainerRebuild, Outcome::NewPod, &[]),
+    changed(Row::RootFs, Outcome::NotKept, &[]),
+    pod(Row::EmptyDir, Outcome::NotKept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
+    pod(Row::Pvc, Outcome::NotKept, &[]),
+    pod(Row::NetworkIdentity, Outcome::NotKept, &[]),
+    changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
+    pod(Row::Scheduling, Outcome::Rescheduled, &[]),
+    others(Row::ContainerRebuild, Outcome::NewPod),
+    others(Row::RootFs, Outcome::NotKept),
+    others(Row::RestartCount, Outcome::ZeroInNewPod),
+];
+
+/// Deployment rolling update: the seed's standard column; the claim object
+/// outlives the pod, so the PVC marker is kept (C13).
+const DEPLOYMENT_NEW_POD: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::NotKept, &[Claim::C10]),
+    changed(Row::ContainerRebuild, Outcome::NewPod, &[Claim::C10]),
+    changed(Row::RootFs, Outcome::NotKept, &[Claim::C10]),
+    pod(Row::EmptyDir, Outcome::NotKept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
+    pod(Row::Pvc, Outcome::Kept, &[Claim::C13]),
+    pod(Row::NetworkIdentity, Outcome::NotKept, &[Claim::C10]),
+    changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
+    pod(Row::Scheduling, Outcome::Rescheduled, &[Claim::C10]),
+    others(Row::ContainerRebuild, Outcome::NewPod),
+    others(Row::RootFs, Outcome::NotKept),
+    others(Row::RestartCount, Outcome::ZeroInNewPod),
+];
+
+/// Every (workload, strategy, change) the catalog uses. A new scenario of
+/// an existing kind and change type adds a row here, nothing else.
+pub const TABLE: &[Expectation] = &[
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "image",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        source: SRC_CALCULATE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "metadata",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        source: SRC_CALCULATE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "env-from-metadata",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: DAEMON_REBUILD,
+        untouched: UNTOUCHED,
+        source: SRC_ENV_FROM_METADATA,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "image+env-from-metadata",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: DAEMON_REBUILD,
+        untouched: UNTOUCHED,
+        source: SRC_CALCULATE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "pod-annotation",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT, "Killing"],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        source: SRC_POD_PATCH,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "env-value",
+        admission: AdmissionExpectation::Accepted,
+        events: &[RECREATE_EVENT],
+        forbidden_events: &[IN_PLACE_EVENT],
+        updated: CLONESET_FALLBACK_NEW_POD,
+        untouched: UNTOUCHED,
+        source: SRC_CLONESET_UPDATE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceOnly",
+        change: "env-value",
+        admission: AdmissionExpectation::Rejected(
+            "only allowed to update images in spec for InPlaceOnly",
+        ),
+        events: &[],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT, "Killing"],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        source: SRC_INPLACE_ONLY,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "ReCreate",
+        change: "image",
+        admission: AdmissionExpectation::Accepted,
+        events: &[RECREATE_EVENT],
+        forbidden_events: &[IN_PLACE_EVENT],
+        updated: CLONESET_NEW_POD,
+        untouched: UNTOUCHED,
+        source: SRC_CLONESET_UPDATE,
+    },
+    Expectation {
+        workload: "Deployment",
+        strategy: "RollingUpdate",
+        change: "image",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: DEPLOYMENT_NEW_POD,
+        untouched: UNTOUCHED,
+        source: SRC_DEPLOYMENT,
+    },
+];
+
+pub fn lookup(workload: &str, strategy: &str, change: &str) -> Option<&'static Expectation> {
+    TABLE
+        .iter()
+        .find(|e| e.workload == workload && e.strategy == strategy && e.change == change)
 }
+
+/// The kruise source tree the links point into (for the report's legend).
+pub fn kruise_source_root() -> &'static str {
+    KRUISE
+}
+
+/// The seed's columns (which catalog entries feed them is in the catalog).
+pub const COLUMN_IN_PLACE: &str = "CloneSet InPlaceIfPossible";
+pub const COLUMN_RECREATE: &str = "CloneSet ReCreate";
+pub const COLUMN_DEPLOYMENT: &str = "Deployment RollingUpdate";
+pub const SEED_COLUMNS: &[&str] = &[COLUMN_IN_PLACE, COLUMN_RECREATE, COLUMN_DEPLOYMENT];
 
 /// The seed's own comparison table ("与标准Kubernetes的对比"), translated; rows
 /// the seed states only in prose quote that prose. Shown beside the observed
@@ -307,19 +572,69 @@ pub const THROUGHPUT_SANITY_RATIO: f64 = 0.5;
 mod tests {
     use std::collections::HashSet;
 
+    use strum::IntoEnumIterator;
+
     use super::*;
 
+    fn outcome(table: &[Cell], row: Row) -> Outcome {
+        let scope = if row.per_container() {
+            Scope::Changed
+        } else {
+            Scope::Pod
+        };
+        table
+            .iter()
+            .find(|c| c.row == row && c.scope == scope)
+            .unwrap()
+            .outcome
+    }
+
     #[test]
-    fn every_strategy_table_covers_every_row_once() {
-        for strategy in Strategy::ALL {
-            let rows: Vec<Row> = for_strategy(strategy).iter().map(|e| e.row).collect();
-            assert_eq!(rows, Row::ALL.to_vec(), "{strategy:?}");
+    fn every_table_covers_every_row_in_every_scope_once() {
+        let tables: Vec<&[Cell]> = TABLE
+            .iter()
+            .flat_map(|e| [e.updated, e.untouched])
+            .collect();
+        for table in tables {
+            for row in Row::iter() {
+                let scopes: &[Scope] = if row.per_container() {
+                    &[Scope::Changed, Scope::Unchanged]
+                } else {
+                    &[Scope::Pod]
+                };
+                for scope in scopes {
+                    let n = table
+                        .iter()
+                        .filter(|c| c.row == row && c.scope == *scope)
+                        .count();
+                    assert_eq!(n, 1, "{row:?} {scope:?}");
+                }
+            }
+            assert_eq!(table.len(), 12);
+        }
+    }
+
+    #[test]
+    fn keys_are_unique_and_sources_point_at_kruise_or_kubernetes() {
+        let keys: HashSet<(&str, &str, &str)> = TABLE
+            .iter()
+            .map(|e| (e.workload, e.strategy, e.change))
+            .collect();
+        assert_eq!(keys.len(), TABLE.len());
+        for e in TABLE {
+            assert!(
+                e.source.url.starts_with(KRUISE) || e.source.url.contains("kubernetes.io"),
+                "{e:?}"
+            );
+            for reason in e.events {
+                assert!(!e.forbidden_events.contains(reason), "{e:?}");
+            }
         }
     }
 
     #[test]
     fn seed_table_covers_every_row() {
-        for row in Row::ALL {
+        for row in Row::iter() {
             assert_eq!(seed_row(row).row, row);
         }
     }
@@ -328,18 +643,16 @@ mod tests {
     fn in_place_and_standard_differ_exactly_where_the_seed_says() {
         // The seed: identity, rebuild, network and scheduling differ, root fs
         // is lost in both. Volumes and restartCount differ too (pod lifetime).
-        let same: Vec<Row> = Row::ALL
-            .into_iter()
-            .filter(|row| outcome(IN_PLACE, *row) == outcome(DEPLOYMENT_ROLLING, *row))
+        let same: Vec<Row> = Row::iter()
+            .filter(|row| outcome(IN_PLACE_REBUILD, *row) == outcome(DEPLOYMENT_NEW_POD, *row))
             .collect();
         assert_eq!(same, vec![Row::RootFs, Row::Pvc]);
     }
 
     #[test]
     fn recreate_differs_from_deployment_only_in_pvc() {
-        let differing: Vec<Row> = Row::ALL
-            .into_iter()
-            .filter(|row| outcome(CLONESET_RECREATE, *row) != outcome(DEPLOYMENT_ROLLING, *row))
+        let differing: Vec<Row> = Row::iter()
+            .filter(|row| outcome(CLONESET_NEW_POD, *row) != outcome(DEPLOYMENT_NEW_POD, *row))
             .collect();
         assert_eq!(differing, vec![Row::Pvc]);
     }
@@ -348,30 +661,36 @@ mod tests {
     fn claims_checked_by_rows_or_by_dedicated_checks() {
         // C3, C7, C11 and C12 have dedicated checks in `assess`; every other
         // claim must be evidenced by at least one in-place table cell.
-        let by_rows: HashSet<Claim> = IN_PLACE
+        let by_rows: HashSet<Claim> = IN_PLACE_REBUILD
             .iter()
             .flat_map(|e| e.claims.iter().copied())
             .collect();
-        for claim in Claim::ALL {
+        for claim in Claim::iter() {
             let dedicated = matches!(claim, Claim::C3 | Claim::C7 | Claim::C11 | Claim::C12);
             assert!(by_rows.contains(&claim) || dedicated, "{claim:?} unchecked");
         }
     }
 
     #[test]
-    fn only_comparison_claims_need_several_strategies() {
-        for claim in Claim::ALL {
-            let needs = !claim.required_strategies().is_empty();
+    fn only_seed_tables_carry_claims() {
+        for table in [DAEMON_REBUILD, UNTOUCHED, CLONESET_FALLBACK_NEW_POD] {
+            assert!(table.iter().all(|c| c.claims.is_empty()));
+        }
+    }
+
+    #[test]
+    fn only_comparison_claims_need_several_columns() {
+        for claim in Claim::iter() {
+            let needs = !claim.required_columns().is_empty();
             assert_eq!(needs, matches!(claim, Claim::C10 | Claim::C13), "{claim:?}");
+            for any_of in claim.required_columns() {
+                assert!(any_of.iter().all(|c| SEED_COLUMNS.contains(c)));
+            }
         }
     }
 
     #[test]
     fn throughput_ratios_are_ordered() {
         const { assert!(THROUGHPUT_SANITY_RATIO < THROUGHPUT_FASTER_RATIO) };
-    }
-
-    fn outcome(table: &[Expectation], row: Row) -> Outcome {
-        table.iter().find(|e| e.row == row).unwrap().outcome
     }
 }

@@ -40,23 +40,19 @@ async fn workload_repo(repo_root: &Path) -> anyhow::Result<String> {
     project_env(repo_root, "IPC_WORKLOAD_IMAGE").await
 }
 
-impl ImageDelivery {
-    /// `INPLACE_IMAGE_DELIVERY=registry|preloaded`, default registry.
-    pub fn from_env() -> anyhow::Result<ImageDelivery> {
-        match std::env::var("INPLACE_IMAGE_DELIVERY").as_deref() {
-            Err(_) | Ok("") | Ok("registry") => Ok(ImageDelivery::Registry),
-            Ok("preloaded") => Ok(ImageDelivery::Preloaded),
-            Ok(other) => {
-                anyhow::bail!("INPLACE_IMAGE_DELIVERY={other}: expected `registry` or `preloaded`")
-            }
-        }
-    }
+/// One image a scenario needs: a name unique within the scenario (it
+/// becomes the tag, so each is a distinct reference the kubelet must pull)
+/// and the content version (`v1`, `v2`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSlot {
+    pub name: String,
+    pub version: String,
 }
 
-/// Images ready for a scenario: `images[i]` is what step i (0 = initial)
-/// runs. Call [`Delivered::release`] when done.
+/// Images ready for a scenario, by slot name. Call [`Delivered::release`]
+/// when done.
 pub struct Delivered {
-    pub images: Vec<ImageRef>,
+    pub images: std::collections::BTreeMap<String, ImageRef>,
     registry: Option<LocalRegistry>,
 }
 
@@ -81,14 +77,13 @@ impl Delivered {
     }
 }
 
-/// Makes `versions` (content versions per step, e.g. `["v1", "v2"]`)
-/// available to the cluster's kubelet.
+/// Makes every slot available to the cluster's kubelet.
 pub async fn deliver(
     delivery: ImageDelivery,
     repo_root: &Path,
     cluster: &str,
     slug: &str,
-    versions: &[&str],
+    slots: &[ImageSlot],
 ) -> anyhow::Result<Delivered> {
     let repo = workload_repo(repo_root).await?;
     match delivery {
@@ -97,11 +92,14 @@ pub async fn deliver(
             // them again after the smoke check, so load them here.
             crate::cluster::run_script(repo_root, &["load-workload", "--name", cluster]).await?;
             Ok(Delivered {
-                images: versions
+                images: slots
                     .iter()
-                    .map(|v| ImageRef {
-                        reference: local_image(&repo, v),
-                        content_version: v.to_string(),
+                    .map(|slot| {
+                        let image = ImageRef {
+                            reference: local_image(&repo, &slot.version),
+                            content_version: slot.version.clone(),
+                        };
+                        (slot.name.clone(), image)
                     })
                     .collect(),
                 registry: None,
@@ -111,7 +109,7 @@ pub async fn deliver(
             let registry = LocalRegistry::start(repo_root, slug).await?;
             // From here on the registry must be removed even on error.
             match registry
-                .publish(repo_root, cluster, &repo, slug, versions)
+                .publish(repo_root, cluster, &repo, slug, slots)
                 .await
             {
                 Ok(images) => Ok(Delivered {
@@ -185,13 +183,14 @@ impl LocalRegistry {
         cluster: &str,
         workload_repo: &str,
         slug: &str,
-        versions: &[&str],
-    ) -> anyhow::Result<Vec<ImageRef>> {
+        slots: &[ImageSlot],
+    ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
         self.configure_node(repo_root, cluster).await?;
-        let mut images = Vec::new();
-        for (step, version) in versions.iter().enumerate() {
-            // Step-unique tags: even v1 -> v2 -> v1 pulls each time.
-            let path = format!("{slug}/workload:s{step}-{version}");
+        let mut images = std::collections::BTreeMap::new();
+        for slot in slots {
+            let version = &slot.version;
+            // Slot-unique tags: even v1 -> v2 -> v1 pulls each time.
+            let path = format!("{slug}/workload:{}-{version}", slot.name);
             let push_target = format!("127.0.0.1:{}/{path}", self.host_port);
             podman(
                 repo_root,
@@ -210,10 +209,11 @@ impl LocalRegistry {
                     local_image(workload_repo, version)
                 )
             })?;
-            images.push(ImageRef {
+            let image = ImageRef {
                 reference: format!("{}/{path}", self.pod_side_host()),
                 content_version: version.to_string(),
-            });
+            };
+            images.insert(slot.name.clone(), image);
         }
         Ok(images)
     }

@@ -129,6 +129,15 @@ pub struct CloneSetView {
 #[serde(rename_all = "camelCase")]
 pub struct CloneSetSpecView {
     pub replicas: Option<i32>,
+    #[serde(default)]
+    pub update_strategy: UpdateStrategyView,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateStrategyView {
+    /// An integer or a percentage (`intstr`).
+    pub partition: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -157,12 +166,30 @@ impl CloneSetView {
         self.status.as_ref()?.update_revision.as_deref()
     }
 
+    pub fn replicas(&self) -> usize {
+        self.spec.replicas.unwrap_or(1).max(0) as usize
+    }
+
+    /// `replicas - partition` (cloneset_status.go's expectedUpdatedReplicas);
+    /// a percentage partition is refused rather than guessed at.
+    pub fn expected_updated(&self) -> anyhow::Result<usize> {
+        let partition = match &self.spec.update_strategy.partition {
+            None => 0,
+            Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(0) as usize,
+            Some(other) => {
+                anyhow::bail!("CloneSet partition {other} is not an integer; fixtures use integers")
+            }
+        };
+        Ok(self.replicas().saturating_sub(partition))
+    }
+
     /// Kruise's own notion of "done" (cloneset_status.go), never
     /// `updatedReplicas` alone (it counts pods before they restart):
-    /// generation observed, a new updateRevision, and every replica
-    /// updated *and ready*.
+    /// generation observed, a new updateRevision, and every replica the
+    /// partition lets through updated *and ready*.
     pub fn update_complete(&self, previous_revision: Option<&str>) -> Result<(), String> {
-        self.settled()?;
+        let updated = self.expected_updated().map_err(|e| format!("{e:#}"))?;
+        self.settled_with(updated)?;
         let status = self.status.as_ref().expect("settled checks status");
         if status.update_revision.as_deref() == previous_revision {
             return Err(format!(
@@ -173,17 +200,24 @@ impl CloneSetView {
         Ok(())
     }
 
-    /// Generation observed and `updatedReadyReplicas == replicas ==
-    /// readyReplicas == spec.replicas` (also the readiness check after
-    /// creation, where there is no previous revision).
+    /// After creation every pod is on the (only) revision, partition or
+    /// not: generation observed and `updatedReadyReplicas == replicas ==
+    /// readyReplicas == spec.replicas`.
     pub fn settled(&self) -> Result<(), String> {
+        self.settled_with(self.replicas())
+    }
+
+    /// Generation observed, `replicas == readyReplicas == spec.replicas`
+    /// and `updatedReplicas == updatedReadyReplicas == updated`.
+    fn settled_with(&self, updated: usize) -> Result<(), String> {
         let Some(status) = &self.status else {
             return Err("no status yet".into());
         };
         let generation = self.metadata.generation.unwrap_or(0);
-        let wanted = self.spec.replicas.unwrap_or(1);
+        let wanted = self.replicas() as i32;
+        let updated = updated as i32;
         let state = format!(
-            "generation {generation}/observed {}, replicas {} ready {} updated {} updatedReady {} (want {wanted}), updateRevision {}",
+            "generation {generation}/observed {}, replicas {} ready {} updated {} updatedReady {} (want {wanted}, {updated} updated), updateRevision {}",
             status.observed_generation,
             status.replicas,
             status.ready_replicas,
@@ -193,7 +227,8 @@ impl CloneSetView {
         );
         let done = status.observed_generation == generation
             && status.update_revision.is_some()
-            && status.updated_ready_replicas == wanted
+            && status.updated_ready_replicas == updated
+            && status.updated_replicas == updated
             && status.replicas == wanted
             && status.ready_replicas == wanted;
         if done { Ok(()) } else { Err(state) }
@@ -302,6 +337,25 @@ mod tests {
                 .is_err()
         );
         assert!(view(3, done).update_complete(Some("app-old")).is_err());
+    }
+
+    #[test]
+    fn a_partition_holds_pods_back() {
+        let v: CloneSetView = serde_json::from_value(json!({
+            "metadata": {"name": "app", "generation": 2},
+            "spec": {"replicas": 3, "updateStrategy": {"partition": 2}},
+            "status": {"observedGeneration": 2, "replicas": 3, "readyReplicas": 3,
+                "updatedReplicas": 1, "updatedReadyReplicas": 1, "updateRevision": "app-new"}
+        }))
+        .unwrap();
+        assert_eq!(v.expected_updated().unwrap(), 1);
+        assert!(v.update_complete(Some("app-old")).is_ok());
+        let pct: CloneSetView = serde_json::from_value(json!({
+            "metadata": {"name": "app"},
+            "spec": {"replicas": 3, "updateStrategy": {"partition": "50%"}}
+        }))
+        .unwrap();
+        assert!(pct.expected_updated().is_err());
     }
 
     #[test]

@@ -1,21 +1,30 @@
 //! End-to-end conformance suite: what survives an OpenKruise in-place update.
 //!
-//! Scenarios run against a real kind cluster (see `cluster`), record raw
-//! observations (`observe`) and are judged afterwards against pure-data
-//! expectations (`expect`, `assess`); `report` renders the comparison table
-//! of the seed document and the claims C1..C13 from whatever was recorded.
+//! Scenarios are data (`catalog`): a fixture, a list of changes (`changes`)
+//! applied to a workload (`workloads`), each observed on a real cluster
+//! (`cluster`, `images`, `probe`, `wait`, `events`) and recorded
+//! (`observe`); the records are judged afterwards against expectation
+//! tables keyed by workload, strategy and change (`expect`, `assess`), and
+//! `report` renders the seed's comparison table, the behaviour matrix and
+//! the claims C1..C13 from whatever was recorded. `runner` ties it together
+//! for the CLI and the cargo test suites.
 
 pub mod assess;
+pub mod catalog;
+pub mod changes;
 pub mod cluster;
+pub mod config;
+pub mod diagnostics;
+pub mod events;
 pub mod expect;
 pub mod images;
 pub mod kruise;
 pub mod observe;
 pub mod probe;
 pub mod report;
-pub mod scenario;
+pub mod runner;
 pub mod wait;
-pub mod workload;
+pub mod workloads;
 
 /// A short random suffix for names (namespaces, registry repositories).
 pub fn short_id() -> String {

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use inplace_conformance::catalog::{self, CATALOG, Scenario};
 use inplace_conformance::cluster::{self, ClusterSource};
+use inplace_conformance::config::RunConfig;
 use inplace_conformance::observe::ImageDelivery;
-use inplace_conformance::scenario::{self, CATALOG, RunConfig, ScenarioId};
-use inplace_conformance::{report, wait};
+use inplace_conformance::{report, runner, wait, workloads};
 
 #[derive(Parser)]
 #[command(
@@ -46,13 +47,23 @@ fn main() -> ExitCode {
 }
 
 fn list() -> ExitCode {
-    for spec in CATALOG {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for s in CATALOG {
+        let key = workloads::fixture_key(root, s.fixture)
+            .map(|(kind, strategy)| format!("{kind} {strategy}"))
+            .unwrap_or_else(|e| format!("({e:#})"));
+        let changes: Vec<&str> = s.changes.iter().map(|c| c.kind()).collect();
         println!(
-            "{:<22} suite {:<11} {:<28} {}",
-            spec.name,
-            spec.suite,
-            spec.strategy.label(),
-            spec.summary
+            "{:<21} suite {:<10} {:<30} {:<34} {}",
+            s.name,
+            s.suite,
+            key,
+            if changes.is_empty() {
+                "-".to_string()
+            } else {
+                changes.join(", ")
+            },
+            s.summary
         );
     }
     ExitCode::SUCCESS
@@ -87,16 +98,16 @@ struct RunOptions {
     /// Keep a failed scenario's namespace for inspection.
     #[arg(long)]
     keep_on_failure: bool,
-    /// How images reach the kubelet: registry (default) or preloaded.
-    #[arg(long, value_parser = ["registry", "preloaded"])]
-    image_delivery: Option<String>,
+    /// How images reach the kubelet (default: registry).
+    #[arg(long, value_enum)]
+    image_delivery: Option<ImageDelivery>,
     /// Scenario(s) to run, by name (see `list`).
     #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
 }
 
 async fn run(options: RunOptions) -> ExitCode {
-    let (config, ids) = match prepare(&options) {
+    let (config, scenarios) = match prepare(&options) {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -109,17 +120,17 @@ async fn run(options: RunOptions) -> ExitCode {
         .await
         .is_ok();
     let mut failed = Vec::new();
-    for id in ids {
+    for scenario in scenarios {
         let started = std::time::Instant::now();
-        match scenario::run_with(&config, id).await {
+        match runner::run_with(&config, scenario).await {
             Ok(_) => println!(
                 "PASS {} ({:.0}s)",
-                id.name(),
+                scenario.name,
                 started.elapsed().as_secs_f64()
             ),
             Err(err) => {
-                println!("FAIL {}: {err:#}", id.name());
-                failed.push(id.name());
+                println!("FAIL {}: {err:#}", scenario.name);
+                failed.push(scenario.name);
             }
         }
     }
@@ -138,7 +149,7 @@ async fn run(options: RunOptions) -> ExitCode {
     }
 }
 
-fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioId>)> {
+fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scenario>)> {
     let mut config = RunConfig::from_env()?;
     if let Some(path) = &options.kubeconfig {
         config.cluster = ClusterSource::Kubeconfig {
@@ -149,24 +160,17 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioId>)>
         config.cluster = ClusterSource::Named(name.clone());
     }
     config.keep_on_failure |= options.keep_on_failure;
-    config.delivery = match options.image_delivery.as_deref() {
-        Some("preloaded") => ImageDelivery::Preloaded,
-        Some("registry") => ImageDelivery::Registry,
-        Some(other) => {
-            anyhow::bail!("--image-delivery {other}: expected `registry` or `preloaded`")
-        }
-        None => config.delivery,
-    };
-    let ids = if options.scenarios.is_empty() {
-        CATALOG.iter().map(|s| s.id).collect()
+    config.delivery = options.image_delivery.unwrap_or(config.delivery);
+    let scenarios = if options.scenarios.is_empty() {
+        CATALOG.iter().collect()
     } else {
         options
             .scenarios
             .iter()
-            .map(|name| name.parse())
-            .collect::<anyhow::Result<Vec<ScenarioId>>>()?
+            .map(|name| catalog::find(name))
+            .collect::<anyhow::Result<Vec<&'static Scenario>>>()?
     };
-    Ok((config, ids))
+    Ok((config, scenarios))
 }
 
 /// A cluster named on the command line (or by default) was brought up for

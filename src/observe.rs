@@ -1,6 +1,6 @@
 //! Data model of what a scenario records. Raw observations only: verdicts are
 //! derived later (`assess`), so a report can be re-rendered from old records
-//! and a recording can be fed to other expectations (the self-check test).
+//! and a recording can be fed to other expectations (the self-check tests).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,41 +9,23 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a field changes meaning; older records are then refused.
-pub const RECORD_SCHEMA: u32 = 1;
-
-/// The update strategy a scenario exercises; one comparison column each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Strategy {
-    #[serde(rename = "cloneset-inplace-if-possible")]
-    CloneSetInPlaceIfPossible,
-    #[serde(rename = "cloneset-recreate")]
-    CloneSetReCreate,
-    #[serde(rename = "deployment-rolling-update")]
-    DeploymentRollingUpdate,
-}
-
-impl Strategy {
-    pub const ALL: [Strategy; 3] = [
-        Strategy::CloneSetInPlaceIfPossible,
-        Strategy::CloneSetReCreate,
-        Strategy::DeploymentRollingUpdate,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Strategy::CloneSetInPlaceIfPossible => "CloneSet InPlaceIfPossible",
-            Strategy::CloneSetReCreate => "CloneSet ReCreate",
-            Strategy::DeploymentRollingUpdate => "Deployment RollingUpdate",
-        }
-    }
-
-    pub fn is_in_place(self) -> bool {
-        self == Strategy::CloneSetInPlaceIfPossible
-    }
-}
+/// 2: every container of every followed pod, changes as data.
+pub const RECORD_SCHEMA: u32 = 2;
 
 /// Where a marker token is written inside the container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MarkerLocation {
     RootFs,
@@ -53,13 +35,6 @@ pub enum MarkerLocation {
 }
 
 impl MarkerLocation {
-    pub const ALL: [MarkerLocation; 4] = [
-        MarkerLocation::RootFs,
-        MarkerLocation::DiskEmptyDir,
-        MarkerLocation::MemoryEmptyDir,
-        MarkerLocation::Pvc,
-    ];
-
     /// The marker file; the fixtures mount the volumes under /data.
     pub fn path(self) -> &'static str {
         match self {
@@ -80,10 +55,15 @@ impl MarkerLocation {
             MarkerLocation::Pvc => "/data/pvc",
         }
     }
+
+    /// Every container has its own root filesystem; volumes are the pod's.
+    pub fn per_container(self) -> bool {
+        self == MarkerLocation::RootFs
+    }
 }
 
 /// How the workload images reach the kubelet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageDelivery {
     /// A registry container per scenario; every update makes the kubelet pull.
@@ -109,16 +89,18 @@ pub struct ClusterFacts {
     pub nodes: Vec<String>,
     /// Image of kruise-controller-manager (names the Kruise version).
     pub kruise_image: Option<String>,
-    /// Served CloneSet version chosen by discovery.
-    pub cloneset_api_version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The workload under test, as created from its fixture.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadRef {
     pub api_version: String,
     pub kind: String,
     pub name: String,
     pub fixture: String,
+    /// The update strategy as the object spells it (`InPlaceIfPossible`,
+    /// `ReCreate`, `InPlaceOnly`, `RollingUpdate`).
+    pub strategy: String,
 }
 
 /// Where a path resolved in /proc/self/mountinfo.
@@ -132,6 +114,8 @@ pub struct MountFacts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarkerWrite {
     pub location: MarkerLocation,
+    /// The container it was written in (its own rootfs, or the pod's volume).
+    pub container: String,
     pub path: String,
     pub token: String,
     pub mount: MountFacts,
@@ -140,6 +124,7 @@ pub struct MarkerWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarkerRead {
     pub location: MarkerLocation,
+    pub container: String,
     pub path: String,
     /// File content, `None` when the file does not exist.
     pub found: Option<String>,
@@ -155,6 +140,7 @@ pub struct TerminatedRecord {
     pub finished_at: Option<String>,
 }
 
+/// A container's status as the kubelet reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerRecord {
     pub name: String,
@@ -190,6 +176,28 @@ pub struct InsideView {
     pub cgroup_inode: String,
     /// Content of /etc/inplace-conformance/image-version.
     pub image_version: String,
+    /// The container's `IPC_*` environment variables (env from metadata).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// One container: the kubelet's status and the view from inside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSnapshot {
+    pub status: ContainerRecord,
+    pub inside: InsideView,
+    /// `KRUISE_CONTAINER_PRIORITY` from the pod spec, when set.
+    #[serde(default)]
+    pub priority: Option<i32>,
+}
+
+/// A PersistentVolumeClaim a pod mounts, with the claim object's UID: a
+/// claim of the same name can be a new object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimRecord {
+    pub volume: String,
+    pub claim: String,
+    pub uid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,18 +209,37 @@ pub struct PodSnapshot {
     pub pod_ips: Vec<String>,
     pub phase: Option<String>,
     pub creation_timestamp: Option<String>,
-    /// `controller-revision-hash` label.
+    /// `controller-revision-hash` label (Deployment: `pod-template-hash`).
     pub revision_label: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
     /// Parsed `apps.kruise.io/inplace-update-state` annotation.
     pub inplace_update_state: Option<serde_json::Value>,
     pub conditions: Vec<ConditionRecord>,
-    pub container: ContainerRecord,
-    pub inside: InsideView,
+    /// Every container of the pod, in spec order.
+    pub containers: Vec<ContainerSnapshot>,
+    #[serde(default)]
+    pub claims: Vec<ClaimRecord>,
 }
 
 impl PodSnapshot {
     pub fn condition(&self, type_: &str) -> Option<&ConditionRecord> {
         self.conditions.iter().find(|c| c.type_ == type_)
+    }
+
+    pub fn container(&self, name: &str) -> Option<&ContainerSnapshot> {
+        self.containers.iter().find(|c| c.status.name == name)
+    }
+
+    /// The pod's network namespace, as its first container sees it (every
+    /// container of a pod shares it).
+    pub fn netns(&self) -> &str {
+        self.containers
+            .first()
+            .map(|c| c.inside.netns.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -226,47 +253,110 @@ pub struct EventRecord {
     pub object_name: String,
     pub object_uid: Option<String>,
     pub first_seen: Option<String>,
+    /// The event's time by the one rule of `events::event_time`.
     pub last_seen: Option<String>,
     pub count: i32,
     pub source: Option<String>,
 }
 
-/// One image change and everything seen around it.
+/// What a change did, as applied: the facts the judgement needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// The change type, the expectation table's key (`image`, `metadata`, ...).
+    pub kind: String,
+    pub description: String,
+    /// Containers the change targets (a new image, or env that reads
+    /// changed metadata); the others must not be rebuilt in place.
+    pub containers: Vec<String>,
+    /// New images per container.
+    pub images: BTreeMap<String, ImageRef>,
+    /// Metadata the change sets on the template or the pods.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Env values the targeted containers must see afterwards.
+    pub env: BTreeMap<String, String>,
+}
+
+/// How the API server answered the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Admission {
+    Accepted,
+    Rejected { code: u16, message: String },
+}
+
+/// One pod through one step: paired by UID, then by name, then in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodStep {
+    pub before: PodSnapshot,
+    pub after: PodSnapshot,
+    /// Whether the controller moved this pod to the new revision.
+    pub updated: bool,
+    pub written: Vec<MarkerWrite>,
+    pub read_back: Vec<MarkerRead>,
+}
+
+impl PodStep {
+    pub fn written(&self, location: MarkerLocation, container: &str) -> Option<&MarkerWrite> {
+        self.written.iter().find(|m| {
+            m.location == location && (!location.per_container() || m.container == container)
+        })
+    }
+
+    pub fn read_back(&self, location: MarkerLocation, container: &str) -> Option<&MarkerRead> {
+        self.read_back.iter().find(|m| {
+            m.location == location && (!location.per_container() || m.container == container)
+        })
+    }
+
+    pub fn same_pod(&self) -> bool {
+        self.before.uid == self.after.uid
+    }
+}
+
+/// Watching the pods for a while after completion: what must not happen
+/// (a late restart) can only be shown over a window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuietWindow {
+    pub window_ms: u64,
+    /// Container status changes seen in the window (`pod/container: ...`).
+    pub changes: Vec<String>,
+}
+
+/// One change and everything seen around it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateStep {
     pub index: usize,
-    pub from: ImageRef,
-    pub to: ImageRef,
+    pub change: ChangeRecord,
+    pub admission: Admission,
     pub started_at: String,
     pub completed_at: String,
     pub duration_ms: u64,
     pub revision_before: Option<String>,
     pub revision_after: Option<String>,
-    /// Markers written just before the update.
-    pub written: Vec<MarkerWrite>,
-    pub before: PodSnapshot,
-    pub after: PodSnapshot,
-    /// The same marker paths read back after the update.
-    pub read_back: Vec<MarkerRead>,
-    /// Namespace events at completion (Scheduled, Pulling, Pulled, Killing,
-    /// SuccessfulUpdatePodInPlace, ...).
+    /// `metadata.generation` of the workload before and after.
+    pub generation_before: Option<i64>,
+    pub generation_after: Option<i64>,
+    /// Pods the controller should move to the new revision (replicas minus
+    /// partition; 0 when the change was refused).
+    pub expected_updated: usize,
+    pub pods: Vec<PodStep>,
+    pub quiet: Option<QuietWindow>,
+    /// Namespace events since the step started (Scheduled, Pulling,
+    /// Killing, SuccessfulUpdatePodInPlace, ...).
     pub events: Vec<EventRecord>,
 }
 
 impl UpdateStep {
-    pub fn written(&self, location: MarkerLocation) -> Option<&MarkerWrite> {
-        self.written.iter().find(|m| m.location == location)
-    }
-
-    pub fn read_back(&self, location: MarkerLocation) -> Option<&MarkerRead> {
-        self.read_back.iter().find(|m| m.location == location)
-    }
-
     pub fn events_with_reason<'a>(
         &'a self,
         reason: &'a str,
     ) -> impl Iterator<Item = &'a EventRecord> + 'a {
         self.events.iter().filter(move |e| e.reason == reason)
+    }
+
+    pub fn updated_pods(&self) -> impl Iterator<Item = &PodStep> {
+        self.pods.iter().filter(|p| p.updated)
     }
 }
 
@@ -315,14 +405,17 @@ pub struct ComponentRestarts {
 pub struct ScenarioRecord {
     pub schema: u32,
     pub scenario: String,
-    pub strategy: Strategy,
+    pub summary: String,
+    /// The seed-table column this scenario feeds, if any.
+    pub seed_column: Option<String>,
     pub namespace: String,
     pub started_at: String,
     pub finished_at: String,
     pub cluster: ClusterFacts,
     pub image_delivery: ImageDelivery,
     pub workload: WorkloadRef,
-    pub initial_image: ImageRef,
+    /// Images at creation, per container.
+    pub initial_images: BTreeMap<String, ImageRef>,
     pub steps: Vec<UpdateStep>,
     pub throughput: Option<Throughput>,
     /// kruise-system pods after the scenario (suite invariant: 0 restarts).
@@ -347,15 +440,16 @@ impl ScenarioRecord {
     pub fn load(path: &Path) -> anyhow::Result<ScenarioRecord> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading observations {}", path.display()))?;
-        let record: ScenarioRecord = serde_json::from_str(&text)
-            .with_context(|| format!("parsing observations {}", path.display()))?;
+        let schema = serde_json::from_str::<serde_json::Value>(&text)
+            .with_context(|| format!("parsing observations {}", path.display()))?["schema"]
+            .as_u64();
         anyhow::ensure!(
-            record.schema == RECORD_SCHEMA,
-            "{} has schema {}, this build reads {RECORD_SCHEMA}",
+            schema == Some(u64::from(RECORD_SCHEMA)),
+            "{} has schema {schema:?}, this build reads {RECORD_SCHEMA}",
             path.display(),
-            record.schema
         );
-        Ok(record)
+        serde_json::from_str(&text)
+            .with_context(|| format!("parsing observations {}", path.display()))
     }
 
     /// Writes `<dir>/<scenario>.json` atomically (temp file + rename), so a
@@ -386,10 +480,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 pub(crate) mod samples {
-    //! Recordings shipped in fixtures/observations: real runs of the
-    //! `cloneset-recreate` and `inplace-image` scenarios on the project's
-    //! kind cluster (replace them with newer recordings freely; the tests
-    //! derive names and values from the files).
+    //! Recordings shipped in fixtures/observations: real runs of scenarios
+    //! on the project's kind cluster (replace them with newer recordings
+    //! freely; the tests derive names and values from the files).
     use super::ScenarioRecord;
 
     pub fn fixture(name: &str) -> ScenarioRecord {
@@ -400,16 +493,18 @@ pub(crate) mod samples {
     }
 
     pub fn recreate() -> ScenarioRecord {
-        fixture("recreate.json")
+        fixture("cloneset-recreate.json")
     }
 
     pub fn in_place() -> ScenarioRecord {
-        fixture("inplace.json")
+        fixture("inplace-image.json")
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use strum::IntoEnumIterator;
+
     use super::*;
 
     #[test]
@@ -435,9 +530,19 @@ mod tests {
 
     #[test]
     fn marker_paths_live_under_their_mount_points() {
-        for location in MarkerLocation::ALL {
+        for location in MarkerLocation::iter() {
             let mount = location.expected_mount_point();
             assert!(location.path().starts_with(mount), "{location:?}");
         }
+    }
+
+    #[test]
+    fn older_schemas_are_refused_with_the_path() {
+        let dir = std::env::temp_dir().join(format!("ipc-schema-{}", crate::short_id()));
+        let path = dir.join("old.json");
+        write_atomic(&path, br#"{"schema": 1, "scenario": "x"}"#).unwrap();
+        let err = ScenarioRecord::load(&path).unwrap_err().to_string();
+        assert!(err.contains("schema Some(1)"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,29 +1,35 @@
-//! Looking inside a container through the API's exec (kube `ws`): write and
-//! read marker tokens, prove which filesystem each sits on, read namespace
-//! and cgroup identities, measure emptyDir write throughput; plus the pod's
-//! API view. Parsing is pure and unit-tested; the exec calls are thin.
+//! Looking inside every container of a pod through the API's exec (kube
+//! `ws`): write and read marker tokens, prove which filesystem each sits
+//! on, read namespace, cgroup and env identities, measure emptyDir write
+//! throughput; plus the pod's API view. Parsing is pure and unit-tested;
+//! the exec calls are thin.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
-use kube::api::{Api, AttachParams, ListParams};
+use k8s_openapi::api::core::v1::{ContainerStatus, PersistentVolumeClaim, Pod};
+use kube::api::{Api, AttachParams};
+use strum::IntoEnumIterator;
 use tokio::io::AsyncReadExt;
 
 use crate::observe::{
-    ConditionRecord, ContainerRecord, EventRecord, InsideView, MarkerLocation, MarkerRead,
-    MarkerWrite, MountFacts, PodSnapshot, TerminatedRecord, Throughput,
+    ClaimRecord, ConditionRecord, ContainerRecord, ContainerSnapshot, InsideView, MarkerLocation,
+    MarkerRead, MarkerWrite, MountFacts, PodSnapshot, TerminatedRecord, Throughput,
 };
 
-/// The container every fixture names.
-pub const CONTAINER: &str = "app";
 pub const IMAGE_VERSION_FILE: &str = "/etc/inplace-conformance/image-version";
+/// Env vars the probe reads back: fixtures name theirs with this prefix.
+pub const ENV_PREFIX: &str = "IPC_";
+/// kruise's container priority variable (apis/apps/pub/launch_priority.go).
+pub const PRIORITY_ENV: &str = "KRUISE_CONTAINER_PRIORITY";
 
-/// Exec into one container of one pod, with a deadline per call.
+/// Exec into the containers of the pods of one namespace, with a deadline
+/// per call.
 #[derive(Clone)]
 pub struct Probe {
     pods: Api<Pod>,
-    container: String,
+    claims: Api<PersistentVolumeClaim>,
     timeout: Duration,
 }
 
@@ -35,42 +41,43 @@ pub struct ExecOutput {
 }
 
 impl Probe {
-    pub fn new(pods: Api<Pod>, timeout: Duration) -> Probe {
+    pub fn new(client: &kube::Client, namespace: &str, timeout: Duration) -> Probe {
         Probe {
-            pods,
-            container: CONTAINER.to_string(),
+            pods: Api::namespaced(client.clone(), namespace),
+            claims: Api::namespaced(client.clone(), namespace),
             timeout,
         }
     }
 
-    /// Runs `argv` and returns its output; a non-zero exit is an error.
-    pub async fn run(&self, pod: &str, argv: &[&str]) -> anyhow::Result<String> {
-        let output = tokio::time::timeout(self.timeout, self.exec(pod, argv))
+    /// Runs `argv` in one container and returns its output; a non-zero exit
+    /// is an error.
+    pub async fn run(&self, pod: &str, container: &str, argv: &[&str]) -> anyhow::Result<String> {
+        let output = tokio::time::timeout(self.timeout, self.exec(pod, container, argv))
             .await
             .map_err(|_| {
                 anyhow::anyhow!(
-                    "exec {argv:?} in {pod} gave no answer in {:?}",
+                    "exec {argv:?} in {pod}/{container} gave no answer in {:?}",
                     self.timeout
                 )
             })??;
         anyhow::ensure!(
             output.success,
-            "exec {argv:?} in {pod} failed: {}",
+            "exec {argv:?} in {pod}/{container} failed: {}",
             output.stderr.trim()
         );
         Ok(output.stdout)
     }
 
-    async fn exec(&self, pod: &str, argv: &[&str]) -> anyhow::Result<ExecOutput> {
+    async fn exec(&self, pod: &str, container: &str, argv: &[&str]) -> anyhow::Result<ExecOutput> {
         let params = AttachParams::default()
-            .container(self.container.clone())
+            .container(container)
             .stdout(true)
             .stderr(true);
         let mut process = self
             .pods
             .exec(pod, argv.iter().copied(), &params)
             .await
-            .with_context(|| format!("exec {argv:?} in {pod}"))?;
+            .with_context(|| format!("exec {argv:?} in {pod}/{container}"))?;
         let mut stdout = process.stdout().context("exec without stdout")?;
         let mut stderr = process.stderr().context("exec without stderr")?;
         let status = process.take_status().context("exec without status")?;
@@ -94,88 +101,110 @@ impl Probe {
         })
     }
 
-    pub async fn mounts(&self, pod: &str) -> anyhow::Result<Vec<MountEntry>> {
-        let text = self.run(pod, &["cat", "/proc/self/mountinfo"]).await?;
+    pub async fn mounts(&self, pod: &str, container: &str) -> anyhow::Result<Vec<MountEntry>> {
+        let text = self
+            .run(pod, container, &["cat", "/proc/self/mountinfo"])
+            .await?;
         Ok(parse_mountinfo(&text))
     }
 
-    /// Writes a fresh token to every marker location and records which
-    /// mount each landed on.
+    /// The container names of a pod, in spec order.
+    pub async fn containers(&self, pod: &str) -> anyhow::Result<Vec<String>> {
+        let pod = self.pods.get(pod).await?;
+        Ok(pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
+            .collect())
+    }
+
+    /// Writes a fresh token to every marker location: a rootfs marker in
+    /// every container, the volume markers once through the first
+    /// container (the pod's volumes are shared); records which mount each
+    /// landed on.
     pub async fn write_markers(&self, pod: &str) -> anyhow::Result<Vec<MarkerWrite>> {
-        let mounts = self.mounts(pod).await?;
+        let containers = self.containers(pod).await?;
         let mut written = Vec::new();
-        for location in MarkerLocation::ALL {
-            let token = uuid::Uuid::new_v4().to_string();
-            let path = location.path();
-            self.run(
-                pod,
-                &[
-                    "sh",
-                    "-c",
-                    "printf '%s' \"$1\" > \"$2\" && sync \"$2\"",
-                    "sh",
-                    &token,
-                    path,
-                ],
-            )
-            .await?;
-            written.push(MarkerWrite {
-                location,
-                path: path.to_string(),
-                token,
-                mount: mount_facts(&mounts, path)?,
-            });
+        for (i, container) in containers.iter().enumerate() {
+            let mounts = self.mounts(pod, container).await?;
+            for location in MarkerLocation::iter() {
+                if i > 0 && !location.per_container() {
+                    continue;
+                }
+                let token = uuid::Uuid::new_v4().to_string();
+                let path = location.path();
+                let script = "printf '%s' \"$1\" > \"$2\" && sync \"$2\"";
+                self.run(pod, container, &["sh", "-c", script, "sh", &token, path])
+                    .await?;
+                written.push(MarkerWrite {
+                    location,
+                    container: container.clone(),
+                    path: path.to_string(),
+                    token,
+                    mount: mount_facts(&mounts, path)?,
+                });
+            }
         }
         Ok(written)
     }
 
     /// Reads back the marker files written earlier (possibly in another
-    /// container or another pod).
+    /// container instance or another pod), each where it was written.
     pub async fn read_markers(
         &self,
         pod: &str,
         written: &[MarkerWrite],
     ) -> anyhow::Result<Vec<MarkerRead>> {
-        let mounts = self.mounts(pod).await?;
+        let mut mounts: BTreeMap<&str, Vec<MountEntry>> = BTreeMap::new();
         let mut read = Vec::new();
         for marker in written {
+            let container = marker.container.as_str();
+            if !mounts.contains_key(container) {
+                mounts.insert(container, self.mounts(pod, container).await?);
+            }
+            let script =
+                "if [ -e \"$1\" ]; then printf 'present:'; cat \"$1\"; else printf 'absent'; fi";
             let output = self
-                .run(
-                    pod,
-                    &[
-                        "sh",
-                        "-c",
-                        "if [ -e \"$1\" ]; then printf 'present:'; cat \"$1\"; else printf 'absent'; fi",
-                        "sh",
-                        &marker.path,
-                    ],
-                )
+                .run(pod, container, &["sh", "-c", script, "sh", &marker.path])
                 .await?;
             read.push(MarkerRead {
                 location: marker.location,
+                container: marker.container.clone(),
                 path: marker.path.clone(),
                 found: parse_marker_read(&output),
-                mount: mount_facts(&mounts, &marker.path).ok(),
+                mount: mount_facts(&mounts[container], &marker.path).ok(),
             });
         }
         Ok(read)
     }
 
-    pub async fn inside_view(&self, pod: &str) -> anyhow::Result<InsideView> {
+    pub async fn inside_view(&self, pod: &str, container: &str) -> anyhow::Result<InsideView> {
         let script = format!(
             "readlink /proc/self/ns/net; echo {SEP}; cat /proc/self/cgroup; echo {SEP}; \
              readlink /proc/self/ns/cgroup; echo {SEP}; stat -c %i /sys/fs/cgroup; echo {SEP}; \
-             cat {IMAGE_VERSION_FILE}"
+             cat {IMAGE_VERSION_FILE}; echo {SEP}; env | grep '^{ENV_PREFIX}' || true"
         );
-        let output = self.run(pod, &["sh", "-c", &script]).await?;
+        let output = self.run(pod, container, &["sh", "-c", &script]).await?;
         parse_inside_view(&output)
     }
 
-    /// Pod status + what the container sees, at one moment.
+    /// Pod status + what each container sees, at one moment.
     pub async fn snapshot(&self, pod_name: &str) -> anyhow::Result<PodSnapshot> {
-        let inside = self.inside_view(pod_name).await?;
+        let mut inside = BTreeMap::new();
+        for container in self.containers(pod_name).await? {
+            let view = self.inside_view(pod_name, &container).await?;
+            inside.insert(container, view);
+        }
         let pod = self.pods.get(pod_name).await?;
-        pod_snapshot(&pod, &self.container, inside)
+        let mut snapshot = pod_snapshot(&pod, inside)?;
+        for claim in &mut snapshot.claims {
+            claim.uid = self
+                .claims
+                .get_opt(&claim.claim)
+                .await?
+                .and_then(|c| c.metadata.uid);
+        }
+        Ok(snapshot)
     }
 
     /// C12: write throughput of the memory vs the disk emptyDir, in the
@@ -185,15 +214,23 @@ impl Probe {
         pod: &str,
         plan: &ThroughputPlan,
     ) -> anyhow::Result<Throughput> {
-        let mounts = self.mounts(pod).await?;
+        let container = self
+            .containers(pod)
+            .await?
+            .into_iter()
+            .next()
+            .context("pod without containers")?;
+        let container = container.as_str();
+        let mounts = self.mounts(pod, container).await?;
         let (mem_dir, disk_dir) = ("/data/mem", "/data/disk");
         let (mut mem_runs, mut disk_runs) = (Vec::new(), Vec::new());
         let (mut mem_small, mut disk_small) = (0.0_f64, 0.0_f64);
         for _ in 0..plan.repetitions {
-            mem_runs.push(self.large_file_mb_per_s(pod, mem_dir, plan).await?);
-            disk_runs.push(self.large_file_mb_per_s(pod, disk_dir, plan).await?);
-            mem_small = mem_small.max(self.small_files_per_s(pod, mem_dir, plan).await?);
-            disk_small = disk_small.max(self.small_files_per_s(pod, disk_dir, plan).await?);
+            let at = (pod, container);
+            mem_runs.push(self.large_file_mb_per_s(at, mem_dir, plan).await?);
+            disk_runs.push(self.large_file_mb_per_s(at, disk_dir, plan).await?);
+            mem_small = mem_small.max(self.small_files_per_s(at, mem_dir, plan).await?);
+            disk_small = disk_small.max(self.small_files_per_s(at, disk_dir, plan).await?);
         }
         Ok(Throughput {
             pod: pod.to_string(),
@@ -212,7 +249,7 @@ impl Probe {
 
     async fn large_file_mb_per_s(
         &self,
-        pod: &str,
+        (pod, container): (&str, &str),
         dir: &str,
         plan: &ThroughputPlan,
     ) -> anyhow::Result<f64> {
@@ -220,6 +257,7 @@ impl Probe {
         let output = self
             .run(
                 pod,
+                container,
                 &[
                     "sh",
                     "-c",
@@ -238,7 +276,7 @@ impl Probe {
 
     async fn small_files_per_s(
         &self,
-        pod: &str,
+        (pod, container): (&str, &str),
         dir: &str,
         plan: &ThroughputPlan,
     ) -> anyhow::Result<f64> {
@@ -249,6 +287,7 @@ impl Probe {
         let output = self
             .run(
                 pod,
+                container,
                 &[
                     "sh",
                     "-c",
@@ -383,16 +422,22 @@ pub fn parse_marker_read(output: &str) -> Option<String> {
 pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
     let parts: Vec<&str> = output.split(&format!("{SEP}\n")).collect();
     anyhow::ensure!(
-        parts.len() == 5,
-        "inside view: expected 5 sections, got {}: {output:?}",
+        parts.len() == 6,
+        "inside view: expected 6 sections, got {}: {output:?}",
         parts.len()
     );
+    let env = parts[5]
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Ok(InsideView {
         netns: parts[0].trim().to_string(),
         cgroup: parts[1].to_string(),
         cgroup_ns: parts[2].trim().to_string(),
         cgroup_inode: parts[3].trim().to_string(),
         image_version: parts[4].to_string(),
+        env,
     })
 }
 
@@ -418,99 +463,75 @@ pub fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / seconds / 1e6
 }
 
-/// Namespace events last seen at or after `since` (whole seconds: event
-/// timestamps have no finer resolution). Events without any time are kept.
-pub async fn events_since(
-    client: &kube::Client,
-    namespace: &str,
-    since: k8s_openapi::jiff::Timestamp,
-) -> anyhow::Result<Vec<EventRecord>> {
-    let api: Api<Event> = Api::namespaced(client.clone(), namespace);
-    let mut events = api.list(&ListParams::default()).await?.items;
-    events.sort_by_key(crate::wait::event_time);
-    let floor = since.as_second();
-    Ok(events
-        .iter()
-        .map(event_record)
-        .filter(|e| {
-            e.last_seen
-                .as_deref()
-                .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
-                .is_none_or(|t| t.as_second() >= floor)
-        })
-        .collect())
-}
-
-pub fn event_record(event: &Event) -> EventRecord {
-    let event_time = event.event_time.as_ref().map(|t| t.0.to_string());
-    let series_time = event
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref())
-        .map(|t| t.0.to_string());
-    let first_seen = event
-        .first_timestamp
-        .as_ref()
-        .map(|t| t.0.to_string())
-        .or_else(|| event_time.clone());
-    let last_seen = event
-        .last_timestamp
-        .as_ref()
-        .map(|t| t.0.to_string())
-        .or(series_time)
-        .or(event_time);
-    let source = event
-        .source
-        .as_ref()
-        .and_then(|s| s.component.clone())
-        .or_else(|| event.reporting_component.clone())
-        .filter(|s| !s.is_empty());
-    EventRecord {
-        reason: event.reason.clone().unwrap_or_default(),
-        message: event.message.clone().unwrap_or_default(),
-        type_: event.type_.clone().unwrap_or_default(),
-        object_kind: event.involved_object.kind.clone().unwrap_or_default(),
-        object_name: event.involved_object.name.clone().unwrap_or_default(),
-        object_uid: event.involved_object.uid.clone(),
-        first_seen,
-        last_seen,
-        count: event.count.unwrap_or(1),
-        source,
-    }
-}
-
-/// The API's view of the pod, reduced to what the record keeps.
-pub fn pod_snapshot(pod: &Pod, container: &str, inside: InsideView) -> anyhow::Result<PodSnapshot> {
+/// The API's view of the pod, reduced to what the record keeps, with each
+/// container's inside view (by name).
+pub fn pod_snapshot(
+    pod: &Pod,
+    mut inside: BTreeMap<String, InsideView>,
+) -> anyhow::Result<PodSnapshot> {
     let meta = &pod.metadata;
     let status = pod.status.clone().unwrap_or_default();
-    let container_status = status
-        .container_statuses
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|c| c.name == container)
-        .with_context(|| format!("pod has no status for container {container}"))?;
+    let spec = pod.spec.clone().unwrap_or_default();
+    let statuses = status.container_statuses.as_deref().unwrap_or_default();
+    let mut containers = Vec::new();
+    for container in &spec.containers {
+        let status = statuses
+            .iter()
+            .find(|c| c.name == container.name)
+            .with_context(|| format!("pod has no status for container {}", container.name))?;
+        let view = inside
+            .remove(&container.name)
+            .with_context(|| format!("no inside view of container {}", container.name))?;
+        let priority = container
+            .env
+            .iter()
+            .flatten()
+            .find(|e| e.name == PRIORITY_ENV)
+            .and_then(|e| e.value.as_deref()?.parse().ok());
+        containers.push(ContainerSnapshot {
+            status: container_record(status),
+            inside: view,
+            priority,
+        });
+    }
     let pod_ips = match &status.pod_ips {
         Some(ips) if !ips.is_empty() => ips.iter().map(|ip| ip.ip.clone()).collect(),
         _ => status.pod_ip.iter().cloned().collect(),
     };
+    let claims = spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter_map(|v| {
+            Some(ClaimRecord {
+                volume: v.name.clone(),
+                claim: v.persistent_volume_claim.as_ref()?.claim_name.clone(),
+                uid: None,
+            })
+        })
+        .collect();
+    let labels = meta.labels.clone().unwrap_or_default();
+    let annotations = meta.annotations.clone().unwrap_or_default();
     Ok(PodSnapshot {
         taken_at: crate::now_rfc3339(),
         name: meta.name.clone().unwrap_or_default(),
         uid: meta.uid.clone().unwrap_or_default(),
-        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        node: spec.node_name.clone(),
         pod_ips,
         phase: status.phase.clone(),
         creation_timestamp: meta.creation_timestamp.as_ref().map(|t| t.0.to_string()),
-        revision_label: meta
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(crate::kruise::REVISION_LABEL).cloned()),
-        inplace_update_state: meta
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(crate::kruise::INPLACE_UPDATE_STATE))
+        revision_label: labels
+            .get(crate::kruise::REVISION_LABEL)
+            .or_else(|| labels.get("pod-template-hash"))
+            .cloned(),
+        inplace_update_state: annotations
+            .get(crate::kruise::INPLACE_UPDATE_STATE)
             .map(|raw| serde_json::from_str(raw).unwrap_or(serde_json::Value::String(raw.clone()))),
+        labels: labels.into_iter().collect(),
+        annotations: annotations
+            .into_iter()
+            .filter(|(k, _)| !k.ends_with("last-applied-configuration"))
+            .collect(),
         conditions: status
             .conditions
             .as_deref()
@@ -523,8 +544,8 @@ pub fn pod_snapshot(pod: &Pod, container: &str, inside: InsideView) -> anyhow::R
                 last_transition: c.last_transition_time.as_ref().map(|t| t.0.to_string()),
             })
             .collect(),
-        container: container_record(container_status),
-        inside,
+        containers,
+        claims,
     })
 }
 
@@ -628,34 +649,16 @@ mod tests {
     #[test]
     fn inside_view_sections() {
         let out = format!(
-            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n"
+            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n"
         );
         let view = parse_inside_view(&out).unwrap();
         assert_eq!(view.netns, "net:[4026532718]");
         assert_eq!(view.cgroup, "0::/\n");
         assert_eq!(view.cgroup_inode, "8104");
         assert_eq!(view.image_version, "v1\n");
+        assert_eq!(view.env["IPC_FROM_ANNOTATION"], "a=b");
+        assert_eq!(view.env["IPC_PLAIN"], "x");
         assert!(parse_inside_view("net:[1]\n").is_err());
-    }
-
-    #[test]
-    fn new_style_events_take_their_time_from_event_time() {
-        let event: Event = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "e"},
-            "involvedObject": {"kind": "Pod", "name": "app-1", "uid": "u1"},
-            "reason": "Scheduled", "message": "Successfully assigned ns/app-1 to n1",
-            "type": "Normal", "eventTime": "2026-08-20T10:11:02.123456Z",
-            "reportingComponent": "default-scheduler"
-        }))
-        .unwrap();
-        let record = event_record(&event);
-        assert_eq!(
-            record.last_seen.as_deref(),
-            Some("2026-08-20T10:11:02.123456Z")
-        );
-        assert_eq!(record.source.as_deref(), Some("default-scheduler"));
-        assert_eq!(record.object_uid.as_deref(), Some("u1"));
-        assert_eq!(record.count, 1);
     }
 
     #[test]
@@ -664,7 +667,9 @@ mod tests {
             "metadata": {"name": "app-1", "uid": "u1",
                 "labels": {"controller-revision-hash": "app-abc"},
                 "annotations": {"apps.kruise.io/inplace-update-state": "{\"revision\":\"app-abc\"}"}},
-            "spec": {"nodeName": "n1", "containers": [{"name": "app"}]},
+            "spec": {"nodeName": "n1", "containers": [
+                {"name": "app", "env": [{"name": "KRUISE_CONTAINER_PRIORITY", "value": "10"}]}],
+                "volumes": [{"name": "pvc", "persistentVolumeClaim": {"claimName": "pvc-app-1"}}]},
             "status": {"podIPs": [{"ip": "10.244.0.9"}], "phase": "Running",
                 "conditions": [{"type": "InPlaceUpdateReady", "status": "True"}],
                 "containerStatuses": [{"name": "app", "containerID": "containerd://abc",
@@ -675,10 +680,10 @@ mod tests {
         }))
         .unwrap();
         let inside = parse_inside_view(&format!(
-            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n"
+            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n"
         ))
         .unwrap();
-        let snap = pod_snapshot(&pod, "app", inside).unwrap();
+        let snap = pod_snapshot(&pod, BTreeMap::from([("app".to_string(), inside)])).unwrap();
         assert_eq!(snap.node.as_deref(), Some("n1"));
         assert_eq!(snap.pod_ips, vec!["10.244.0.9"]);
         assert_eq!(snap.revision_label.as_deref(), Some("app-abc"));
@@ -686,12 +691,15 @@ mod tests {
             snap.inplace_update_state.as_ref().unwrap()["revision"],
             "app-abc"
         );
-        assert_eq!(snap.container.restart_count, 1);
+        let app = &snap.containers[0];
+        assert_eq!(app.status.restart_count, 1);
+        assert_eq!(app.priority, Some(10));
+        assert_eq!(snap.claims[0].claim, "pvc-app-1");
         assert_eq!(
-            snap.container.started_at.as_deref(),
+            app.status.started_at.as_deref(),
             Some("2026-08-20T10:11:39Z")
         );
-        let last = snap.container.last_terminated.as_ref().unwrap();
+        let last = app.status.last_terminated.as_ref().unwrap();
         assert_eq!(last.container_id.as_deref(), Some("containerd://old"));
         assert_eq!(snap.condition("InPlaceUpdateReady").unwrap().status, "True");
     }

@@ -1,33 +1,36 @@
 //! The report, rendered from recorded observations only: the seed's
-//! comparison table with one observed column per strategy run, the claims
-//! C1..C13 with their verdicts, and every scenario's checks. Markdown for
-//! people, JSON for tools; both written atomically under a lock because
-//! suites running in parallel re-render after each scenario.
+//! comparison table with one observed column per strategy run, the
+//! behaviour matrix (one row per scenario, every cell observed and judged
+//! against its expectation, whose source is linked), the claims C1..C13
+//! with their verdicts, and every scenario's checks. Markdown for people,
+//! JSON for tools; both written atomically under a lock because suites
+//! running in parallel re-render after each scenario.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::assess::{self, Check, ClaimVerdict, Verdict};
+use crate::assess::{self, CellVerdict, Check, ClaimVerdict, Verdict};
 use crate::expect::{self, Outcome, Row};
-use crate::observe::{ScenarioRecord, Strategy, write_atomic};
+use crate::observe::{ScenarioRecord, write_atomic};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub generated_at: String,
     pub columns: Vec<Column>,
     pub comparison: Vec<ComparisonRow>,
+    pub matrix: Vec<MatrixRow>,
     pub claims: Vec<ClaimVerdict>,
     pub scenarios: Vec<ScenarioSummary>,
     /// Observation files that could not be read (listed, not fatal).
     pub unreadable: Vec<String>,
 }
 
-/// A strategy that was run, and the recording its column shows.
+/// A seed column that was run, and the recording it shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Column {
-    pub strategy: Strategy,
     pub label: String,
     pub scenario: String,
 }
@@ -50,14 +53,46 @@ pub struct Cell {
     pub verdict: Verdict,
 }
 
+/// The behaviour matrix's columns, in order.
+pub const MATRIX_COLUMNS: &[&str] = &[
+    "pod identity",
+    "containers restarted",
+    "root fs",
+    "emptyDir",
+    "memory emptyDir",
+    "PVC",
+    "IP",
+    "restartCount per container",
+];
+
+/// One scenario in the behaviour matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixRow {
+    pub scenario: String,
+    pub key: String,
+    pub changes: Vec<String>,
+    /// One per `MATRIX_COLUMNS` entry.
+    pub cells: Vec<MatrixCell>,
+    /// Where the expectations come from (title, url), one per distinct one.
+    pub sources: Vec<(String, String)>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixCell {
+    pub observed: String,
+    pub verdict: Verdict,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioSummary {
     pub scenario: String,
-    pub strategy: Strategy,
+    pub summary: String,
     pub namespace: String,
     pub started_at: String,
     pub finished_at: String,
     pub cluster: String,
+    pub workload: String,
     pub image_delivery: String,
     pub updates: Vec<String>,
     pub error: Option<String>,
@@ -69,9 +104,9 @@ pub struct ScenarioSummary {
 pub fn build(records: &[ScenarioRecord]) -> Report {
     let mut records: Vec<&ScenarioRecord> = records.iter().collect();
     records.sort_by(|a, b| a.scenario.cmp(&b.scenario));
-    let column_records: Vec<&ScenarioRecord> = Strategy::ALL
-        .into_iter()
-        .filter_map(|s| column_record(&records, s))
+    let column_records: Vec<&ScenarioRecord> = expect::SEED_COLUMNS
+        .iter()
+        .filter_map(|c| column_record(&records, c))
         .collect();
     let owned: Vec<ScenarioRecord> = records.iter().map(|r| (*r).clone()).collect();
     Report {
@@ -79,55 +114,54 @@ pub fn build(records: &[ScenarioRecord]) -> Report {
         columns: column_records
             .iter()
             .map(|r| Column {
-                strategy: r.strategy,
-                label: r.strategy.label().into(),
+                label: r.seed_column.clone().unwrap_or_default(),
                 scenario: r.scenario.clone(),
             })
             .collect(),
         comparison: comparison_rows(&column_records),
+        matrix: records
+            .iter()
+            .filter(|r| !r.steps.is_empty())
+            .map(|r| matrix_row(r))
+            .collect(),
         claims: assess::judge_claims(&owned),
         scenarios: records.iter().map(|r| summarize(r)).collect(),
         unreadable: Vec::new(),
     }
 }
 
-/// The single-update recording of a strategy (the successive and the
-/// throughput scenarios have other step counts); the latest if several.
-fn column_record<'a>(
-    records: &[&'a ScenarioRecord],
-    strategy: Strategy,
-) -> Option<&'a ScenarioRecord> {
+/// The recording of a seed column; the latest if several.
+fn column_record<'a>(records: &[&'a ScenarioRecord], column: &str) -> Option<&'a ScenarioRecord> {
     records
         .iter()
-        .filter(|r| r.strategy == strategy && r.steps.len() == 1)
+        .filter(|r| r.seed_column.as_deref() == Some(column))
         .max_by(|a, b| a.finished_at.cmp(&b.finished_at))
         .copied()
 }
 
 fn comparison_rows(columns: &[&ScenarioRecord]) -> Vec<ComparisonRow> {
-    let judged: Vec<Vec<assess::RowVerdict>> = columns
-        .iter()
-        .map(|r| assess::judge_rows(r, expect::for_strategy(r.strategy)))
-        .collect();
-    Row::ALL
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
+    use strum::IntoEnumIterator;
+    Row::iter()
+        .map(|row| {
             let seed = expect::seed_row(row);
             ComparisonRow {
                 row,
-                label: row.label().into(),
+                label: row.label(),
                 seed_standard_rolling: seed.standard_rolling.into(),
                 seed_openkruise_in_place: seed.openkruise_in_place.into(),
-                cells: judged
+                cells: columns
                     .iter()
-                    .map(|column| {
-                        let v = &column[i];
+                    .map(|record| {
+                        let (expected, observed, detail) = assess::seed_row_outcome(record, row);
                         Cell {
-                            expected: v.expected,
-                            observed: v.observed,
-                            detail: v.detail.clone(),
-                            verdict: v.verdict,
+                            expected,
+                            observed,
+                            detail,
+                            verdict: if observed == expected {
+                                Verdict::Pass
+                            } else {
+                                Verdict::Fail
+                            },
                         }
                     })
                     .collect(),
@@ -136,34 +170,219 @@ fn comparison_rows(columns: &[&ScenarioRecord]) -> Vec<ComparisonRow> {
         .collect()
 }
 
+/// One matrix row: the record's cells grouped by matrix column.
+pub fn matrix_row(record: &ScenarioRecord) -> MatrixRow {
+    let cells = assess::judge_cells(record);
+    let of = |rows: &[Row]| -> Vec<&CellVerdict> {
+        cells.iter().filter(|c| rows.contains(&c.row)).collect()
+    };
+    let columns = vec![
+        matrix_cell(record, &of(&[Row::PodIdentity])),
+        restarted_cell(record, &of(&[Row::ContainerRebuild])),
+        matrix_cell(record, &of(&[Row::RootFs])),
+        matrix_cell(record, &of(&[Row::EmptyDir])),
+        matrix_cell(record, &of(&[Row::MemoryEmptyDir])),
+        matrix_cell(record, &of(&[Row::Pvc])),
+        matrix_cell(record, &of(&[Row::NetworkIdentity])),
+        restart_counts_cell(record, &of(&[Row::RestartCount])),
+    ];
+    let mut sources: Vec<(String, String)> = Vec::new();
+    for e in record
+        .steps
+        .iter()
+        .filter_map(|s| assess::expectation(record, s))
+    {
+        let source = (e.source.title.to_string(), e.source.url.to_string());
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    let checks = assess::scenario_checks(record);
+    MatrixRow {
+        scenario: record.scenario.clone(),
+        key: format!("{} {}", record.workload.kind, record.workload.strategy),
+        changes: record
+            .steps
+            .iter()
+            .map(|s| format!("{}: {}", s.change.kind, admission_note(s)))
+            .collect(),
+        cells: columns,
+        sources,
+        verdict: if assess::failures(&checks).is_empty() && record.error.is_none() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        },
+    }
+}
+
+fn admission_note(step: &crate::observe::UpdateStep) -> String {
+    match &step.admission {
+        crate::observe::Admission::Accepted => step.change.description.clone(),
+        crate::observe::Admission::Rejected { code, .. } => {
+            format!("{} (refused, {code})", step.change.description)
+        }
+    }
+}
+
+fn cells_verdict(cells: &[&CellVerdict]) -> Verdict {
+    if cells.is_empty() {
+        Verdict::NotRun
+    } else {
+        assess::roll_up(cells.iter().map(|c| c.verdict))
+    }
+}
+
+/// Observed outcomes, grouped: "kept" when all agree, else
+/// "app-1: kept; app-2, app-3: not kept"; a single cell shows its facts.
+fn matrix_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> MatrixCell {
+    let observed = match cells {
+        [] => "-".to_string(),
+        [one] => format!("{} ({})", one.observed.label(), one.detail),
+        _ => group_by_label(record, cells, |c| c.observed.label()),
+    };
+    MatrixCell {
+        observed: with_expectations(observed, cells),
+        verdict: cells_verdict(cells),
+    }
+}
+
+/// Failing cells name what was expected.
+fn with_expectations(observed: String, cells: &[&CellVerdict]) -> String {
+    let failed: BTreeSet<String> = cells
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.expected.label())
+        .collect();
+    if failed.is_empty() {
+        observed
+    } else {
+        let list: Vec<String> = failed.into_iter().collect();
+        format!("{observed}; expected {}", list.join(" / "))
+    }
+}
+
+fn group_by_label(
+    record: &ScenarioRecord,
+    cells: &[&CellVerdict],
+    label: impl Fn(&CellVerdict) -> String,
+) -> String {
+    let labels: Vec<String> = cells.iter().map(|c| label(c)).collect();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (cell, l) in cells.iter().zip(labels) {
+        let place = assess::cell_place(record, cell);
+        match groups.iter_mut().find(|(g, _)| *g == l) {
+            Some((_, places)) => places.push(place),
+            None => groups.push((l, vec![place])),
+        }
+    }
+    if let [(l, places)] = groups.as_slice() {
+        return format!("{l} ({})", places.join(", "));
+    }
+    groups
+        .into_iter()
+        .map(|(l, places)| format!("{}: {l}", places.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Which containers were rebuilt (in place or in a new pod), per step.
+fn restarted_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> MatrixCell {
+    let mut parts = Vec::new();
+    for step in &record.steps {
+        let of_step: Vec<&&CellVerdict> = cells.iter().filter(|c| c.step == step.index).collect();
+        let mut in_place = BTreeSet::new();
+        let mut new_pod = BTreeSet::new();
+        for c in &of_step {
+            let name = assess::cell_place_in_step(record, c);
+            match c.observed {
+                Outcome::RebuiltInPod => {
+                    in_place.insert(name);
+                }
+                Outcome::NewPod => {
+                    new_pod.insert(name);
+                }
+                _ => {}
+            }
+        }
+        let mut text = Vec::new();
+        if !in_place.is_empty() {
+            text.push(format!("{} in place", join(&in_place)));
+        }
+        if !new_pod.is_empty() {
+            text.push(format!("{} in a new pod", join(&new_pod)));
+        }
+        if text.is_empty() {
+            text.push("none".into());
+        }
+        let prefix = if record.steps.len() > 1 {
+            format!("#{}: ", step.index + 1)
+        } else {
+            String::new()
+        };
+        parts.push(format!("{prefix}{}", text.join(", ")));
+    }
+    MatrixCell {
+        observed: with_expectations(parts.join("; "), cells),
+        verdict: cells_verdict(cells),
+    }
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// "app 0 -> 1, side 0 -> 0" per step.
+fn restart_counts_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> MatrixCell {
+    let mut parts = Vec::new();
+    for step in &record.steps {
+        let texts: Vec<String> = cells
+            .iter()
+            .filter(|c| c.step == step.index)
+            .map(|c| format!("{} {}", assess::cell_place_in_step(record, c), c.detail))
+            .collect();
+        let prefix = if record.steps.len() > 1 {
+            format!("#{}: ", step.index + 1)
+        } else {
+            String::new()
+        };
+        parts.push(format!("{prefix}{}", texts.join(", ")));
+    }
+    MatrixCell {
+        observed: with_expectations(parts.join("; "), cells),
+        verdict: cells_verdict(cells),
+    }
+}
+
 fn summarize(record: &ScenarioRecord) -> ScenarioSummary {
     let checks = assess::scenario_checks(record);
-    let verdict = if assess::failures(&checks).is_empty() {
+    let verdict = if assess::failures(&checks).is_empty() && record.error.is_none() {
         Verdict::Pass
     } else {
         Verdict::Fail
     };
     ScenarioSummary {
         scenario: record.scenario.clone(),
-        strategy: record.strategy,
+        summary: record.summary.clone(),
         namespace: record.namespace.clone(),
         started_at: record.started_at.clone(),
         finished_at: record.finished_at.clone(),
         cluster: format!(
-            "Kubernetes {}, {}{}",
+            "Kubernetes {}, {}",
             or_unknown(&record.cluster.server_version),
             record
                 .cluster
                 .kruise_image
                 .as_deref()
                 .unwrap_or("kruise image unknown"),
-            // Only CloneSet scenarios record the CloneSet API version used.
-            record
-                .cluster
-                .cloneset_api_version
-                .as_deref()
-                .map(|v| format!(", CloneSet {v}"))
-                .unwrap_or_default()
+        ),
+        workload: format!(
+            "{} {} ({}, {}), fixture {}",
+            record.workload.kind,
+            record.workload.name,
+            record.workload.api_version,
+            record.workload.strategy,
+            record.workload.fixture
         ),
         image_delivery: record
             .notes
@@ -175,10 +394,10 @@ fn summarize(record: &ScenarioRecord) -> ScenarioSummary {
             .iter()
             .map(|s| {
                 format!(
-                    "#{} {} -> {} in {:.1}s",
+                    "#{} {}: {} in {:.1}s",
                     s.index + 1,
-                    s.from.reference,
-                    s.to.reference,
+                    s.change.kind,
+                    admission_note(s),
                     s.duration_ms as f64 / 1000.0
                 )
             })
@@ -199,9 +418,11 @@ pub fn render_markdown(report: &Report) -> String {
     out.push_str("# OpenKruise in-place update: conformance report\n\n");
     out.push_str(&format!(
         "Generated {} from {} recorded scenario(s). Every value below was observed on a real \
-         cluster; expectations are in `src/expect.rs`.\n\n",
+         cluster; expectations are in `src/expect.rs`, each with its source in OpenKruise \
+         ({}).\n\n",
         report.generated_at,
-        report.scenarios.len()
+        report.scenarios.len(),
+        expect::kruise_source_root()
     ));
     if !report.unreadable.is_empty() {
         out.push_str(&format!(
@@ -210,6 +431,7 @@ pub fn render_markdown(report: &Report) -> String {
         ));
     }
     render_comparison(report, &mut out);
+    render_matrix(report, &mut out);
     render_claims(report, &mut out);
     render_scenarios(report, &mut out);
     out
@@ -246,10 +468,10 @@ fn render_comparison(report: &Report, out: &mut String) {
         "\nEach observed cell: verdict against that strategy's expectation, the observed \
          outcome, and the facts behind it.\n",
     );
-    let not_run: Vec<&str> = Strategy::ALL
-        .into_iter()
-        .filter(|s| !report.columns.iter().any(|c| c.strategy == *s))
-        .map(|s| s.label())
+    let not_run: Vec<&str> = expect::SEED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|s| !report.columns.iter().any(|c| c.label == *s))
         .collect();
     if !not_run.is_empty() {
         out.push_str(&format!("Not run: {}.\n", not_run.join(", ")));
@@ -268,6 +490,43 @@ fn render_cell(cell: &Cell) -> String {
         text.push_str(&format!("; expected {}", cell.expected.label()));
     }
     text
+}
+
+fn render_matrix(report: &Report, out: &mut String) {
+    out.push_str("## Behaviour matrix (one row per scenario, every cell observed)\n\n");
+    if report.matrix.is_empty() {
+        out.push_str("No scenario with a change recorded yet.\n\n");
+        return;
+    }
+    let mut header = vec!["scenario".to_string(), "workload, change".into()];
+    header.extend(MATRIX_COLUMNS.iter().map(|c| c.to_string()));
+    header.push("expectation source".into());
+    push_row(out, &header);
+    push_row(out, &vec!["---".to_string(); header.len()]);
+    for row in &report.matrix {
+        let mut cells = vec![
+            format!("`{}` **{}**", row.scenario, row.verdict.label()),
+            format!("{}: {}", row.key, row.changes.join("; then ")),
+        ];
+        cells.extend(
+            row.cells
+                .iter()
+                .map(|c| format!("**{}** {}", c.verdict.label(), c.observed)),
+        );
+        cells.push(
+            row.sources
+                .iter()
+                .map(|(title, url)| format!("[{title}]({url})"))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+        );
+        push_row(out, &cells);
+    }
+    out.push_str(
+        "\nEach cell: verdict against the expectation of the scenario's (workload, strategy, \
+         change), then what was observed (per step `#n`, per pod and container where they \
+         differ). Pods a partition or a refusal holds back are judged as untouched.\n\n",
+    );
 }
 
 fn render_claims(report: &Report, out: &mut String) {
@@ -298,7 +557,7 @@ fn render_claims(report: &Report, out: &mut String) {
         push_row(
             out,
             &[
-                claim.claim.id().into(),
+                claim.claim.id(),
                 claim.summary.clone(),
                 checked_by,
                 format!("**{}**", claim.verdict.label()),
@@ -312,18 +571,19 @@ fn render_claims(report: &Report, out: &mut String) {
 fn render_scenarios(report: &Report, out: &mut String) {
     out.push_str("## Scenarios\n\n");
     for s in &report.scenarios {
+        out.push_str(&format!("### {}: {}\n\n", s.scenario, s.verdict.label()));
         out.push_str(&format!(
-            "### {} ({}): {}\n\n",
-            s.scenario,
-            s.strategy.label(),
-            s.verdict.label()
-        ));
-        out.push_str(&format!(
-            "- namespace `{}`, {} .. {}\n- {}\n- images: {}\n",
-            s.namespace, s.started_at, s.finished_at, s.cluster, s.image_delivery
+            "- {}\n- {}\n- namespace `{}`, {} .. {}\n- {}\n- images: {}\n",
+            s.summary,
+            s.workload,
+            s.namespace,
+            s.started_at,
+            s.finished_at,
+            s.cluster,
+            s.image_delivery
         ));
         for update in &s.updates {
-            out.push_str(&format!("- update {update}\n"));
+            out.push_str(&format!("- change {update}\n"));
         }
         if let Some(error) = &s.error {
             out.push_str(&format!("- **stopped early**: {}\n", one_line(error)));
@@ -341,7 +601,7 @@ fn render_scenarios(report: &Report, out: &mut String) {
         );
         push_row(out, &vec!["---".to_string(); 5]);
         for c in &s.checks {
-            let claims: Vec<&str> = c.claims.iter().map(|c| c.id()).collect();
+            let claims: Vec<String> = c.claims.iter().map(|c| c.id()).collect();
             push_row(
                 out,
                 &[
@@ -418,15 +678,26 @@ pub fn render_dir(output_dir: &Path) -> anyhow::Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    use strum::IntoEnumIterator;
+
     use super::*;
-    use crate::observe::samples;
+    use crate::observe::samples::{self, fixture};
 
     fn both() -> Vec<ScenarioRecord> {
         vec![samples::recreate(), samples::in_place()]
     }
 
+    fn all() -> Vec<ScenarioRecord> {
+        std::fs::read_dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/observations"),
+        )
+        .unwrap()
+        .map(|e| ScenarioRecord::load(&e.unwrap().path()).unwrap())
+        .collect()
+    }
+
     #[test]
-    fn columns_follow_strategy_order_and_only_strategies_run() {
+    fn columns_follow_the_seed_order_and_only_columns_run() {
         let report = build(&both());
         let labels: Vec<&str> = report.columns.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(
@@ -439,7 +710,7 @@ mod tests {
     #[test]
     fn markdown_table_reproduces_the_seed_rows() {
         let md = render_markdown(&build(&both()));
-        for row in Row::ALL {
+        for row in Row::iter() {
             assert!(md.contains(&format!("| {} |", row.label())), "{row:?}");
         }
         assert!(md.contains(
@@ -450,8 +721,8 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("| pod identity |"))
             .unwrap();
-        let in_place = &samples::in_place().steps[0].after;
-        let recreate = &samples::recreate().steps[0];
+        let in_place = &samples::in_place().steps[0].pods[0].after;
+        let recreate = &samples::recreate().steps[0].pods[0];
         assert!(pod_identity.contains(&format!(
             "**PASS** kept (name {} kept, UID kept)",
             in_place.name
@@ -464,15 +735,62 @@ mod tests {
 
     #[test]
     fn table_rows_have_as_many_cells_as_the_header() {
-        let md = render_markdown(&build(&both()));
-        let table: Vec<&str> = md
+        let md = render_markdown(&build(&all()));
+        for start in ["| property", "| scenario"] {
+            let table: Vec<&str> = md
+                .lines()
+                .skip_while(|l| !l.starts_with(start))
+                .take_while(|l| l.starts_with('|'))
+                .collect();
+            assert!(table.len() > 2, "{start}");
+            let cells = |l: &str| l.matches(" | ").count();
+            assert!(table.iter().all(|l| cells(l) == cells(table[0])), "{start}");
+        }
+    }
+
+    #[test]
+    fn the_matrix_has_a_row_per_scenario_with_a_change_and_links_its_sources() {
+        let records = all();
+        let report = build(&records);
+        let with_steps = records.iter().filter(|r| !r.steps.is_empty()).count();
+        assert_eq!(report.matrix.len(), with_steps);
+        assert!(
+            report
+                .matrix
+                .iter()
+                .all(|r| r.cells.len() == MATRIX_COLUMNS.len())
+        );
+        assert!(report.matrix.iter().all(|r| r.verdict == Verdict::Pass));
+        let md = render_markdown(&report);
+        let row = md
             .lines()
-            .skip_while(|l| !l.starts_with("| property"))
-            .take_while(|l| l.starts_with('|'))
-            .collect();
-        assert_eq!(table.len(), 2 + Row::ALL.len());
-        let cells = |l: &str| l.matches(" | ").count();
-        assert!(table.iter().all(|l| cells(l) == cells(table[0])));
+            .find(|l| l.starts_with("| `sidecar-image`"))
+            .unwrap();
+        assert!(row.contains("**PASS** side in place"), "{row}");
+        assert!(row.contains("side 0 -> 1, app 0 -> 0"), "{row}");
+        assert!(
+            row.contains("(https://github.com/openkruise/kruise/blob/v1.9.0/"),
+            "{row}"
+        );
+        let partition = md.lines().find(|l| l.starts_with("| `partition`")).unwrap();
+        assert!(partition.contains("in place"), "{partition}");
+    }
+
+    #[test]
+    fn a_failing_matrix_cell_names_the_expectation() {
+        let mut record = fixture("metadata-only.json");
+        // As if the metadata change had restarted the container.
+        let image = samples::in_place();
+        record.steps[0].pods = image.steps[0].pods.clone();
+        let row = matrix_row(&record);
+        let restarted = &row.cells[1];
+        assert_eq!(restarted.verdict, Verdict::Fail);
+        assert!(
+            restarted.observed.contains("expected not rebuilt"),
+            "{}",
+            restarted.observed
+        );
+        assert_eq!(row.verdict, Verdict::Fail);
     }
 
     #[test]
@@ -494,17 +812,31 @@ mod tests {
     }
 
     #[test]
+    fn every_claim_passes_on_the_shipped_recordings() {
+        let report = build(&all());
+        for claim in &report.claims {
+            assert_eq!(claim.verdict, Verdict::Pass, "{:?}", claim.claim);
+        }
+    }
+
+    #[test]
     fn empty_observations_render_everything_not_run() {
         let report = build(&[]);
         assert!(report.claims.iter().all(|c| c.verdict == Verdict::NotRun));
         let md = render_markdown(&report);
         assert!(md.contains("every column NOT RUN"));
+        assert!(md.contains("No scenario with a change recorded yet."));
     }
 
     #[test]
     fn failing_cells_name_the_expectation() {
         let mut record = samples::in_place();
-        record.steps[0].read_back[1].found = None; // disk emptyDir lost
+        let read = &mut record.steps[0].pods[0].read_back;
+        let disk = read
+            .iter_mut()
+            .find(|m| m.location == crate::observe::MarkerLocation::DiskEmptyDir)
+            .unwrap();
+        disk.found = None;
         let md = render_markdown(&build(&[record]));
         let line = md.lines().find(|l| l.starts_with("| emptyDir |")).unwrap();
         assert!(
@@ -531,6 +863,7 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
                 .unwrap();
         assert_eq!(json["claims"].as_array().unwrap().len(), 13);
+        assert_eq!(json["matrix"].as_array().unwrap().len(), 1);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,41 +1,20 @@
-//! Deadline-bound waiting. Every wait polls a condition at a short interval
-//! until a deadline; no fixed sleeps. A timeout says what was awaited, the
-//! last state seen and the namespace's recent events, because "timed out"
-//! alone is the most common useless e2e failure.
+//! Deadline-bound waiting, woken by watches. A wait re-evaluates its
+//! condition whenever a watched object changes (kube-runtime's watcher over
+//! the scenario's pods and workload), with a slow backstop tick in case a
+//! watch stream breaks; waits on things no watch reports (exec results,
+//! events) poll. No fixed sleeps. A timeout says what was awaited, the last
+//! state seen and the namespace's recent events, because "timed out" alone
+//! is the most common useless e2e failure.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Event;
+use futures::FutureExt;
+use futures::stream::{BoxStream, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
-use kube::api::{Api, ListParams};
-
-/// Named per-operation timeouts (chainsaw-style), one place to tune them.
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    /// Workload created -> first pod ready (includes the first image pull).
-    pub ready: Duration,
-    /// Image patched -> update complete.
-    pub update: Duration,
-    /// One exec round trip.
-    pub exec: Duration,
-    /// Namespace deletion.
-    pub cleanup: Duration,
-    /// Events expected shortly after completion (kruise, kubelet).
-    pub events: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            ready: Duration::from_secs(240),
-            update: Duration::from_secs(240),
-            exec: Duration::from_secs(30),
-            cleanup: Duration::from_secs(180),
-            events: Duration::from_secs(20),
-        }
-    }
-}
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::watcher;
 
 /// Result of one look at the world.
 pub enum Poll<T> {
@@ -65,59 +44,133 @@ pub struct WaitTimeout {
     pub events: String,
 }
 
+/// Polling interval where nothing can be watched.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Re-check interval of a watched wait when no change arrives.
+const BACKSTOP: Duration = Duration::from_secs(5);
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
-/// Polls `check` until it is ready or `timeout` passes. Errors from `check`
-/// count as "pending" (API hiccups while pods restart are expected) and are
-/// reported as the last state if the deadline passes.
+/// A stream that yields whenever something a wait depends on changed.
+pub type Triggers = BoxStream<'static, ()>;
+
+/// Changes of every pod in the namespace and of one kind of object there
+/// (the workload).
+pub fn namespace_triggers(client: &Client, namespace: &str, workload: &ApiResource) -> Triggers {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, workload);
+    let config = watcher::Config::default;
+    let pods = watcher(pods, config()).map(|_| ());
+    let objects = watcher(objects, config()).map(|_| ());
+    futures::stream::select(pods, objects).boxed()
+}
+
+/// Polls `check` every 500 ms until it is ready or `timeout` passes.
 pub async fn until<T, F, Fut>(
     ctx: &WaitContext,
     what: &str,
     timeout: Duration,
-    mut check: F,
+    check: F,
+) -> Result<T, WaitTimeout>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Poll<T>>>,
+{
+    let ticks = futures::stream::unfold((), |()| async {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        Some(((), ()))
+    })
+    .boxed();
+    drive(ctx, what, timeout, ticks, POLL_INTERVAL, check).await
+}
+
+/// Evaluates `check` now and again on every trigger (and every few seconds
+/// as a backstop) until it is ready or `timeout` passes.
+pub async fn until_watched<T, F, Fut>(
+    ctx: &WaitContext,
+    what: &str,
+    timeout: Duration,
+    triggers: Triggers,
+    check: F,
+) -> Result<T, WaitTimeout>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Poll<T>>>,
+{
+    drive(ctx, what, timeout, triggers, BACKSTOP, check).await
+}
+
+/// Errors from `check` count as "pending" (API hiccups while pods restart
+/// are expected) and are reported as the last state if the deadline passes.
+async fn drive<T, F, Fut>(
+    ctx: &WaitContext,
+    what: &str,
+    timeout: Duration,
+    triggers: Triggers,
+    backstop: Duration,
+    check: F,
 ) -> Result<T, WaitTimeout>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Poll<T>>>,
 {
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut ticker = tokio::time::interval(POLL_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_state = String::from("not checked yet");
     let mut last_progress = Instant::now();
-    loop {
-        let tick = tokio::time::timeout_at(deadline, ticker.tick()).await;
-        if tick.is_err() {
-            break;
-        }
-        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(remaining, check()).await {
-            Ok(Ok(Poll::Ready(value))) => return Ok(value),
-            Ok(Ok(Poll::Pending(state))) => last_state = state,
-            Ok(Err(err)) => last_state = format!("error: {err:#}"),
-            Err(_) => break,
-        }
+    let report = |state: &str| {
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             progress(
                 &ctx.label,
                 &format!(
-                    "waiting for {what} ({}s/{}s): {last_state}",
+                    "waiting for {what} ({}s/{}s): {state}",
                     started.elapsed().as_secs(),
                     timeout.as_secs()
                 ),
             );
         }
+    };
+    match settle(triggers, backstop, timeout, check, report).await {
+        Ok(value) => Ok(value),
+        Err(last_state) => Err(WaitTimeout {
+            what: what.to_string(),
+            elapsed_s: started.elapsed().as_secs(),
+            last_state,
+            namespace: ctx.namespace.clone(),
+            events: crate::events::recent(&ctx.client, &ctx.namespace, 12).await,
+        }),
     }
-    Err(WaitTimeout {
-        what: what.to_string(),
-        elapsed_s: started.elapsed().as_secs(),
-        last_state,
-        namespace: ctx.namespace.clone(),
-        events: recent_events(&ctx.client, &ctx.namespace, 12).await,
-    })
+}
+
+/// The loop itself: check, then wait for a trigger or the backstop, until
+/// ready or the deadline; the error is the last state seen.
+async fn settle<T, F, Fut>(
+    mut triggers: Triggers,
+    backstop: Duration,
+    timeout: Duration,
+    mut check: F,
+    mut on_pending: impl FnMut(&str),
+) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Poll<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last_state = String::from("not checked yet");
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(remaining, check()).await {
+            Ok(Ok(Poll::Ready(value))) => return Ok(value),
+            Ok(Ok(Poll::Pending(state))) => last_state = state,
+            Ok(Err(err)) => last_state = format!("error: {err:#}"),
+            Err(_) => return Err(last_state),
+        }
+        on_pending(&last_state);
+        let next = tokio::time::timeout(backstop, triggers.next());
+        if tokio::time::timeout_at(deadline, next).await.is_err() {
+            return Err(last_state);
+        }
+        // Coalesce a burst of changes into one re-check.
+        while let Some(Some(())) = triggers.next().now_or_never() {}
+    }
 }
 
 /// A progress line on stderr: long work must say what it is waiting for.
@@ -125,43 +178,67 @@ pub fn progress(label: &str, message: &str) {
     eprintln!("[inplace-conformance {label}] {message}");
 }
 
-/// The namespace's latest events as one line, newest last.
-pub async fn recent_events(client: &Client, namespace: &str, limit: usize) -> String {
-    let api: Api<Event> = Api::namespaced(client.clone(), namespace);
-    match api.list(&ListParams::default()).await {
-        Err(err) => format!("(could not list events: {err})"),
-        Ok(list) => {
-            let mut events = list.items;
-            events.sort_by_key(event_time);
-            let start = events.len().saturating_sub(limit);
-            let lines: Vec<String> = events[start..].iter().map(describe_event).collect();
-            if lines.is_empty() {
-                "(none)".into()
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn counting_check(
+        ready_at: usize,
+    ) -> (
+        Arc<AtomicUsize>,
+        impl FnMut() -> futures::future::Ready<anyhow::Result<Poll<usize>>>,
+    ) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let check = move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            futures::future::ready(Ok(if n >= ready_at {
+                Poll::Ready(n)
             } else {
-                lines.join(" | ")
-            }
-        }
+                Poll::Pending(format!("call {n}"))
+            }))
+        };
+        (calls, check)
     }
-}
 
-/// Best available timestamp of an event, as sortable text.
-pub fn event_time(event: &Event) -> String {
-    event
-        .last_timestamp
-        .as_ref()
-        .map(|t| t.0.to_string())
-        .or_else(|| event.event_time.as_ref().map(|t| t.0.to_string()))
-        .or_else(|| event.first_timestamp.as_ref().map(|t| t.0.to_string()))
-        .unwrap_or_default()
-}
+    /// A burst of triggers wakes one re-check, not one per change.
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_triggers_is_one_recheck() {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<()>();
+        for _ in 0..5 {
+            tx.unbounded_send(()).unwrap();
+        }
+        let (calls, check) = counting_check(1);
+        let value = settle(rx.boxed(), BACKSTOP, Duration::from_secs(60), check, |_| {}).await;
+        assert_eq!(value, Ok(1));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
 
-fn describe_event(event: &Event) -> String {
-    format!(
-        "{} {}/{} {}: {}",
-        event_time(event),
-        event.involved_object.kind.as_deref().unwrap_or("?"),
-        event.involved_object.name.as_deref().unwrap_or("?"),
-        event.reason.as_deref().unwrap_or("?"),
-        event.message.as_deref().unwrap_or("").trim()
-    )
+    #[tokio::test(start_paused = true)]
+    async fn backstop_rechecks_without_triggers_and_the_deadline_stops() {
+        let (calls, check) = counting_check(usize::MAX);
+        let silent = futures::stream::pending::<()>().boxed();
+        let mut seen = Vec::new();
+        let started = tokio::time::Instant::now();
+        let value = settle(silent, BACKSTOP, Duration::from_secs(21), check, |s| {
+            seen.push(s.to_string())
+        })
+        .await;
+        assert_eq!(value, Err("call 4".to_string()), "the last state is kept");
+        // t=0, 5, 10, 15, 20, then the deadline at 21.
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        assert_eq!(seen.len(), 5);
+        assert_eq!(started.elapsed(), Duration::from_secs(21));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_error_is_a_pending_state() {
+        let silent = futures::stream::pending::<()>().boxed();
+        let check = || futures::future::ready(Err::<Poll<()>, _>(anyhow::anyhow!("api down")));
+        let value = settle(silent, BACKSTOP, Duration::from_secs(1), check, |_| {}).await;
+        assert_eq!(value, Err("error: api down".to_string()));
+    }
 }

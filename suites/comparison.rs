@@ -1,15 +1,14 @@
 //! The standard strategies beside the in-place one, for the comparison
 //! table (C10, C13): CloneSet ReCreate and Deployment RollingUpdate.
 
-use inplace_conformance::scenario::{self, ScenarioId};
 use rstest::rstest;
 
 #[rstest]
-#[case::cloneset_recreate(ScenarioId::CloneSetReCreate)]
-#[case::deployment_rolling_update(ScenarioId::DeploymentRolling)]
+#[case::cloneset_recreate("cloneset-recreate")]
+#[case::deployment_rolling_update("deployment-rolling")]
 #[tokio::test(flavor = "multi_thread")]
-async fn standard_update(#[case] id: ScenarioId) {
-    if let Err(err) = scenario::run(id).await {
+async fn standard_update(#[case] scenario: &str) {
+    if let Err(err) = inplace_conformance::runner::run(scenario).await {
         panic!("{err:#}");
     }
 }

@@ -1,13 +1,12 @@
 //! C12: memory vs disk emptyDir write throughput in one pod. A binary of
 //! its own so that no other scenario runs beside the measurement.
 
-use inplace_conformance::scenario::{self, ScenarioId};
 use rstest::rstest;
 
 #[rstest]
 #[tokio::test(flavor = "multi_thread")]
 async fn emptydir_memory_vs_disk() {
-    if let Err(err) = scenario::run(ScenarioId::EmptyDirThroughput).await {
+    if let Err(err) = inplace_conformance::runner::run("emptydir-throughput").await {
         panic!("{err:#}");
     }
 }

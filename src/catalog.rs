@@ -1,0 +1,243 @@
+//! The scenarios, as data: a fixture, the changes applied one after the
+//! other, the suite that runs it. Which pods and containers are followed
+//! needs no entry: every pod of the workload and every container of each
+//! pod is probed. What each change must do is in `expect`, keyed by the
+//! fixture's workload kind and strategy and the change's type. Adding a
+//! scenario of an existing kind and change type is an entry here, a
+//! fixture and (for a new key) expectation rows.
+
+use anyhow::Context;
+
+use crate::changes::{Change, Combined, EnvFromMetadata, EnvValue, Image, Metadata, PodAnnotation};
+use crate::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
+
+#[derive(Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    /// The cargo test target that runs it.
+    pub suite: &'static str,
+    pub summary: &'static str,
+    pub fixture: &'static str,
+    /// Applied in order, each waited for and observed.
+    pub changes: &'static [&'static dyn Change],
+    /// Feeds this column of the seed's comparison table.
+    pub seed_column: Option<&'static str>,
+    /// Also measure memory vs disk emptyDir throughput (C12).
+    pub measure_throughput: bool,
+}
+
+const TO_V2: &dyn Change = &Image {
+    to: &[("app", "v2")],
+};
+const TO_V1: &dyn Change = &Image {
+    to: &[("app", "v1")],
+};
+
+pub const CATALOG: &[Scenario] = &[
+    Scenario {
+        name: "inplace-image",
+        suite: "inplace",
+        summary: "CloneSet InPlaceIfPossible, image v1 -> v2 (the seed's subject)",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: Some(COLUMN_IN_PLACE),
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "inplace-successive",
+        suite: "inplace",
+        summary: "three successive in-place updates: restartCount 3, four containerIDs",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2, TO_V1, TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "cloneset-recreate",
+        suite: "comparison",
+        summary: "CloneSet ReCreate, image v1 -> v2",
+        fixture: "fixtures/cloneset-recreate.yaml",
+        changes: &[TO_V2],
+        seed_column: Some(COLUMN_RECREATE),
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "deployment-rolling",
+        suite: "comparison",
+        summary: "Deployment RollingUpdate, image v1 -> v2 (the seed's standard column)",
+        fixture: "fixtures/deployment-rolling.yaml",
+        changes: &[TO_V2],
+        seed_column: Some(COLUMN_DEPLOYMENT),
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "emptydir-throughput",
+        suite: "throughput",
+        summary: "memory vs disk emptyDir write throughput in one pod (C12)",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[],
+        seed_column: None,
+        measure_throughput: true,
+    },
+    Scenario {
+        name: "metadata-only",
+        suite: "behaviour",
+        summary: "template label and annotation no env reads: patched onto the pod, nothing restarts",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[&Metadata],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "env-from-metadata",
+        suite: "behaviour",
+        summary: "annotation read by env: the container is recreated and sees the new value; \
+                  the same annotation patched on the pod restarts nothing",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[
+            &EnvFromMetadata,
+            &PodAnnotation {
+                key: crate::changes::env_from_metadata::ANNOTATION,
+            },
+        ],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "image-and-env",
+        suite: "behaviour",
+        summary: "image and env-from-metadata in one change: exactly one restart",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[&Combined {
+            kind: "image+env-from-metadata",
+            parts: &[TO_V2, &EnvFromMetadata],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "fallback-recreate",
+        suite: "behaviour",
+        summary: "InPlaceIfPossible with an env value change: falls back to recreate, PVC replaced",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[&EnvValue {
+            container: "app",
+            name: "IPC_PLAIN",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "inplace-only-refused",
+        suite: "behaviour",
+        summary: "InPlaceOnly with an env value change: refused by the webhook, nothing changes",
+        fixture: "fixtures/cloneset-inplace-only.yaml",
+        changes: &[&EnvValue {
+            container: "app",
+            name: "IPC_PLAIN",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "sidecar-image",
+        suite: "behaviour",
+        summary: "two containers, the second one's image changed: only it restarts",
+        fixture: "fixtures/cloneset-two-containers.yaml",
+        changes: &[&Image {
+            to: &[("side", "v2")],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "container-priority",
+        suite: "behaviour",
+        summary: "two containers with KRUISE_CONTAINER_PRIORITY, both images changed: \
+                  the higher one first",
+        fixture: "fixtures/cloneset-priority.yaml",
+        changes: &[&Image {
+            to: &[("app", "v2"), ("side", "v2")],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "partition",
+        suite: "behaviour",
+        summary: "3 replicas, partition 2: one pod updated in place, two untouched",
+        fixture: "fixtures/cloneset-partition.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+    },
+];
+
+pub fn find(name: &str) -> anyhow::Result<&'static Scenario> {
+    CATALOG.iter().find(|s| s.name == name).with_context(|| {
+        let names: Vec<&str> = CATALOG.iter().map(|s| s.name).collect();
+        format!("unknown scenario {name:?}; known: {}", names.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::expect;
+    use crate::workloads;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let names: BTreeSet<&str> = CATALOG.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), CATALOG.len());
+        for s in CATALOG {
+            assert_eq!(find(s.name).unwrap().name, s.name);
+        }
+        assert!(find("nope").unwrap_err().to_string().contains("known: "));
+    }
+
+    #[test]
+    fn namespaces_fit_a_dns_label() {
+        for s in CATALOG {
+            let ns = format!("ipc-{}-{}", s.name, crate::short_id());
+            assert!(ns.len() <= 63, "{ns}");
+        }
+    }
+
+    /// Every change of every scenario has an expectation for the fixture's
+    /// workload kind and strategy: a missing row fails here, not on a
+    /// cluster.
+    #[test]
+    fn every_step_has_an_expectation() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for s in CATALOG {
+            let (kind, strategy) = workloads::fixture_key(root, s.fixture).unwrap();
+            for change in s.changes {
+                assert!(
+                    expect::lookup(&kind, &strategy, change.kind()).is_some(),
+                    "{}: no expectation for ({kind}, {strategy}, {})",
+                    s.name,
+                    change.kind()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_scenario_per_seed_column() {
+        for column in expect::SEED_COLUMNS {
+            let n = CATALOG
+                .iter()
+                .filter(|s| s.seed_column == Some(*column))
+                .count();
+            assert_eq!(n, 1, "{column}");
+        }
+    }
+
+    #[test]
+    fn successive_scenario_updates_three_times() {
+        assert_eq!(find("inplace-successive").unwrap().changes.len(), 3);
+    }
+}

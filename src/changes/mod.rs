@@ -1,0 +1,161 @@
+//! Changes a scenario applies, one file per change type behind [`Change`]:
+//! a change first plans (fresh tokens, new images, which containers it
+//! targets: the record the judgement needs), then edits the pod template.
+//! A change that acts on the pods directly says so; the runner patches the
+//! planned metadata onto every pod instead. A new change type is a new file
+//! here and expectation rows keyed by its `kind`.
+
+mod combined;
+pub mod env_from_metadata;
+mod env_value;
+mod image;
+mod metadata;
+mod pod_annotation;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub use combined::Combined;
+pub use env_from_metadata::EnvFromMetadata;
+pub use env_value::EnvValue;
+pub use image::Image;
+pub use metadata::Metadata;
+pub use pod_annotation::PodAnnotation;
+
+use crate::observe::{ChangeRecord, ImageRef};
+
+/// Where a change lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActsOn {
+    /// The workload's pod template: its controller rolls it out.
+    Template,
+    /// The live pods' metadata, bypassing the controller.
+    Pods,
+}
+
+/// What a change may draw on when it plans.
+pub struct Plan<'a> {
+    /// The workload's current pod template.
+    pub template: &'a Value,
+    /// The images delivered for this step, by container.
+    pub images: &'a BTreeMap<String, ImageRef>,
+}
+
+pub trait Change: Sync + std::fmt::Debug {
+    /// The change type: the expectation table's key.
+    fn kind(&self) -> &'static str;
+
+    fn acts_on(&self) -> ActsOn {
+        ActsOn::Template
+    }
+
+    /// New image versions per container (delivered before the step runs).
+    fn images(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+
+    /// Decides what the change does this time: a fresh token per value, the
+    /// containers it targets; the runner records it before applying.
+    fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord>;
+
+    /// Edits the pod template as planned.
+    fn edit(&self, template: &mut Value, planned: &ChangeRecord) -> anyhow::Result<()>;
+}
+
+/// A fresh random token: every run writes values no earlier run wrote.
+pub fn token() -> String {
+    crate::short_id()
+}
+
+/// The container entry named `name` of a pod template.
+pub fn container_mut<'a>(template: &'a mut Value, name: &str) -> anyhow::Result<&'a mut Value> {
+    template["spec"]["containers"]
+        .as_array_mut()
+        .and_then(|cs| cs.iter_mut().find(|c| c["name"] == name))
+        .ok_or_else(|| anyhow::anyhow!("pod template has no container {name}"))
+}
+
+/// Sets `metadata.<field>.<key>` of a template (labels or annotations).
+pub fn set_metadata(template: &mut Value, field: &str, entries: &BTreeMap<String, String>) {
+    for (key, value) in entries {
+        template["metadata"][field][key] = Value::String(value.clone());
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn template() -> Value {
+        serde_json::json!({
+            "metadata": {"labels": {"app": "x"}},
+            "spec": {"containers": [
+                {"name": "app", "image": "img:v1", "env": [
+                    {"name": "IPC_PLAIN", "value": "initial"},
+                    {"name": "IPC_FROM_ANNOTATION", "valueFrom": {"fieldRef":
+                        {"fieldPath": "metadata.annotations['inplace-conformance/env-value']"}}}
+                ]},
+                {"name": "side", "image": "img:v1"}
+            ]}
+        })
+    }
+
+    pub fn images() -> BTreeMap<String, ImageRef> {
+        ["app", "side"]
+            .into_iter()
+            .map(|c| {
+                let image = ImageRef {
+                    reference: format!("reg/{c}:s1-v2"),
+                    content_version: "v2".into(),
+                };
+                (c.to_string(), image)
+            })
+            .collect()
+    }
+
+    /// Plans and applies `change` to the sample template.
+    pub fn apply(change: &dyn Change) -> (Value, ChangeRecord) {
+        let mut template = template();
+        let images = images();
+        let planned = change
+            .plan(&Plan {
+                template: &template,
+                images: &images,
+            })
+            .unwrap();
+        change.edit(&mut template, &planned).unwrap();
+        (template, planned)
+    }
+
+    /// The only differences between the sample template and `edited`, as
+    /// JSON pointers: what a change touches beyond its purpose would turn
+    /// an in-place update into a recreate.
+    pub fn touched(edited: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        diff("", &template(), edited, &mut out);
+        out
+    }
+
+    fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let (va, vb) = (
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                    );
+                    diff(&format!("{path}/{k}"), va, vb, out);
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                    diff(&format!("{path}/{i}"), va, vb, out);
+                }
+            }
+            _ if a != b => out.push(path.to_string()),
+            _ => {}
+        }
+    }
+}

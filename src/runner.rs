@@ -1,0 +1,1105 @@
+//! The runner shared by the cargo test suites and the CLI. A run observes
+//! first and judges afterwards: it records everything (`observe`), writes
+//! the record, re-renders the report, and only then fails if a check
+//! failed. The scenario's namespace is removed by a guard whatever happens
+//! (pass, failed check, early error, panic, a dropped future), unless the
+//! user asked to keep a failed one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use serde_json::json;
+
+use crate::assess::{self, Check};
+use crate::catalog::{self, Scenario};
+use crate::changes::{ActsOn, Change, Plan};
+use crate::cluster::{self, Cluster};
+use crate::config::RunConfig;
+use crate::events;
+use crate::expect;
+use crate::images::{self, ImageSlot};
+use crate::kruise;
+use crate::observe::{
+    Admission, ChangeRecord, ClusterFacts, EventRecord, ImageRef, PodSnapshot, PodStep,
+    QuietWindow, RECORD_SCHEMA, ScenarioRecord, UpdateStep, WorkloadRef,
+};
+use crate::probe::{Probe, ThroughputPlan};
+use crate::wait::{self, Poll, WaitContext};
+use crate::workloads::{self, Workload};
+
+/// A finished scenario whose checks all passed (or were inconclusive).
+#[derive(Debug)]
+pub struct ScenarioOutcome {
+    pub record: ScenarioRecord,
+    pub checks: Vec<Check>,
+    pub observations: PathBuf,
+    pub report: PathBuf,
+}
+
+/// Runs one scenario by name with the configuration from the environment.
+pub async fn run(name: &str) -> anyhow::Result<ScenarioOutcome> {
+    let scenario = catalog::find(name)?;
+    run_with(&RunConfig::from_env()?, scenario).await
+}
+
+/// Runs one scenario: cluster, namespace, images, workload, changes,
+/// record, report; fails (after recording) if any check failed.
+pub async fn run_with(
+    config: &RunConfig,
+    scenario: &'static Scenario,
+) -> anyhow::Result<ScenarioOutcome> {
+    let key = preflight_expectations(config, scenario)?;
+    let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await?;
+    let client = cluster.client().await?;
+    kruise::preflight(&client).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cluster {} has no ready OpenKruise: {e:#}; hint: `scripts/cluster up --name {}` \
+             installs it",
+            cluster.name,
+            cluster.name
+        )
+    })?;
+    let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
+    create_namespace(&client, &namespace, scenario.name).await?;
+    let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario.name);
+    wait::progress(
+        scenario.name,
+        &format!(
+            "namespace {namespace}: {} ({}, {})",
+            scenario.summary, key.0, key.1
+        ),
+    );
+    let session = Session::new(config, scenario, cluster, client, namespace);
+    let record = match AssertUnwindSafe(session.record()).catch_unwind().await {
+        Ok(record) => record,
+        Err(panic) => {
+            guard.finish(false).await;
+            std::panic::resume_unwind(panic);
+        }
+    };
+    let judged = judge_and_save(config, &record);
+    let ok = judged
+        .as_ref()
+        .is_ok_and(|(checks, _, _)| assess::failures(checks).is_empty())
+        && record.error.is_none();
+    guard.finish(ok).await;
+    let (checks, observations, report) = judged?;
+    if !ok {
+        anyhow::bail!(
+            "scenario {} failed: {}; observations {}; report {}",
+            scenario.name,
+            describe_failures(&record, &assess::failures(&checks)),
+            observations.display(),
+            report.display()
+        );
+    }
+    wait::progress(
+        scenario.name,
+        &format!("passed; report {}", report.display()),
+    );
+    Ok(ScenarioOutcome {
+        record,
+        checks,
+        observations,
+        report,
+    })
+}
+
+/// Every change of the scenario must have an expectation for the fixture's
+/// (kind, strategy) before anything is created: a gap is the suite's fault.
+fn preflight_expectations(
+    config: &RunConfig,
+    scenario: &Scenario,
+) -> anyhow::Result<(String, String)> {
+    let (kind, strategy) = workloads::fixture_key(&config.repo_root, scenario.fixture)?;
+    for change in scenario.changes {
+        anyhow::ensure!(
+            expect::lookup(&kind, &strategy, change.kind()).is_some(),
+            "scenario {}: no expectation for ({kind}, {strategy}, {}); hint: add a row to \
+             expect::TABLE",
+            scenario.name,
+            change.kind()
+        );
+    }
+    Ok((kind, strategy))
+}
+
+fn judge_and_save(
+    config: &RunConfig,
+    record: &ScenarioRecord,
+) -> anyhow::Result<(Vec<Check>, PathBuf, PathBuf)> {
+    let observations = record.save(&config.observations_dir())?;
+    let report = crate::report::render_dir(&config.output_dir)?;
+    Ok((assess::scenario_checks(record), observations, report))
+}
+
+fn describe_failures(record: &ScenarioRecord, failed: &[&Check]) -> String {
+    let mut parts: Vec<String> = record
+        .error
+        .iter()
+        .map(|e| format!("stopped early: {e}"))
+        .collect();
+    parts.extend(failed.iter().map(|c| {
+        format!(
+            "[{}] expected {}, observed {}",
+            c.name, c.expected, c.observed
+        )
+    }));
+    parts.join("; ")
+}
+
+async fn create_namespace(client: &Client, namespace: &str, scenario: &str) -> anyhow::Result<()> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let object = Namespace {
+        metadata: ObjectMeta {
+            name: Some(namespace.to_string()),
+            labels: Some(
+                [
+                    ("app.kubernetes.io/part-of", "inplace-conformance"),
+                    ("inplace-conformance/scenario", scenario),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    api.create(&PostParams::default(), &object)
+        .await
+        .with_context(|| format!("creating namespace {namespace}"))?;
+    Ok(())
+}
+
+/// Deletes the scenario's namespace when the scenario ends, however it
+/// ends (the Kubernetes e2e framework's deferred cleanup). `finish` is the
+/// normal path; if the guard is dropped unfinished (a cancelled future),
+/// `Drop` asks for the deletion from a thread of its own with a fresh
+/// client, because the scenario's runtime may be going away.
+struct NamespaceGuard {
+    config: RunConfig,
+    kubeconfig: PathBuf,
+    client: Client,
+    namespace: String,
+    scenario: String,
+    finished: bool,
+}
+
+impl NamespaceGuard {
+    fn new(
+        config: &RunConfig,
+        cluster: &Cluster,
+        client: &Client,
+        namespace: &str,
+        scenario: &str,
+    ) -> NamespaceGuard {
+        NamespaceGuard {
+            config: config.clone(),
+            kubeconfig: cluster.kubeconfig.clone(),
+            client: client.clone(),
+            namespace: namespace.to_string(),
+            scenario: scenario.to_string(),
+            finished: false,
+        }
+    }
+
+    fn say(&self, message: &str) {
+        wait::progress(&self.scenario, message);
+    }
+
+    /// Diagnostics on failure; the namespace deleted unless a failed run's
+    /// namespace is to be kept.
+    async fn finish(&mut self, ok: bool) {
+        self.finished = true;
+        if !ok {
+            match crate::diagnostics::write(
+                &self.client,
+                &self.namespace,
+                &self.config.diagnostics_dir(),
+                &self.scenario,
+            )
+            .await
+            {
+                Ok(path) => self.say(&format!("diagnostics in {}", path.display())),
+                Err(err) => self.say(&format!("warning: diagnostics: {err:#}")),
+            }
+            if self.config.keep_on_failure {
+                self.say(&format!(
+                    "kept namespace {} for inspection (INPLACE_KEEP_ON_FAILURE=1)",
+                    self.namespace
+                ));
+                return;
+            }
+        }
+        if let Err(err) = self.delete().await {
+            self.say(&format!("warning: cleanup: {err:#}"));
+        }
+    }
+
+    async fn delete(&self) -> anyhow::Result<()> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let Some(ns) = api.get_opt(&self.namespace).await? else {
+            return Ok(());
+        };
+        api.delete(&self.namespace, &DeleteParams::background())
+            .await
+            .with_context(|| format!("deleting namespace {}", self.namespace))?;
+        let uid = ns.metadata.uid.unwrap_or_default();
+        let gone = kube::runtime::wait::await_condition(
+            api,
+            &self.namespace,
+            kube::runtime::wait::conditions::is_deleted(&uid),
+        );
+        tokio::time::timeout(self.config.timeouts.cleanup, gone)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "namespace {} still there after {:?}",
+                    self.namespace,
+                    self.config.timeouts.cleanup
+                )
+            })??;
+        Ok(())
+    }
+}
+
+impl Drop for NamespaceGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let (kubeconfig, namespace) = (self.kubeconfig.clone(), self.namespace.clone());
+        eprintln!(
+            "[inplace-conformance {}] interrupted: deleting namespace {namespace}",
+            self.scenario
+        );
+        let deleted = std::thread::spawn(move || delete_detached(&kubeconfig, &namespace)).join();
+        if !matches!(deleted, Ok(Ok(()))) {
+            eprintln!(
+                "[inplace-conformance {}] warning: could not delete namespace {}",
+                self.scenario, self.namespace
+            );
+        }
+    }
+}
+
+/// Deletion request on a runtime and client of its own.
+fn delete_detached(kubeconfig: &std::path::Path, namespace: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let cluster = Cluster {
+            name: String::new(),
+            kubeconfig: kubeconfig.to_path_buf(),
+        };
+        let client = cluster.client().await?;
+        let api: Api<Namespace> = Api::all(client);
+        api.delete(namespace, &DeleteParams::background()).await?;
+        Ok(())
+    })
+}
+
+/// One scenario in its namespace.
+struct Session<'a> {
+    config: &'a RunConfig,
+    scenario: &'static Scenario,
+    cluster: Cluster,
+    client: Client,
+    namespace: String,
+    ctx: WaitContext,
+    probe: Probe,
+}
+
+/// The slot name of container `c`'s image at step `step` (0 = creation).
+fn slot_name(step: usize, container: &str) -> String {
+    format!("s{step}-{container}")
+}
+
+/// The images a scenario needs: v1 for every container at creation, then
+/// what each change asks for.
+pub fn image_slots(containers: &[String], changes: &[&dyn Change]) -> Vec<ImageSlot> {
+    let initial = containers.iter().map(|c| ImageSlot {
+        name: slot_name(0, c),
+        version: "v1".into(),
+    });
+    let later = changes.iter().enumerate().flat_map(|(i, change)| {
+        change.images().into_iter().map(move |(c, v)| ImageSlot {
+            name: slot_name(i + 1, c),
+            version: v.into(),
+        })
+    });
+    initial.chain(later).collect()
+}
+
+/// The images delivered for `step`, by container.
+fn images_of_step(
+    delivered: &BTreeMap<String, ImageRef>,
+    step: usize,
+) -> BTreeMap<String, ImageRef> {
+    let prefix = format!("s{step}-");
+    delivered
+        .iter()
+        .filter_map(|(slot, image)| Some((slot.strip_prefix(&prefix)?.to_string(), image.clone())))
+        .collect()
+}
+
+/// Pairs the pods before a step with the pods after it: same UID, else
+/// same name (a StatefulSet keeps names), else in order (a replacement).
+/// Returns (before index, after index).
+pub fn pair_pods(before: &[(String, String)], after: &[(String, String)]) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut unpaired = Vec::new();
+    for (i, (uid, name)) in before.iter().enumerate() {
+        let found = after
+            .iter()
+            .position(|(u, _)| u == uid)
+            .or_else(|| after.iter().position(|(_, n)| n == name))
+            .filter(|j| !used.contains(j));
+        match found {
+            Some(j) => {
+                used.insert(j);
+                pairs.push((i, j));
+            }
+            None => unpaired.push(i),
+        }
+    }
+    let mut free = (0..after.len()).filter(|j| !used.contains(j));
+    for i in unpaired {
+        if let Some(j) = free.next() {
+            pairs.push((i, j));
+        }
+    }
+    pairs.sort();
+    pairs
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        config: &'a RunConfig,
+        scenario: &'static Scenario,
+        cluster: Cluster,
+        client: Client,
+        namespace: String,
+    ) -> Session<'a> {
+        let ctx = WaitContext {
+            client: client.clone(),
+            namespace: namespace.clone(),
+            label: scenario.name.to_string(),
+        };
+        let probe = Probe::new(&client, &namespace, config.timeouts.exec);
+        Session {
+            config,
+            scenario,
+            cluster,
+            client,
+            namespace,
+            ctx,
+            probe,
+        }
+    }
+
+    fn say(&self, message: &str) {
+        wait::progress(self.scenario.name, message);
+    }
+
+    /// Always returns a record: on error it holds what completed and the
+    /// error, so a failed run is visible in the report.
+    async fn record(&self) -> ScenarioRecord {
+        let mut record = self.empty_record().await;
+        if let Ok(components) = kruise::component_restarts(&self.client).await {
+            record.kruise_components_at_start = components;
+        }
+        if let Err(err) = self.fill(&mut record).await {
+            self.say(&format!("stopped: {err:#}"));
+            record.error = Some(format!("{err:#}"));
+        }
+        if let Ok(components) = kruise::component_restarts(&self.client).await {
+            record.kruise_components = components;
+        }
+        record.finished_at = crate::now_rfc3339();
+        record
+    }
+
+    async fn empty_record(&self) -> ScenarioRecord {
+        let version = self.client.apiserver_version().await.ok();
+        let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(self.client.clone());
+        let node_names = nodes
+            .list(&Default::default())
+            .await
+            .map(|l| {
+                l.items
+                    .into_iter()
+                    .filter_map(|n| n.metadata.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        ScenarioRecord {
+            schema: RECORD_SCHEMA,
+            scenario: self.scenario.name.to_string(),
+            summary: self.scenario.summary.to_string(),
+            seed_column: self.scenario.seed_column.map(str::to_string),
+            namespace: self.namespace.clone(),
+            started_at: crate::now_rfc3339(),
+            finished_at: String::new(),
+            cluster: ClusterFacts {
+                name: self.cluster.name.clone(),
+                kubeconfig: self.cluster.kubeconfig.display().to_string(),
+                server_version: version.map(|v| v.git_version).unwrap_or_default(),
+                nodes: node_names,
+                kruise_image: kruise::manager_image(&self.client).await,
+            },
+            image_delivery: self.config.delivery,
+            workload: WorkloadRef {
+                fixture: self.scenario.fixture.to_string(),
+                ..Default::default()
+            },
+            initial_images: BTreeMap::new(),
+            steps: Vec::new(),
+            throughput: None,
+            kruise_components: Vec::new(),
+            kruise_components_at_start: Vec::new(),
+            notes: Default::default(),
+            error: None,
+        }
+    }
+
+    async fn fill(&self, record: &mut ScenarioRecord) -> anyhow::Result<()> {
+        let template = workloads::fixture_template(&self.config.repo_root, self.scenario.fixture)?;
+        let containers = workloads::template_containers(&template);
+        let slots = image_slots(&containers, self.scenario.changes);
+        self.say(&format!(
+            "delivering {} image(s) ({:?})",
+            slots.len(),
+            self.config.delivery
+        ));
+        let delivered = images::deliver(
+            self.config.delivery,
+            &self.config.repo_root,
+            &self.cluster.name,
+            &self.namespace,
+            &slots,
+        )
+        .await?;
+        record
+            .notes
+            .insert("image delivery".into(), delivered.describe());
+        let images = delivered.images.clone();
+        let observed = self.observe(record, &images).await;
+        if let Err(err) = delivered
+            .release(&self.config.repo_root, &self.cluster.name)
+            .await
+        {
+            self.say(&format!("warning: releasing images: {err:#}"));
+        }
+        observed
+    }
+
+    async fn observe(
+        &self,
+        record: &mut ScenarioRecord,
+        images: &BTreeMap<String, ImageRef>,
+    ) -> anyhow::Result<()> {
+        record.initial_images = images_of_step(images, 0);
+        let references = record
+            .initial_images
+            .iter()
+            .map(|(c, i)| (c.clone(), i.reference.clone()))
+            .collect();
+        let workload = workloads::create(
+            &self.client,
+            &self.namespace,
+            &self.config.repo_root,
+            self.scenario.fixture,
+            &references,
+        )
+        .await?;
+        record.workload = workload.base().reference.clone();
+        self.say(&format!(
+            "waiting for {} {} to become ready",
+            record.workload.kind, record.workload.name
+        ));
+        let what = format!(
+            "{} {} to become ready",
+            record.workload.kind, record.workload.name
+        );
+        wait::until_watched(
+            &self.ctx,
+            &what,
+            self.config.timeouts.ready,
+            self.triggers(&*workload),
+            || async { Ok(settled(workload.ready_state().await?, ())) },
+        )
+        .await?;
+        for (index, change) in self.scenario.changes.iter().enumerate() {
+            let step_images = images_of_step(images, index + 1);
+            let step = self.step(&*workload, index, *change, &step_images).await?;
+            record.steps.push(step);
+        }
+        if self.scenario.measure_throughput {
+            let pod = workload.base().live_pods().await?;
+            let name = pod
+                .first()
+                .and_then(|p| p.metadata.name.clone())
+                .context("no pod to measure in")?;
+            self.say("measuring emptyDir write throughput (memory vs disk)");
+            let plan = ThroughputPlan::default();
+            record.throughput = Some(self.probe.measure_throughput(&name, &plan).await?);
+        }
+        Ok(())
+    }
+
+    fn triggers(&self, workload: &dyn Workload) -> wait::Triggers {
+        wait::namespace_triggers(&self.client, &self.namespace, &workload.base().resource)
+    }
+
+    /// One change: markers and snapshots before, apply, wait, watch the
+    /// quiet window, markers and snapshots after, events.
+    async fn step(
+        &self,
+        workload: &dyn Workload,
+        index: usize,
+        change: &dyn Change,
+        images: &BTreeMap<String, ImageRef>,
+    ) -> anyhow::Result<UpdateStep> {
+        let base = workload.base();
+        let mut before = Vec::new();
+        for pod in base.live_pods().await? {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let written = self.probe.write_markers(&name).await?;
+            before.push((self.probe.snapshot(&name).await?, written));
+        }
+        let revision_before = workload.revision().await?;
+        let generation_before = base.generation().await?;
+        let template = base.object().await?.data["spec"]["template"].clone();
+        let planned = change.plan(&Plan {
+            template: &template,
+            images,
+        })?;
+        let since = Timestamp::now();
+        let (started_at, clock) = (crate::now_rfc3339(), Instant::now());
+        self.say(&format!("change #{}: {}", index + 1, planned.description));
+        let admission = self.apply(workload, change, &planned).await?;
+        let expected_updated = match (&admission, change.acts_on()) {
+            (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
+            _ => 0,
+        };
+        let old_uids: Vec<String> = before.iter().map(|(s, _)| s.uid.clone()).collect();
+        self.wait_done(
+            workload,
+            change,
+            &planned,
+            &admission,
+            revision_before.as_deref(),
+            &old_uids,
+        )
+        .await?;
+        let completed_at = crate::now_rfc3339();
+        let duration_ms = clock.elapsed().as_millis() as u64;
+        let quiet = self.quiet_window(workload).await?;
+        let revision_after = workload.revision().await?;
+        let pods = self
+            .observe_after(workload, before, &revision_before, &revision_after)
+            .await?;
+        let events = self.step_events(&planned, &pods, since).await?;
+        self.say(&format!(
+            "change #{} done in {:.1}s: {}",
+            index + 1,
+            duration_ms as f64 / 1000.0,
+            summarize_pods(&pods)
+        ));
+        Ok(UpdateStep {
+            index,
+            change: planned,
+            admission,
+            started_at,
+            completed_at,
+            duration_ms,
+            revision_before,
+            revision_after,
+            generation_before,
+            generation_after: base.generation().await?,
+            expected_updated,
+            pods,
+            quiet: Some(quiet),
+            events,
+        })
+    }
+
+    /// Applies the change; an API refusal is an observation, not an error.
+    async fn apply(
+        &self,
+        workload: &dyn Workload,
+        change: &dyn Change,
+        planned: &ChangeRecord,
+    ) -> anyhow::Result<Admission> {
+        let result = match change.acts_on() {
+            ActsOn::Template => {
+                let mut edit = |t: &mut serde_json::Value| change.edit(t, planned);
+                workload.base().edit_template(&mut edit).await
+            }
+            ActsOn::Pods => self.patch_pods(workload, planned).await,
+        };
+        match result {
+            Ok(()) => Ok(Admission::Accepted),
+            Err(kube::Error::Api(status))
+                if status.code == 422 || status.code == 400 || status.code == 403 =>
+            {
+                self.say(&format!(
+                    "change refused ({}): {}",
+                    status.code, status.message
+                ));
+                Ok(Admission::Rejected {
+                    code: status.code,
+                    message: status.message,
+                })
+            }
+            Err(err) => Err(err).context("applying the change"),
+        }
+    }
+
+    async fn patch_pods(
+        &self,
+        workload: &dyn Workload,
+        planned: &ChangeRecord,
+    ) -> Result<(), kube::Error> {
+        let patch =
+            json!({"metadata": {"labels": planned.labels, "annotations": planned.annotations}});
+        let api = workload.base().pods_api();
+        for pod in workload
+            .base()
+            .live_pods()
+            .await
+            .map_err(|e| kube::Error::Service(format!("listing pods: {e:#}").into()))?
+        {
+            let name = pod.metadata.name.unwrap_or_default();
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Done as the controller defines it for a template change; for a pod
+    /// patch, when every pod shows it; nothing to await for a refusal.
+    async fn wait_done(
+        &self,
+        workload: &dyn Workload,
+        change: &dyn Change,
+        planned: &ChangeRecord,
+        admission: &Admission,
+        previous: Option<&str>,
+        old_uids: &[String],
+    ) -> anyhow::Result<()> {
+        if matches!(admission, Admission::Rejected { .. }) {
+            return Ok(());
+        }
+        let base = workload.base();
+        let triggers = self.triggers(workload);
+        let timeout = self.config.timeouts.update;
+        match change.acts_on() {
+            ActsOn::Template => {
+                let what = format!(
+                    "{} {} to finish updating from revision {}",
+                    base.reference.kind,
+                    base.reference.name,
+                    previous.unwrap_or("unset")
+                );
+                wait::until_watched(&self.ctx, &what, timeout, triggers, || async {
+                    Ok(settled(
+                        workload.update_state(previous, old_uids).await?,
+                        (),
+                    ))
+                })
+                .await?;
+            }
+            ActsOn::Pods => {
+                let what = "every pod to carry the patched metadata".to_string();
+                wait::until_watched(&self.ctx, &what, timeout, triggers, || async {
+                    let pods = base.live_pods().await?;
+                    let missing: Vec<String> = pods
+                        .iter()
+                        .filter(|p| !carries(p, planned))
+                        .filter_map(|p| p.metadata.name.clone())
+                        .collect();
+                    Ok(settled(
+                        if missing.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(format!("not yet on {}", missing.join(", ")))
+                        },
+                        (),
+                    ))
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Watches the pods for `timeouts.quiet` after completion and records
+    /// every container that changed ID or restart count: what must not
+    /// happen can only be shown over a window.
+    async fn quiet_window(&self, workload: &dyn Workload) -> anyhow::Result<QuietWindow> {
+        let base = workload.base();
+        let baseline: BTreeMap<String, (Option<String>, i32)> = base
+            .live_pods()
+            .await?
+            .iter()
+            .flat_map(container_states)
+            .collect();
+        let window = self.config.timeouts.quiet;
+        let mut changes = BTreeSet::new();
+        let stream = watcher(
+            base.pods_api(),
+            watcher::Config::default().labels(&base.selector),
+        );
+        let mut stream = std::pin::pin!(stream);
+        let deadline = tokio::time::Instant::now() + window;
+        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, stream.next()).await {
+            let pods: Vec<Pod> = match event {
+                Ok(watcher::Event::Apply(pod)) | Ok(watcher::Event::InitApply(pod)) => vec![pod],
+                Ok(watcher::Event::Delete(pod)) => {
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    changes.insert(format!("{name}: deleted"));
+                    continue;
+                }
+                _ => continue,
+            };
+            for (key, state) in pods.iter().flat_map(container_states) {
+                match baseline.get(&key) {
+                    Some(old) if *old == state => {}
+                    Some(old) => {
+                        changes.insert(format!(
+                            "{key}: restartCount {} -> {}, containerID {} -> {}",
+                            old.1,
+                            state.1,
+                            assess::short_container_id(&old.0),
+                            assess::short_container_id(&state.0)
+                        ));
+                    }
+                    None => {
+                        changes.insert(format!("{key}: appeared"));
+                    }
+                }
+            }
+        }
+        Ok(QuietWindow {
+            window_ms: window.as_millis() as u64,
+            changes: changes.into_iter().collect(),
+        })
+    }
+
+    /// Pairs each pod before with its successor, reads the markers back
+    /// where they were written and snapshots every pod.
+    async fn observe_after(
+        &self,
+        workload: &dyn Workload,
+        before: Vec<(PodSnapshot, Vec<crate::observe::MarkerWrite>)>,
+        revision_before: &Option<String>,
+        revision_after: &Option<String>,
+    ) -> anyhow::Result<Vec<PodStep>> {
+        let after_pods = workload.base().live_pods().await?;
+        let key = |uid: &str, name: &str| (uid.to_string(), name.to_string());
+        let before_keys: Vec<_> = before.iter().map(|(s, _)| key(&s.uid, &s.name)).collect();
+        let after_keys: Vec<_> = after_pods
+            .iter()
+            .map(|p| {
+                key(
+                    p.metadata.uid.as_deref().unwrap_or(""),
+                    p.metadata.name.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        let pairs = pair_pods(&before_keys, &after_keys);
+        anyhow::ensure!(
+            pairs.len() == before.len(),
+            "{} pod(s) before the change, {} after: cannot pair them",
+            before.len(),
+            after_pods.len()
+        );
+        let moved = revision_before != revision_after;
+        let mut steps = Vec::new();
+        let mut before = before.into_iter().map(Some).collect::<Vec<_>>();
+        for (i, j) in pairs {
+            let (snapshot, written) = before[i].take().expect("each pod paired once");
+            let pod = &after_pods[j];
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let read_back = self.probe.read_markers(&name, &written).await?;
+            let after = self.probe.snapshot(&name).await?;
+            let updated = match (moved, revision_after) {
+                (true, Some(revision)) => workload.pod_on_revision(pod, revision).await?,
+                _ => false,
+            };
+            steps.push(PodStep {
+                before: snapshot,
+                after,
+                updated,
+                written,
+                read_back,
+            });
+        }
+        Ok(steps)
+    }
+
+    /// Events of the step. Kubelet and kruise events may land a moment
+    /// after completion; wait briefly for the ones the expectation and the
+    /// premises look at, then record whatever is there (absence is for the
+    /// checks to judge).
+    async fn step_events(
+        &self,
+        planned: &ChangeRecord,
+        pods: &[PodStep],
+        since: Timestamp,
+    ) -> anyhow::Result<Vec<EventRecord>> {
+        let wanted = self.wanted_events(planned, pods);
+        let what = "the change's events";
+        let waited = wait::until(&self.ctx, what, self.config.timeouts.events, || async {
+            let events = events::records_since(&self.client, &self.namespace, since).await?;
+            let missing: Vec<&str> = wanted
+                .iter()
+                .filter(|w| !events.iter().any(|e| w.matches(e)))
+                .map(|w| w.reason.as_str())
+                .collect();
+            Ok(if missing.is_empty() {
+                Poll::Ready(events)
+            } else {
+                Poll::Pending(format!("missing {}", missing.join(", ")))
+            })
+        })
+        .await;
+        match waited {
+            Ok(events) => Ok(events),
+            Err(timeout) => {
+                self.say(&format!("note: {}", timeout.last_state));
+                events::records_since(&self.client, &self.namespace, since).await
+            }
+        }
+    }
+
+    fn wanted_events(&self, planned: &ChangeRecord, pods: &[PodStep]) -> Vec<WantedEvent> {
+        let mut wanted = Vec::new();
+        let updated = pods.iter().any(|p| p.updated);
+        if self.config.delivery == crate::observe::ImageDelivery::Registry && updated {
+            wanted.extend(planned.images.values().map(|image| WantedEvent {
+                reason: "Pulling".into(),
+                needle: Some(format!("\"{}\"", image.reference)),
+                about: None,
+            }));
+        }
+        if let Some(e) = self.expectation(planned) {
+            wanted.extend(e.events.iter().map(|reason| WantedEvent {
+                reason: reason.to_string(),
+                needle: None,
+                about: None,
+            }));
+        }
+        wanted.extend(pods.iter().filter(|p| !p.same_pod()).map(|p| WantedEvent {
+            reason: "Scheduled".into(),
+            needle: None,
+            about: Some(p.after.uid.clone()),
+        }));
+        wanted
+    }
+
+    fn expectation(&self, planned: &ChangeRecord) -> Option<&'static expect::Expectation> {
+        let (kind, strategy) =
+            workloads::fixture_key(&self.config.repo_root, self.scenario.fixture).ok()?;
+        expect::lookup(&kind, &strategy, &planned.kind)
+    }
+}
+
+/// `Ok(())` -> ready, `Err(state)` -> pending with that state.
+fn settled<T>(state: Result<(), String>, value: T) -> Poll<T> {
+    match state {
+        Ok(()) => Poll::Ready(value),
+        Err(state) => Poll::Pending(state),
+    }
+}
+
+/// The pod carries every label and annotation of the change.
+fn carries(pod: &Pod, planned: &ChangeRecord) -> bool {
+    let has = |map: &Option<BTreeMap<String, String>>, k: &String, v: &String| {
+        map.as_ref().and_then(|m| m.get(k)) == Some(v)
+    };
+    planned
+        .labels
+        .iter()
+        .all(|(k, v)| has(&pod.metadata.labels, k, v))
+        && planned
+            .annotations
+            .iter()
+            .all(|(k, v)| has(&pod.metadata.annotations, k, v))
+}
+
+/// `pod/container` -> (containerID, restartCount).
+fn container_states(pod: &Pod) -> Vec<(String, (Option<String>, i32))> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    pod.status
+        .iter()
+        .flat_map(|s| s.container_statuses.iter().flatten())
+        .map(|c| {
+            (
+                format!("{name}/{}", c.name),
+                (c.container_id.clone(), c.restart_count),
+            )
+        })
+        .collect()
+}
+
+fn summarize_pods(pods: &[PodStep]) -> String {
+    pods.iter()
+        .map(|p| {
+            let counts: Vec<String> = p
+                .after
+                .containers
+                .iter()
+                .map(|c| {
+                    let before = p
+                        .before
+                        .container(&c.status.name)
+                        .map(|b| b.status.restart_count)
+                        .unwrap_or(0);
+                    format!("{} {}->{}", c.status.name, before, c.status.restart_count)
+                })
+                .collect();
+            format!(
+                "pod {} -> {}{} ({})",
+                p.before.name,
+                p.after.name,
+                if p.updated { " updated" } else { "" },
+                counts.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An event the checks will look for.
+struct WantedEvent {
+    reason: String,
+    /// Text the message must contain (the image reference for pulls).
+    needle: Option<String>,
+    /// Must be about this object UID (Scheduled of a replacement pod).
+    about: Option<String>,
+}
+
+impl WantedEvent {
+    fn matches(&self, event: &EventRecord) -> bool {
+        event.reason == self.reason
+            && self
+                .needle
+                .as_ref()
+                .is_none_or(|n| event.message.contains(n))
+            && self
+                .about
+                .as_ref()
+                .is_none_or(|uid| event.object_uid.as_deref() == Some(uid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::Image;
+
+    fn keys(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(u, n)| (u.to_string(), n.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pods_pair_by_uid_then_name_then_order() {
+        let before = keys(&[("u1", "a"), ("u2", "b"), ("u3", "c")]);
+        // a kept (same UID), b replaced under its name (new UID), c replaced.
+        let after = keys(&[("u9", "z"), ("u8", "b"), ("u1", "a")]);
+        assert_eq!(pair_pods(&before, &after), vec![(0, 2), (1, 1), (2, 0)]);
+        assert_eq!(pair_pods(&before, &keys(&[("u1", "a")])), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn every_image_a_scenario_needs_is_a_distinct_slot() {
+        let containers = vec!["app".to_string(), "side".to_string()];
+        let changes: [&dyn Change; 2] = [
+            &Image {
+                to: &[("app", "v2")],
+            },
+            &Image {
+                to: &[("app", "v1"), ("side", "v2")],
+            },
+        ];
+        let slots = image_slots(&containers, &changes);
+        let names: Vec<(&str, &str)> = slots
+            .iter()
+            .map(|s| (s.name.as_str(), s.version.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("s0-app", "v1"),
+                ("s0-side", "v1"),
+                ("s1-app", "v2"),
+                ("s2-app", "v1"),
+                ("s2-side", "v2")
+            ]
+        );
+        let delivered: BTreeMap<String, ImageRef> = slots
+            .iter()
+            .map(|s| {
+                let image = ImageRef {
+                    reference: format!("r/{}", s.name),
+                    content_version: s.version.clone(),
+                };
+                (s.name.clone(), image)
+            })
+            .collect();
+        let step2 = images_of_step(&delivered, 2);
+        assert_eq!(step2.keys().collect::<Vec<_>>(), vec!["app", "side"]);
+        assert_eq!(step2["side"].reference, "r/s2-side");
+    }
+
+    #[test]
+    fn pulls_match_the_image_and_scheduling_the_new_pod() {
+        let event = EventRecord {
+            reason: "Pulling".into(),
+            message: "Pulling image \"localhost:1/ns/workload:s1-app-v2\"".into(),
+            type_: "Normal".into(),
+            object_kind: "Pod".into(),
+            object_name: "app-x".into(),
+            object_uid: Some("u2".into()),
+            first_seen: None,
+            last_seen: None,
+            count: 1,
+            source: None,
+        };
+        let pull = WantedEvent {
+            reason: "Pulling".into(),
+            needle: Some("\"localhost:1/ns/workload:s1-app-v2\"".into()),
+            about: None,
+        };
+        assert!(pull.matches(&event));
+        let other = WantedEvent {
+            needle: Some("\"localhost:1/ns/workload:s1-app-v1\"".into()),
+            ..pull
+        };
+        assert!(!other.matches(&event));
+        let scheduled = WantedEvent {
+            reason: "Pulling".into(),
+            needle: None,
+            about: Some("u1".into()),
+        };
+        assert!(!scheduled.matches(&event));
+    }
+}

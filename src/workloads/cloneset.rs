@@ -1,0 +1,107 @@
+//! OpenKruise CloneSet (`apps.kruise.io/v1alpha1`): strategy in
+//! `spec.updateStrategy.type` (default ReCreate), partition in
+//! `spec.updateStrategy.partition`, "done" as cloneset_status.go counts it.
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+use super::{Base, Kind, Workload, pods_settled};
+use crate::kruise::{self, CloneSetView};
+
+pub struct CloneSetKind;
+
+impl Kind for CloneSetKind {
+    fn kind(&self) -> &'static str {
+        "CloneSet"
+    }
+
+    fn strategy(&self, object: &Value) -> String {
+        object["spec"]["updateStrategy"]["type"]
+            .as_str()
+            .unwrap_or("ReCreate")
+            .to_string()
+    }
+
+    fn open(&self, base: Base) -> Box<dyn Workload> {
+        Box::new(CloneSet { base })
+    }
+}
+
+struct CloneSet {
+    base: Base,
+}
+
+impl CloneSet {
+    async fn view(&self) -> anyhow::Result<CloneSetView> {
+        CloneSetView::from_dynamic(&self.base.object().await?)
+    }
+}
+
+#[async_trait]
+impl Workload for CloneSet {
+    fn base(&self) -> &Base {
+        &self.base
+    }
+
+    async fn revision(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.view().await?.update_revision().map(str::to_string))
+    }
+
+    async fn expected_updated(&self) -> anyhow::Result<usize> {
+        self.view().await?.expected_updated()
+    }
+
+    async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool> {
+        let label = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(kruise::REVISION_LABEL))
+            .map(String::as_str);
+        Ok(kruise::revision_matches(label, revision))
+    }
+
+    async fn ready_state(&self) -> anyhow::Result<Result<(), String>> {
+        let view = self.view().await?;
+        if let Err(state) = view.settled() {
+            return Ok(Err(state));
+        }
+        let revision = view.update_revision().unwrap_or_default().to_string();
+        let pods = self.base.pods().await?;
+        Ok(pods_settled(&pods, view.replicas(), |pod| {
+            kruise::pod_updated(pod, &revision)
+        }))
+    }
+
+    /// Generation observed, a new updateRevision, the expected number of
+    /// pods updated and ready, every pod Ready, the updated ones done
+    /// (`InPlaceUpdateReady`, no grace pending).
+    async fn update_state(
+        &self,
+        previous: Option<&str>,
+        _old_uids: &[String],
+    ) -> anyhow::Result<Result<(), String>> {
+        let view = self.view().await?;
+        if let Err(state) = view.update_complete(previous) {
+            return Ok(Err(state));
+        }
+        let revision = view.update_revision().unwrap_or_default().to_string();
+        let pods = self.base.pods().await?;
+        Ok(pods_settled(&pods, view.replicas(), |pod| {
+            let on_revision = kruise::revision_matches(
+                pod.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(kruise::REVISION_LABEL))
+                    .map(String::as_str),
+                &revision,
+            );
+            if on_revision {
+                kruise::pod_updated(pod, &revision)
+            } else {
+                super::pod_ready(pod)
+            }
+        }))
+    }
+}

@@ -1,0 +1,415 @@
+//! The workload under test, behind one small trait with one file per kind
+//! (kind's `Provider` shape): create from a fixture, list its pods, read its
+//! revision, change its pod template, and say when a rollout is done the
+//! way its own controller defines "done". A new kind is a new file here and
+//! one entry in [`KINDS`].
+
+mod cloneset;
+mod deployment;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::kruise::pod_condition;
+use crate::observe::WorkloadRef;
+
+/// One kind of workload: how to recognise it in a fixture and open it.
+pub trait Kind: Sync {
+    fn kind(&self) -> &'static str;
+    /// The update strategy as the fixture's object spells it.
+    fn strategy(&self, object: &Value) -> String;
+    fn open(&self, base: Base) -> Box<dyn Workload>;
+}
+
+/// Every workload kind the suite drives.
+pub const KINDS: &[&dyn Kind] = &[&cloneset::CloneSetKind, &deployment::DeploymentKind];
+
+pub fn kind_of(name: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.kind() == name)
+}
+
+/// A created workload.
+#[async_trait]
+pub trait Workload: Send + Sync {
+    fn base(&self) -> &Base;
+
+    /// The controller's revision (CloneSet `status.updateRevision`,
+    /// Deployment `deployment.kubernetes.io/revision`).
+    async fn revision(&self) -> anyhow::Result<Option<String>>;
+
+    /// How many pods an accepted template change must move to the new
+    /// revision (replicas minus partition).
+    async fn expected_updated(&self) -> anyhow::Result<usize>;
+
+    /// Whether `pod` runs `revision`.
+    async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool>;
+
+    /// First rollout done: `Ok(())`, else the state seen.
+    async fn ready_state(&self) -> anyhow::Result<Result<(), String>>;
+
+    /// An update away from `previous` done, judged as the controller judges
+    /// it; `old_uids` are the pods before the change.
+    async fn update_state(
+        &self,
+        previous: Option<&str>,
+        old_uids: &[String],
+    ) -> anyhow::Result<Result<(), String>>;
+}
+
+/// What every kind shares: where it lives and how to reach it.
+#[derive(Clone)]
+pub struct Base {
+    pub client: Client,
+    pub namespace: String,
+    pub reference: WorkloadRef,
+    pub resource: ApiResource,
+    pub selector: String,
+}
+
+impl Base {
+    pub fn api(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), &self.namespace, &self.resource)
+    }
+
+    pub fn pods_api(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    pub async fn object(&self) -> anyhow::Result<DynamicObject> {
+        Ok(self.api().get(&self.reference.name).await?)
+    }
+
+    /// Every pod of the workload, terminating ones included, by name.
+    pub async fn pods(&self) -> anyhow::Result<Vec<Pod>> {
+        let params = ListParams::default().labels(&self.selector);
+        let mut pods = self.pods_api().list(&params).await?.items;
+        pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        Ok(pods)
+    }
+
+    /// The live (not terminating) pods.
+    pub async fn live_pods(&self) -> anyhow::Result<Vec<Pod>> {
+        Ok(self
+            .pods()
+            .await?
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect())
+    }
+
+    /// Replaces the pod template with `edit`'s version of it, guarded by
+    /// resourceVersion (a JSON patch `test`), so a concurrent change makes
+    /// it fail instead of being overwritten, and exactly the edited fields
+    /// differ (any other diff would turn an in-place update into a
+    /// recreate). The API server's refusal comes back as the error.
+    pub async fn edit_template(
+        &self,
+        edit: &mut (dyn FnMut(&mut Value) -> anyhow::Result<()> + Send),
+    ) -> Result<(), kube::Error> {
+        let current = self.api().get(&self.reference.name).await?;
+        let mut template = current.data["spec"]["template"].clone();
+        edit(&mut template)
+            .map_err(|e| kube::Error::Service(format!("editing the pod template: {e:#}").into()))?;
+        let patch: json_patch::Patch = serde_json::from_value(json!([
+            {"op": "test", "path": "/metadata/resourceVersion",
+             "value": current.metadata.resource_version},
+            {"op": "replace", "path": "/spec/template", "value": template},
+        ]))
+        .expect("a well-formed JSON patch");
+        self.api()
+            .patch(
+                &self.reference.name,
+                &PatchParams::default(),
+                &Patch::Json::<()>(patch),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `metadata.generation`.
+    pub async fn generation(&self) -> anyhow::Result<Option<i64>> {
+        Ok(self.object().await?.metadata.generation)
+    }
+}
+
+/// Creates every object of a fixture, each container's image set from
+/// `images` (by container name), each at the API version the fixture
+/// declares (checked to be served); returns the workload among them.
+pub async fn create(
+    client: &Client,
+    namespace: &str,
+    repo_root: &Path,
+    fixture: &str,
+    images: &BTreeMap<String, String>,
+) -> anyhow::Result<Box<dyn Workload>> {
+    let mut docs = load_fixture(repo_root, fixture)?;
+    substitute_images(&mut docs, images)?;
+    let mut workload = None;
+    for doc in docs {
+        let kind_name = doc["kind"].as_str().unwrap_or_default().to_string();
+        let resource = served_resource(client, &doc).await?;
+        let object: DynamicObject = serde_json::from_value(doc.clone())?;
+        let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource);
+        let created = api
+            .create(&PostParams::default(), &object)
+            .await
+            .with_context(|| format!("creating {kind_name} from {fixture} in {namespace}"))?;
+        if let Some(kind) = kind_of(&kind_name) {
+            let name = created.metadata.name.clone().unwrap_or_default();
+            let base = Base {
+                client: client.clone(),
+                namespace: namespace.to_string(),
+                reference: WorkloadRef {
+                    api_version: resource.api_version.clone(),
+                    kind: resource.kind.clone(),
+                    name,
+                    fixture: fixture.to_string(),
+                    strategy: kind.strategy(&doc),
+                },
+                resource: resource.clone(),
+                selector: label_selector(&created.data)?,
+            };
+            workload = Some(kind.open(base));
+        }
+    }
+    let kinds: Vec<&str> = KINDS.iter().map(|k| k.kind()).collect();
+    workload.with_context(|| format!("{fixture} contains none of {}", kinds.join(", ")))
+}
+
+/// The workload kind and strategy a fixture declares (its expectation key),
+/// read without a cluster.
+pub fn fixture_key(repo_root: &Path, fixture: &str) -> anyhow::Result<(String, String)> {
+    let docs = load_fixture(repo_root, fixture)?;
+    docs.iter()
+        .find_map(|d| {
+            let kind = kind_of(d["kind"].as_str()?)?;
+            Some((kind.kind().to_string(), kind.strategy(d)))
+        })
+        .with_context(|| format!("{fixture} contains no workload the suite drives"))
+}
+
+/// The pod template of a fixture's workload.
+pub fn fixture_template(repo_root: &Path, fixture: &str) -> anyhow::Result<Value> {
+    let docs = load_fixture(repo_root, fixture)?;
+    docs.into_iter()
+        .find(|d| d["kind"].as_str().and_then(kind_of).is_some())
+        .map(|d| d["spec"]["template"].clone())
+        .with_context(|| format!("{fixture} contains no workload the suite drives"))
+}
+
+/// All documents of a multi-document YAML fixture, as JSON values.
+pub fn load_fixture(repo_root: &Path, fixture: &str) -> anyhow::Result<Vec<Value>> {
+    let path = repo_root.join(fixture);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    parse_documents(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+pub fn parse_documents(text: &str) -> anyhow::Result<Vec<Value>> {
+    let mut docs = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(text) {
+        let value = Value::deserialize(document)?;
+        if !value.is_null() {
+            docs.push(value);
+        }
+    }
+    Ok(docs)
+}
+
+/// The containers of a pod template, in order.
+pub fn template_containers(template: &Value) -> Vec<String> {
+    template["spec"]["containers"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sets the image of each named container in every pod template of `docs`;
+/// every container of every template must get one.
+pub fn substitute_images(
+    docs: &mut [Value],
+    images: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let mut templates = 0;
+    for doc in docs.iter_mut() {
+        let Some(template) = doc.pointer_mut("/spec/template") else {
+            continue;
+        };
+        templates += 1;
+        set_images(template, images)?;
+    }
+    anyhow::ensure!(templates > 0, "fixture has no pod template");
+    Ok(())
+}
+
+/// Sets container images in one pod template.
+pub fn set_images(template: &mut Value, images: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let containers = template
+        .pointer_mut("/spec/containers")
+        .and_then(Value::as_array_mut)
+        .context("pod template without containers")?;
+    for container in containers.iter_mut() {
+        let name = container["name"].as_str().unwrap_or_default().to_string();
+        let image = images
+            .get(&name)
+            .with_context(|| format!("no image given for container {name}"))?;
+        container["image"] = json!(image);
+    }
+    Ok(())
+}
+
+/// The document's kind at the document's version, as the server serves it.
+async fn served_resource(client: &Client, doc: &Value) -> anyhow::Result<ApiResource> {
+    let gvk = document_gvk(doc)?;
+    let (resource, _caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .with_context(|| format!("{}/{} {} is not served", gvk.group, gvk.version, gvk.kind))?;
+    Ok(resource)
+}
+
+pub fn document_gvk(doc: &Value) -> anyhow::Result<GroupVersionKind> {
+    let api_version = doc["apiVersion"]
+        .as_str()
+        .context("document without apiVersion")?;
+    let kind = doc["kind"].as_str().context("document without kind")?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    Ok(GroupVersionKind::gvk(group, version, kind))
+}
+
+/// `spec.selector.matchLabels` as a label selector string.
+pub fn label_selector(data: &Value) -> anyhow::Result<String> {
+    let labels: BTreeMap<String, String> = serde_json::from_value(
+        data.pointer("/spec/selector/matchLabels")
+            .cloned()
+            .context("workload without spec.selector.matchLabels")?,
+    )?;
+    anyhow::ensure!(!labels.is_empty(), "empty spec.selector.matchLabels");
+    Ok(labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+/// Exactly `replicas` pods (terminating ones count: they are old pods
+/// still going), each passing `check`.
+pub fn pods_settled(
+    pods: &[Pod],
+    replicas: usize,
+    mut check: impl FnMut(&Pod) -> Result<(), String>,
+) -> Result<(), String> {
+    if pods.len() != replicas {
+        let names: Vec<&str> = pods
+            .iter()
+            .map(|p| p.metadata.name.as_deref().unwrap_or("?"))
+            .collect();
+        return Err(format!(
+            "{} pod(s) [{}], want {replicas}",
+            pods.len(),
+            names.join(", ")
+        ));
+    }
+    pods.iter().try_for_each(&mut check)
+}
+
+/// The pod is live and Ready.
+pub fn pod_ready(pod: &Pod) -> Result<(), String> {
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Err(format!("pod {name} terminating"));
+    }
+    match pod_condition(pod, "Ready") {
+        Some("True") => Ok(()),
+        other => Err(format!("pod {name} Ready={}", other.unwrap_or("absent"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn repo() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// Every fixture the catalog names parses, names a known kind, and takes
+    /// an image for each of its containers.
+    #[test]
+    fn every_catalog_fixture_takes_its_images() {
+        for scenario in crate::catalog::CATALOG {
+            let mut docs = load_fixture(repo(), scenario.fixture).unwrap();
+            let workload = docs
+                .iter()
+                .find(|d| kind_of(d["kind"].as_str().unwrap()).is_some())
+                .unwrap_or_else(|| panic!("{}: no workload", scenario.fixture))
+                .clone();
+            let containers = template_containers(&workload["spec"]["template"]);
+            assert!(!containers.is_empty(), "{}", scenario.fixture);
+            let images: BTreeMap<String, String> = containers
+                .iter()
+                .map(|c| (c.clone(), format!("localhost:5001/x/{c}:v1")))
+                .collect();
+            substitute_images(&mut docs, &images).unwrap();
+            assert!(label_selector(&workload).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_container_without_an_image_is_refused() {
+        let mut docs = parse_documents(
+            "kind: Deployment\nspec: {template: {spec: {containers: [{name: other}]}}}\n",
+        )
+        .unwrap();
+        let images = BTreeMap::from([("app".to_string(), "x".to_string())]);
+        let err = substitute_images(&mut docs, &images).unwrap_err();
+        assert!(err.to_string().contains("container other"), "{err}");
+    }
+
+    #[test]
+    fn document_versions_come_from_the_fixture() {
+        let docs = load_fixture(repo(), "fixtures/deployment-rolling.yaml").unwrap();
+        let gvks: Vec<GroupVersionKind> = docs.iter().map(|d| document_gvk(d).unwrap()).collect();
+        assert_eq!(
+            gvks[0],
+            GroupVersionKind::gvk("", "v1", "PersistentVolumeClaim")
+        );
+        assert_eq!(gvks[1], GroupVersionKind::gvk("apps", "v1", "Deployment"));
+        let cs = load_fixture(repo(), "fixtures/cloneset-inplace.yaml").unwrap();
+        let gvk = document_gvk(&cs[0]).unwrap();
+        assert_eq!(
+            (gvk.group.as_str(), gvk.version.as_str()),
+            ("apps.kruise.io", "v1alpha1")
+        );
+    }
+
+    #[test]
+    fn fixtures_mount_the_marker_volumes_from_the_default_class() {
+        for scenario in crate::catalog::CATALOG {
+            let docs = load_fixture(repo(), scenario.fixture).unwrap();
+            let text = serde_json::to_string(&docs).unwrap();
+            for mount in ["/data/disk", "/data/mem", "/data/pvc"] {
+                assert!(text.contains(mount), "{} lacks {mount}", scenario.fixture);
+            }
+            assert!(
+                text.contains("\"medium\":\"Memory\""),
+                "{}",
+                scenario.fixture
+            );
+            assert!(!text.contains("storageClassName"), "use the default class");
+        }
+    }
+}
