@@ -114,7 +114,11 @@ fn judge_step(step: &UpdateStep, e: &Expectation) -> Vec<CellVerdict> {
         };
         for cell in table {
             for container in containers_in_scope(step, pod, cell.scope) {
-                verdicts.push(judge_cell(step, pod, role, cell, container));
+                let mut verdict = judge_cell(step, pod, role, cell, container);
+                if !e.seed_claims {
+                    verdict.claims.clear();
+                }
+                verdicts.push(verdict);
             }
         }
     }
@@ -451,6 +455,7 @@ fn record_claims(record: &ScenarioRecord) -> BTreeSet<Claim> {
         .steps
         .iter()
         .filter_map(|s| expectation(record, s))
+        .filter(|e| e.seed_claims)
         .flat_map(|e| e.updated.iter().flat_map(|c| c.claims.iter().copied()))
         .collect();
     if carries_claims(record) {

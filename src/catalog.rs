@@ -32,6 +32,10 @@ const TO_V2: &dyn Change = &Image {
 const TO_V1: &dyn Change = &Image {
     to: &[("app", "v1")],
 };
+const PLAIN_ENV: &dyn Change = &EnvValue {
+    container: "app",
+    name: "IPC_PLAIN",
+};
 
 pub const CATALOG: &[Scenario] = &[
     Scenario {
@@ -120,10 +124,7 @@ pub const CATALOG: &[Scenario] = &[
         suite: "behaviour",
         summary: "InPlaceIfPossible with an env value change: falls back to recreate, PVC replaced",
         fixture: "fixtures/cloneset-env.yaml",
-        changes: &[&EnvValue {
-            container: "app",
-            name: "IPC_PLAIN",
-        }],
+        changes: &[PLAIN_ENV],
         seed_column: None,
         measure_throughput: false,
     },
@@ -132,10 +133,7 @@ pub const CATALOG: &[Scenario] = &[
         suite: "behaviour",
         summary: "InPlaceOnly with an env value change: refused by the webhook, nothing changes",
         fixture: "fixtures/cloneset-inplace-only.yaml",
-        changes: &[&EnvValue {
-            container: "app",
-            name: "IPC_PLAIN",
-        }],
+        changes: &[PLAIN_ENV],
         seed_column: None,
         measure_throughput: false,
     },

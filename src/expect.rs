@@ -253,6 +253,10 @@ pub struct Expectation {
     pub updated: &'static [Cell],
     /// Cells for the pods that must be left alone (partition, refusal).
     pub untouched: &'static [Cell],
+    /// Whether these observations evidence the seed's claims (its claims
+    /// are about image updates and the seed's two columns; other rows reuse
+    /// the same cells without claiming anything).
+    pub seed_claims: bool,
     pub source: Source,
 }
 
@@ -288,7 +292,8 @@ const SRC_POD_PATCH: Source = Source {
 
 /// The seed's subject: the container is rebuilt in the same pod, volumes
 /// and network stay, the rootfs goes; containers the change does not
-/// target are left alone.
+/// target are left alone. Also what env from metadata does (kruise-daemon
+/// rebuilds the container), without claiming the seed's claims.
 const IN_PLACE_REBUILD: &[Cell] = &[
     pod(Row::PodIdentity, Outcome::Kept, &[Claim::C10]),
     changed(
@@ -312,23 +317,6 @@ const IN_PLACE_REBUILD: &[Cell] = &[
     others(Row::RestartCount, Outcome::NoRestart),
 ];
 
-/// The same shape without claims: rebuilt by kruise-daemon (env from
-/// metadata), not by an image change; the seed's claims are about images.
-const DAEMON_REBUILD: &[Cell] = &[
-    pod(Row::PodIdentity, Outcome::Kept, &[]),
-    changed(Row::ContainerRebuild, Outcome::RebuiltInPod, &[]),
-    changed(Row::RootFs, Outcome::NotKept, &[]),
-    pod(Row::EmptyDir, Outcome::Kept, &[]),
-    pod(Row::MemoryEmptyDir, Outcome::Kept, &[]),
-    pod(Row::Pvc, Outcome::Kept, &[]),
-    pod(Row::NetworkIdentity, Outcome::Kept, &[]),
-    changed(Row::RestartCount, Outcome::OnePerUpdate, &[]),
-    pod(Row::Scheduling, Outcome::NotRescheduled, &[]),
-    others(Row::ContainerRebuild, Outcome::NotRebuilt),
-    others(Row::RootFs, Outcome::Kept),
-    others(Row::RestartCount, Outcome::NoRestart),
-];
-
 /// Nothing happens to the pod: every container keeps its ID, count and
 /// rootfs marker. For metadata-only changes, refused changes and pods a
 /// partition holds back.
@@ -347,8 +335,9 @@ pub const UNTOUCHED: &[Cell] = &[
     others(Row::RestartCount, Outcome::NoRestart),
 ];
 
-/// CloneSet recreate: the pod is deleted together with its PVCs
-/// (cloneset_scale.go deletePods), so even the PVC marker is lost.
+/// CloneSet recreate (ReCreate, or the InPlaceIfPossible fallback): the pod
+/// is deleted together with its PVCs (cloneset_scale.go deletePods), so
+/// even the PVC marker is lost.
 const CLONESET_NEW_POD: &[Cell] = &[
     pod(Row::PodIdentity, Outcome::NotKept, &[Claim::C10]),
     changed(Row::ContainerRebuild, Outcome::NewPod, &[Claim::C10]),
@@ -359,23 +348,6 @@ const CLONESET_NEW_POD: &[Cell] = &[
     pod(Row::NetworkIdentity, Outcome::NotKept, &[Claim::C10]),
     changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
     pod(Row::Scheduling, Outcome::Rescheduled, &[Claim::C10]),
-    others(Row::ContainerRebuild, Outcome::NewPod),
-    others(Row::RootFs, Outcome::NotKept),
-    others(Row::RestartCount, Outcome::ZeroInNewPod),
-];
-
-/// The fallback of InPlaceIfPossible: a recreate like ReCreate's, but the
-/// seed's claims are evidenced by the ReCreate column only.
-const CLONESET_FALLBACK_NEW_POD: &[Cell] = &[
-    pod(Row::PodIdentity, Outcome::NotKept, &[]),
-    changed(Row::ContainerRebuild, Outcome::NewPod, &[]),
-    changed(Row::RootFs, Outcome::NotKept, &[]),
-    pod(Row::EmptyDir, Outcome::NotKept, &[]),
-    pod(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
-    pod(Row::Pvc, Outcome::NotKept, &[]),
-    pod(Row::NetworkIdentity, Outcome::NotKept, &[]),
-    changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
-    pod(Row::Scheduling, Outcome::Rescheduled, &[]),
     others(Row::ContainerRebuild, Outcome::NewPod),
     others(Row::RootFs, Outcome::NotKept),
     others(Row::RestartCount, Outcome::ZeroInNewPod),
@@ -410,6 +382,7 @@ pub const TABLE: &[Expectation] = &[
         forbidden_events: &[RECREATE_EVENT],
         updated: IN_PLACE_REBUILD,
         untouched: UNTOUCHED,
+        seed_claims: true,
         source: SRC_CALCULATE,
     },
     Expectation {
@@ -421,6 +394,7 @@ pub const TABLE: &[Expectation] = &[
         forbidden_events: &[RECREATE_EVENT],
         updated: UNTOUCHED,
         untouched: UNTOUCHED,
+        seed_claims: false,
         source: SRC_CALCULATE,
     },
     Expectation {
@@ -430,8 +404,9 @@ pub const TABLE: &[Expectation] = &[
         admission: AdmissionExpectation::Accepted,
         events: &[IN_PLACE_EVENT],
         forbidden_events: &[RECREATE_EVENT],
-        updated: DAEMON_REBUILD,
+        updated: IN_PLACE_REBUILD,
         untouched: UNTOUCHED,
+        seed_claims: false,
         source: SRC_ENV_FROM_METADATA,
     },
     Expectation {
@@ -441,8 +416,9 @@ pub const TABLE: &[Expectation] = &[
         admission: AdmissionExpectation::Accepted,
         events: &[IN_PLACE_EVENT],
         forbidden_events: &[RECREATE_EVENT],
-        updated: DAEMON_REBUILD,
+        updated: IN_PLACE_REBUILD,
         untouched: UNTOUCHED,
+        seed_claims: false,
         source: SRC_CALCULATE,
     },
     Expectation {
@@ -454,6 +430,7 @@ pub const TABLE: &[Expectation] = &[
         forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT, "Killing"],
         updated: UNTOUCHED,
         untouched: UNTOUCHED,
+        seed_claims: false,
         source: SRC_POD_PATCH,
     },
     Expectation {
@@ -463,8 +440,9 @@ pub const TABLE: &[Expectation] = &[
         admission: AdmissionExpectation::Accepted,
         events: &[RECREATE_EVENT],
         forbidden_events: &[IN_PLACE_EVENT],
-        updated: CLONESET_FALLBACK_NEW_POD,
+        updated: CLONESET_NEW_POD,
         untouched: UNTOUCHED,
+        seed_claims: false,
         source: SRC_CLONESET_UPDATE,
     },
     Expectation {
@@ -478,6 +456,7 @@ pub const TABLE: &[Expectation] = &[
         forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT, "Killing"],
         updated: UNTOUCHED,
         untouched: UNTOUCHED,
+        seed_claims: false,
         source: SRC_INPLACE_ONLY,
     },
     Expectation {
@@ -489,6 +468,7 @@ pub const TABLE: &[Expectation] = &[
         forbidden_events: &[IN_PLACE_EVENT],
         updated: CLONESET_NEW_POD,
         untouched: UNTOUCHED,
+        seed_claims: true,
         source: SRC_CLONESET_UPDATE,
     },
     Expectation {
@@ -500,6 +480,7 @@ pub const TABLE: &[Expectation] = &[
         forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
         updated: DEPLOYMENT_NEW_POD,
         untouched: UNTOUCHED,
+        seed_claims: true,
         source: SRC_DEPLOYMENT,
     },
 ];
@@ -672,9 +653,10 @@ mod tests {
     }
 
     #[test]
-    fn only_seed_tables_carry_claims() {
-        for table in [DAEMON_REBUILD, UNTOUCHED, CLONESET_FALLBACK_NEW_POD] {
-            assert!(table.iter().all(|c| c.claims.is_empty()));
+    fn only_image_changes_evidence_the_seed() {
+        assert!(UNTOUCHED.iter().all(|c| c.claims.is_empty()));
+        for e in TABLE {
+            assert_eq!(e.seed_claims, e.change == "image", "{e:?}");
         }
     }
 
