@@ -268,6 +268,7 @@ fn short_token(token: &str) -> &str {
 fn network_identity(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, String) {
     let ip_kept = before.pod_ips == after.pod_ips;
     let netns_kept = before.netns() == after.netns();
+    let same_pod = before.uid == after.uid;
     let ip = if ip_kept {
         format!("IP {} kept", after.pod_ips.join(","))
     } else {
@@ -277,14 +278,15 @@ fn network_identity(before: &PodSnapshot, after: &PodSnapshot) -> (Outcome, Stri
             after.pod_ips.join(",")
         )
     };
-    let netns = if netns_kept {
-        "netns kept"
-    } else {
-        "netns changed"
+    // A new pod has a new sandbox and so a new network namespace, even when
+    // the kernel hands its freed inode number out again (seen with an
+    // Advanced StatefulSet recreate, where the old pod is gone first).
+    let netns = match (netns_kept, same_pod) {
+        (true, true) => "netns kept",
+        (true, false) => "new sandbox (netns inode number reused)",
+        (false, _) => "netns changed",
     };
-    // A replacement pod may by chance get the old IP back; the netns inode
-    // cannot repeat while the old one existed, so "kept" needs both.
-    let outcome = if ip_kept && netns_kept {
+    let outcome = if ip_kept && netns_kept && same_pod {
         Outcome::Kept
     } else {
         Outcome::NotKept
@@ -421,6 +423,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(metadata_applied(record));
         checks.extend(env_seen(record));
         checks.extend(priority_order(record));
+        checks.extend(reported_done(record));
     }
     checks.extend(rebuild_lifecycle(record));
     checks.extend(new_image(record));
@@ -998,6 +1001,48 @@ fn env_seen(record: &ScenarioRecord) -> Option<Check> {
             Verdict::from_bool(wrong.is_empty()),
         )
     })
+}
+
+/// What the objects of a direct change report of themselves: every
+/// request's phase must be `Completed` (a ContainerRecreateRequest), every
+/// count line must agree (a SidecarSet's matched, updated, ready pods).
+fn reported_done(record: &ScenarioRecord) -> Option<Check> {
+    let mut seen = Vec::new();
+    let mut problems = Vec::new();
+    for step in &record.steps {
+        for (key, value) in &step.change.reports {
+            seen.push(format!("#{} {key}: {value}", step.index + 1));
+            let ok = if key.ends_with(" phase") {
+                value == "Completed"
+            } else if key.ends_with(" containers") {
+                value.split(", ").all(|s| s.ends_with("=Succeeded"))
+            } else {
+                counts_agree(value)
+            };
+            if !ok {
+                problems.push(key.clone());
+            }
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        check(
+            record,
+            "the change's own objects report completion",
+            &[],
+            "requests Completed, every container Succeeded; matched = updated = ready",
+            seen.join("; "),
+            Verdict::from_bool(problems.is_empty()),
+        )
+    })
+}
+
+/// "matched 1, updated 1, ready 1": every number the same.
+fn counts_agree(text: &str) -> bool {
+    let numbers: Vec<&str> = text
+        .split(", ")
+        .filter_map(|part| part.rsplit(' ').next())
+        .collect();
+    !numbers.is_empty() && numbers.iter().all(|n| *n == numbers[0])
 }
 
 /// With container priorities (`KRUISE_CONTAINER_PRIORITY`), kruise updates
@@ -1815,6 +1860,17 @@ mod tests {
         view.cgroup = "0::/\n".into();
         view.cgroup_inode = "8104".into();
         assert_eq!(cgroup_summary(&view), "namespaced cgroup, inode 8104");
+    }
+
+    #[test]
+    fn a_reused_netns_inode_in_a_new_pod_is_not_kept() {
+        let pod = &samples::in_place().steps[0].pods[0];
+        let mut after = pod.before.clone();
+        after.uid = "new".into();
+        let (outcome, detail) = network_identity(&pod.before, &after);
+        assert_eq!(outcome, Outcome::NotKept);
+        assert!(detail.contains("netns inode number reused"), "{detail}");
+        assert_eq!(network_identity(&pod.before, &pod.after).0, Outcome::Kept);
     }
 
     #[test]

@@ -8,7 +8,10 @@
 
 use anyhow::Context;
 
-use crate::changes::{Change, Combined, EnvFromMetadata, EnvValue, Image, Metadata, PodAnnotation};
+use crate::changes::{
+    Change, Combined, ContainerRecreate, EnvFromMetadata, EnvValue, Image, Metadata, PodAnnotation,
+    SidecarSetImage,
+};
 use crate::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
 
 #[derive(Debug)]
@@ -166,6 +169,56 @@ pub const CATALOG: &[Scenario] = &[
         summary: "3 replicas, partition 2: one pod updated in place, two untouched",
         fixture: "fixtures/cloneset-partition.yaml",
         changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "asts-inplace",
+        suite: "advanced",
+        summary: "Advanced StatefulSet InPlaceIfPossible, image v1 -> v2: same pod, claim kept",
+        fixture: "fixtures/advanced-statefulset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "asts-recreate",
+        suite: "advanced",
+        summary: "Advanced StatefulSet ReCreate, image v1 -> v2: same name, new pod, claim kept",
+        fixture: "fixtures/advanced-statefulset-recreate.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "ads-inplace",
+        suite: "advanced",
+        summary: "Advanced DaemonSet InPlaceIfPossible, image v1 -> v2: same pod on the node",
+        fixture: "fixtures/advanced-daemonset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "container-recreate",
+        suite: "advanced",
+        summary: "ContainerRecreateRequest for the app container, no template change",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[&ContainerRecreate {
+            containers: &["app"],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+    },
+    Scenario {
+        name: "sidecarset-upgrade",
+        suite: "advanced",
+        summary: "SidecarSet sidecar image v1 -> v2: the injected sidecar rebuilt in place, the app untouched",
+        fixture: "fixtures/cloneset-sidecarset.yaml",
+        changes: &[&SidecarSetImage {
+            container: "sidecar",
+            version: "v2",
+        }],
         seed_column: None,
         measure_throughput: false,
     },

@@ -285,6 +285,22 @@ const SRC_DEPLOYMENT: Source = Source {
     title: "Kubernetes docs: Deployments, rolling update (a new ReplicaSet, new pods)",
     url: "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment",
 };
+const SRC_ASTS: Source = Source {
+    title: "kruise v1.9.0 pkg/controller/statefulset/stateful_set_control.go (in place if possible, else delete and recreate under the same name)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/statefulset/stateful_set_control.go",
+};
+const SRC_ADS: Source = Source {
+    title: "kruise v1.9.0 pkg/controller/daemonset/daemonset_update.go (rollingUpdateType InPlaceIfPossible)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/daemonset/daemonset_update.go",
+};
+const SRC_CRR: Source = Source {
+    title: "kruise v1.9.0 pkg/daemon/containerrecreate/crr_daemon_controller.go (kruise-daemon stops the containers; the kubelet creates them again)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/daemon/containerrecreate/crr_daemon_controller.go",
+};
+const SRC_SIDECARSET: Source = Source {
+    title: "kruise v1.9.0 pkg/controller/sidecarset/sidecarset_processor.go (in-place sidecar image update)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/sidecarset/sidecarset_processor.go",
+};
 const SRC_POD_PATCH: Source = Source {
     title: "kruise v1.9.0 pkg/daemon/containermeta/container_meta_controller.go (restarts only for a template change in flight)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/daemon/containermeta/container_meta_controller.go",
@@ -348,6 +364,23 @@ const CLONESET_NEW_POD: &[Cell] = &[
     pod(Row::NetworkIdentity, Outcome::NotKept, &[Claim::C10]),
     changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
     pod(Row::Scheduling, Outcome::Rescheduled, &[Claim::C10]),
+    others(Row::ContainerRebuild, Outcome::NewPod),
+    others(Row::RootFs, Outcome::NotKept),
+    others(Row::RestartCount, Outcome::ZeroInNewPod),
+];
+
+/// Advanced StatefulSet recreate: the same name comes back, but it is a new
+/// pod (new UID, IP, netns, emptyDirs); the claim is kept and reattached.
+const STATEFUL_NEW_POD: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::NotKept, &[]),
+    changed(Row::ContainerRebuild, Outcome::NewPod, &[]),
+    changed(Row::RootFs, Outcome::NotKept, &[]),
+    pod(Row::EmptyDir, Outcome::NotKept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::NotKept, &[]),
+    pod(Row::Pvc, Outcome::Kept, &[]),
+    pod(Row::NetworkIdentity, Outcome::NotKept, &[]),
+    changed(Row::RestartCount, Outcome::ZeroInNewPod, &[]),
+    pod(Row::Scheduling, Outcome::Rescheduled, &[]),
     others(Row::ContainerRebuild, Outcome::NewPod),
     others(Row::RootFs, Outcome::NotKept),
     others(Row::RestartCount, Outcome::ZeroInNewPod),
@@ -470,6 +503,66 @@ pub const TABLE: &[Expectation] = &[
         untouched: UNTOUCHED,
         seed_claims: true,
         source: SRC_CLONESET_UPDATE,
+    },
+    Expectation {
+        workload: "Advanced StatefulSet",
+        strategy: "InPlaceIfPossible",
+        change: "image",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &["SuccessfulDelete"],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_ASTS,
+    },
+    Expectation {
+        workload: "Advanced StatefulSet",
+        strategy: "ReCreate",
+        change: "image",
+        admission: AdmissionExpectation::Accepted,
+        events: &["SuccessfulDelete"],
+        forbidden_events: &[IN_PLACE_EVENT],
+        updated: STATEFUL_NEW_POD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_ASTS,
+    },
+    Expectation {
+        workload: "Advanced DaemonSet",
+        strategy: "InPlaceIfPossible",
+        change: "image",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &["SuccessfulDelete"],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_ADS,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "container-recreate-request",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_CRR,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "sidecarset-image",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_SIDECARSET,
     },
     Expectation {
         workload: "Deployment",
@@ -656,7 +749,8 @@ mod tests {
     fn only_image_changes_evidence_the_seed() {
         assert!(UNTOUCHED.iter().all(|c| c.claims.is_empty()));
         for e in TABLE {
-            assert_eq!(e.seed_claims, e.change == "image", "{e:?}");
+            let seed = e.change == "image" && ["CloneSet", "Deployment"].contains(&e.workload);
+            assert_eq!(e.seed_claims, seed, "{e:?}");
         }
     }
 

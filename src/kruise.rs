@@ -249,8 +249,28 @@ pub fn revision_matches(label: Option<&str>, update_revision: &str) -> bool {
     }
 }
 
-/// Per-pod completion for CloneSet pods: `InPlaceUpdateReady` True, Ready,
-/// on the update revision, no pending grace-period spec.
+/// The pod's `controller-revision-hash` label.
+pub fn pod_revision(pod: &Pod) -> Option<&str> {
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(REVISION_LABEL))
+        .map(String::as_str)
+}
+
+/// Whether the pod carries kruise's `InPlaceUpdateReady` readiness gate
+/// (CloneSet injects it always; Advanced StatefulSet and DaemonSet only
+/// for in-place policies).
+pub fn has_inplace_gate(pod: &Pod) -> bool {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.readiness_gates.iter().flatten())
+        .any(|g| g.condition_type == INPLACE_UPDATE_READY)
+}
+
+/// Per-pod completion for kruise pods: Ready, on the update revision, no
+/// pending grace-period spec, and `InPlaceUpdateReady` True where the pod
+/// has that gate.
 pub fn pod_updated(pod: &Pod, update_revision: &str) -> Result<(), String> {
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     if pod.metadata.deletion_timestamp.is_some() {
@@ -276,7 +296,12 @@ pub fn pod_updated(pod: &Pod, update_revision: &str) -> Result<(), String> {
     if grace_pending {
         return Err(format!("pod {name} still in its in-place grace period"));
     }
-    for condition in [INPLACE_UPDATE_READY, "Ready"] {
+    let gates: &[&str] = if has_inplace_gate(pod) {
+        &[INPLACE_UPDATE_READY, "Ready"]
+    } else {
+        &["Ready"]
+    };
+    for condition in gates {
         if pod_condition(pod, condition) != Some("True") {
             return Err(format!(
                 "pod {name} {condition}={}",
@@ -370,6 +395,7 @@ mod tests {
     fn pod_needs_inplace_update_ready() {
         let pod: Pod = serde_json::from_value(json!({
             "metadata": {"name": "app-1", "labels": {"controller-revision-hash": "app-new"}},
+            "spec": {"containers": [], "readinessGates": [{"conditionType": "InPlaceUpdateReady"}]},
             "status": {"conditions": [
                 {"type": "InPlaceUpdateReady", "status": "False"},
                 {"type": "Ready", "status": "True"}]}

@@ -275,6 +275,13 @@ pub struct ChangeRecord {
     pub annotations: BTreeMap<String, String>,
     /// Env values the targeted containers must see afterwards.
     pub env: BTreeMap<String, String>,
+    /// Other planned facts (a request's name, a SidecarSet's name).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+    /// What the objects a direct change created or edited report of
+    /// themselves once done (a ContainerRecreateRequest's phase, ...).
+    #[serde(default)]
+    pub reports: BTreeMap<String, String>,
 }
 
 /// How the API server answered the change.

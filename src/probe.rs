@@ -118,17 +118,39 @@ impl Probe {
             .collect())
     }
 
+    /// The container that mounts the marker volumes: the first whose spec
+    /// mounts the disk emptyDir (an injected sidecar may come first and
+    /// mount nothing), else the first.
+    pub async fn volume_container(&self, pod: &str) -> anyhow::Result<String> {
+        let pod = self.pods.get(pod).await?;
+        let containers = pod.spec.map(|s| s.containers).unwrap_or_default();
+        let wanted = MarkerLocation::DiskEmptyDir.expected_mount_point();
+        let mounts = |c: &&k8s_openapi::api::core::v1::Container| {
+            c.volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.mount_path == wanted)
+        };
+        containers
+            .iter()
+            .find(mounts)
+            .or(containers.first())
+            .map(|c| c.name.clone())
+            .context("pod without containers")
+    }
+
     /// Writes a fresh token to every marker location: a rootfs marker in
-    /// every container, the volume markers once through the first
-    /// container (the pod's volumes are shared); records which mount each
+    /// every container, the volume markers once through the container that
+    /// mounts them (the pod's volumes are shared); records which mount each
     /// landed on.
     pub async fn write_markers(&self, pod: &str) -> anyhow::Result<Vec<MarkerWrite>> {
         let containers = self.containers(pod).await?;
+        let volumes = self.volume_container(pod).await?;
         let mut written = Vec::new();
-        for (i, container) in containers.iter().enumerate() {
+        for container in &containers {
             let mounts = self.mounts(pod, container).await?;
             for location in MarkerLocation::iter() {
-                if i > 0 && !location.per_container() {
+                if *container != volumes && !location.per_container() {
                     continue;
                 }
                 let token = uuid::Uuid::new_v4().to_string();
@@ -214,12 +236,7 @@ impl Probe {
         pod: &str,
         plan: &ThroughputPlan,
     ) -> anyhow::Result<Throughput> {
-        let container = self
-            .containers(pod)
-            .await?
-            .into_iter()
-            .next()
-            .context("pod without containers")?;
+        let container = self.volume_container(pod).await?;
         let container = container.as_str();
         let mounts = self.mounts(pod, container).await?;
         let (mem_dir, disk_dir) = ("/data/mem", "/data/disk");

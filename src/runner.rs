@@ -15,13 +15,12 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
 use kube::runtime::watcher;
-use serde_json::json;
 
 use crate::assess::{self, Check};
 use crate::catalog::{self, Scenario};
-use crate::changes::{ActsOn, Change, Plan};
+use crate::changes::{ActsOn, Change, Plan, Target};
 use crate::cluster::{self, Cluster};
 use crate::config::RunConfig;
 use crate::events;
@@ -34,7 +33,7 @@ use crate::observe::{
 };
 use crate::probe::{Probe, ThroughputPlan};
 use crate::wait::{self, Poll, WaitContext};
-use crate::workloads::{self, Workload};
+use crate::workloads::{self, ClusterObjects, Workload};
 
 /// A finished scenario whose checks all passed (or were inconclusive).
 #[derive(Debug)]
@@ -70,7 +69,9 @@ pub async fn run_with(
     })?;
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
     create_namespace(&client, &namespace, scenario.name).await?;
+    let cluster_objects = ClusterObjects::default();
     let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario.name);
+    guard.cluster_objects = cluster_objects.clone();
     wait::progress(
         scenario.name,
         &format!(
@@ -78,7 +79,8 @@ pub async fn run_with(
             scenario.summary, key.0, key.1
         ),
     );
-    let session = Session::new(config, scenario, cluster, client, namespace);
+    let mut session = Session::new(config, scenario, cluster, client, namespace);
+    session.cluster_objects = cluster_objects;
     let record = match AssertUnwindSafe(session.record()).catch_unwind().await {
         Ok(record) => record,
         Err(panic) => {
@@ -192,6 +194,8 @@ struct NamespaceGuard {
     client: Client,
     namespace: String,
     scenario: String,
+    /// Cluster-scoped objects the fixture created (a SidecarSet).
+    cluster_objects: ClusterObjects,
     finished: bool,
 }
 
@@ -209,6 +213,7 @@ impl NamespaceGuard {
             client: client.clone(),
             namespace: namespace.to_string(),
             scenario: scenario.to_string(),
+            cluster_objects: ClusterObjects::default(),
             finished: false,
         }
     }
@@ -240,6 +245,9 @@ impl NamespaceGuard {
                 ));
                 return;
             }
+        }
+        if let Err(err) = self.cluster_objects.delete_all(&self.client).await {
+            self.say(&format!("warning: cleanup: {err:#}"));
         }
         if let Err(err) = self.delete().await {
             self.say(&format!("warning: cleanup: {err:#}"));
@@ -279,11 +287,13 @@ impl Drop for NamespaceGuard {
             return;
         }
         let (kubeconfig, namespace) = (self.kubeconfig.clone(), self.namespace.clone());
+        let objects = self.cluster_objects.clone();
         eprintln!(
             "[inplace-conformance {}] interrupted: deleting namespace {namespace}",
             self.scenario
         );
-        let deleted = std::thread::spawn(move || delete_detached(&kubeconfig, &namespace)).join();
+        let deleted =
+            std::thread::spawn(move || delete_detached(&kubeconfig, &namespace, &objects)).join();
         if !matches!(deleted, Ok(Ok(()))) {
             eprintln!(
                 "[inplace-conformance {}] warning: could not delete namespace {}",
@@ -294,7 +304,11 @@ impl Drop for NamespaceGuard {
 }
 
 /// Deletion request on a runtime and client of its own.
-fn delete_detached(kubeconfig: &std::path::Path, namespace: &str) -> anyhow::Result<()> {
+fn delete_detached(
+    kubeconfig: &std::path::Path,
+    namespace: &str,
+    objects: &ClusterObjects,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -304,6 +318,7 @@ fn delete_detached(kubeconfig: &std::path::Path, namespace: &str) -> anyhow::Res
             kubeconfig: kubeconfig.to_path_buf(),
         };
         let client = cluster.client().await?;
+        objects.delete_all(&client).await?;
         let api: Api<Namespace> = Api::all(client);
         api.delete(namespace, &DeleteParams::background()).await?;
         Ok(())
@@ -319,6 +334,7 @@ struct Session<'a> {
     namespace: String,
     ctx: WaitContext,
     probe: Probe,
+    cluster_objects: ClusterObjects,
 }
 
 /// The slot name of container `c`'s image at step `step` (0 = creation).
@@ -407,6 +423,7 @@ impl<'a> Session<'a> {
             namespace,
             ctx,
             probe,
+            cluster_objects: ClusterObjects::default(),
         }
     }
 
@@ -476,8 +493,8 @@ impl<'a> Session<'a> {
     }
 
     async fn fill(&self, record: &mut ScenarioRecord) -> anyhow::Result<()> {
-        let template = workloads::fixture_template(&self.config.repo_root, self.scenario.fixture)?;
-        let containers = workloads::template_containers(&template);
+        let containers =
+            workloads::fixture_containers(&self.config.repo_root, self.scenario.fixture)?;
         let slots = image_slots(&containers, self.scenario.changes);
         self.say(&format!(
             "delivering {} image(s) ({:?})",
@@ -523,6 +540,7 @@ impl<'a> Session<'a> {
             &self.config.repo_root,
             self.scenario.fixture,
             &references,
+            &self.cluster_objects,
         )
         .await?;
         record.workload = workload.base().reference.clone();
@@ -590,27 +608,33 @@ impl<'a> Session<'a> {
         let since = Timestamp::now();
         let (started_at, clock) = (crate::now_rfc3339(), Instant::now());
         self.say(&format!("change #{}: {}", index + 1, planned.description));
-        let admission = self.apply(workload, change, &planned).await?;
+        let reached = base.live_pods().await?;
+        let admission = self.apply(workload, change, &planned, &reached).await?;
         let expected_updated = match (&admission, change.acts_on()) {
             (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
+            (Admission::Accepted, ActsOn::Directly) => reached.len(),
             _ => 0,
         };
         let old_uids: Vec<String> = before.iter().map(|(s, _)| s.uid.clone()).collect();
-        self.wait_done(
-            workload,
-            change,
-            &planned,
-            &admission,
-            revision_before.as_deref(),
-            &old_uids,
-        )
-        .await?;
+        let mut planned = planned;
+        planned.reports = self
+            .wait_done(
+                workload,
+                change,
+                &planned,
+                &admission,
+                &reached,
+                revision_before.as_deref(),
+                &old_uids,
+            )
+            .await?;
         let completed_at = crate::now_rfc3339();
         let duration_ms = clock.elapsed().as_millis() as u64;
         let quiet = self.quiet_window(workload).await?;
         let revision_after = workload.revision().await?;
+        let direct = change.acts_on() == ActsOn::Directly && admission == Admission::Accepted;
         let pods = self
-            .observe_after(workload, before, &revision_before, &revision_after)
+            .observe_after(workload, before, &revision_before, &revision_after, direct)
             .await?;
         let events = self.step_events(&planned, &pods, since).await?;
         self.say(&format!(
@@ -643,19 +667,18 @@ impl<'a> Session<'a> {
         workload: &dyn Workload,
         change: &dyn Change,
         planned: &ChangeRecord,
+        reached: &[Pod],
     ) -> anyhow::Result<Admission> {
         let result = match change.acts_on() {
             ActsOn::Template => {
                 let mut edit = |t: &mut serde_json::Value| change.edit(t, planned);
                 workload.base().edit_template(&mut edit).await
             }
-            ActsOn::Pods => self.patch_pods(workload, planned).await,
+            ActsOn::Directly => change.act(&self.target(reached), planned).await,
         };
         match result {
             Ok(()) => Ok(Admission::Accepted),
-            Err(kube::Error::Api(status))
-                if status.code == 422 || status.code == 400 || status.code == 403 =>
-            {
+            Err(kube::Error::Api(status)) if [400, 403, 422].contains(&status.code) => {
                 self.say(&format!(
                     "change refused ({}): {}",
                     status.code, status.message
@@ -669,40 +692,30 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn patch_pods(
-        &self,
-        workload: &dyn Workload,
-        planned: &ChangeRecord,
-    ) -> Result<(), kube::Error> {
-        let patch =
-            json!({"metadata": {"labels": planned.labels, "annotations": planned.annotations}});
-        let api = workload.base().pods_api();
-        for pod in workload
-            .base()
-            .live_pods()
-            .await
-            .map_err(|e| kube::Error::Service(format!("listing pods: {e:#}").into()))?
-        {
-            let name = pod.metadata.name.unwrap_or_default();
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
+    fn target<'p>(&'p self, pods: &'p [Pod]) -> Target<'p> {
+        Target {
+            client: &self.client,
+            namespace: &self.namespace,
+            pods,
         }
-        Ok(())
     }
 
-    /// Done as the controller defines it for a template change; for a pod
-    /// patch, when every pod shows it; nothing to await for a refusal.
+    /// Done as the controller defines it for a template change, as the
+    /// change defines it for a direct one (returning what its objects
+    /// report); nothing to await for a refusal.
+    #[allow(clippy::too_many_arguments)]
     async fn wait_done(
         &self,
         workload: &dyn Workload,
         change: &dyn Change,
         planned: &ChangeRecord,
         admission: &Admission,
+        reached: &[Pod],
         previous: Option<&str>,
         old_uids: &[String],
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<BTreeMap<String, String>> {
         if matches!(admission, Admission::Rejected { .. }) {
-            return Ok(());
+            return Ok(BTreeMap::new());
         }
         let base = workload.base();
         let triggers = self.triggers(workload);
@@ -722,29 +735,21 @@ impl<'a> Session<'a> {
                     ))
                 })
                 .await?;
+                Ok(BTreeMap::new())
             }
-            ActsOn::Pods => {
-                let what = "every pod to carry the patched metadata".to_string();
-                wait::until_watched(&self.ctx, &what, timeout, triggers, || async {
-                    let pods = base.live_pods().await?;
-                    let missing: Vec<String> = pods
-                        .iter()
-                        .filter(|p| !carries(p, planned))
-                        .filter_map(|p| p.metadata.name.clone())
-                        .collect();
-                    Ok(settled(
-                        if missing.is_empty() {
-                            Ok(())
-                        } else {
-                            Err(format!("not yet on {}", missing.join(", ")))
-                        },
-                        (),
-                    ))
+            ActsOn::Directly => {
+                let what = format!("{} to be done", planned.description);
+                let target = self.target(reached);
+                let reports = wait::until_watched(&self.ctx, &what, timeout, triggers, || async {
+                    Ok(match change.done(&target, planned).await? {
+                        Ok(reports) => Poll::Ready(reports),
+                        Err(state) => Poll::Pending(state),
+                    })
                 })
                 .await?;
+                Ok(reports)
             }
         }
-        Ok(())
     }
 
     /// Watches the pods for `timeouts.quiet` after completion and records
@@ -808,6 +813,7 @@ impl<'a> Session<'a> {
         before: Vec<(PodSnapshot, Vec<crate::observe::MarkerWrite>)>,
         revision_before: &Option<String>,
         revision_after: &Option<String>,
+        direct: bool,
     ) -> anyhow::Result<Vec<PodStep>> {
         let after_pods = workload.base().live_pods().await?;
         let key = |uid: &str, name: &str| (uid.to_string(), name.to_string());
@@ -837,8 +843,11 @@ impl<'a> Session<'a> {
             let name = pod.metadata.name.clone().unwrap_or_default();
             let read_back = self.probe.read_markers(&name, &written).await?;
             let after = self.probe.snapshot(&name).await?;
-            let updated = match (moved, revision_after) {
-                (true, Some(revision)) => workload.pod_on_revision(pod, revision).await?,
+            // A direct change reaches every pod; a template change the
+            // pods the controller moved to the new revision.
+            let updated = match (direct, moved, revision_after) {
+                (true, _, _) => true,
+                (false, true, Some(revision)) => workload.pod_on_revision(pod, revision).await?,
                 _ => false,
             };
             steps.push(PodStep {
@@ -925,21 +934,6 @@ fn settled<T>(state: Result<(), String>, value: T) -> Poll<T> {
         Ok(()) => Poll::Ready(value),
         Err(state) => Poll::Pending(state),
     }
-}
-
-/// The pod carries every label and annotation of the change.
-fn carries(pod: &Pod, planned: &ChangeRecord) -> bool {
-    let has = |map: &Option<BTreeMap<String, String>>, k: &String, v: &String| {
-        map.as_ref().and_then(|m| m.get(k)) == Some(v)
-    };
-    planned
-        .labels
-        .iter()
-        .all(|(k, v)| has(&pod.metadata.labels, k, v))
-        && planned
-            .annotations
-            .iter()
-            .all(|(k, v)| has(&pod.metadata.annotations, k, v))
 }
 
 /// `pod/container` -> (containerID, restartCount).

@@ -13,6 +13,7 @@ pub struct Combined {
     pub parts: &'static [&'static dyn Change],
 }
 
+#[async_trait::async_trait]
 impl Change for Combined {
     fn kind(&self) -> &'static str {
         self.kind

@@ -36,6 +36,7 @@ pub fn readers(template: &Value, annotation: &str) -> Vec<(String, String)> {
     out
 }
 
+#[async_trait::async_trait]
 impl Change for EnvFromMetadata {
     fn kind(&self) -> &'static str {
         "env-from-metadata"

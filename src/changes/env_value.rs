@@ -15,6 +15,7 @@ pub struct EnvValue {
     pub name: &'static str,
 }
 
+#[async_trait::async_trait]
 impl Change for EnvValue {
     fn kind(&self) -> &'static str {
         "env-value"

@@ -12,6 +12,7 @@ pub struct Image {
     pub to: &'static [(&'static str, &'static str)],
 }
 
+#[async_trait::async_trait]
 impl Change for Image {
     fn kind(&self) -> &'static str {
         "image"

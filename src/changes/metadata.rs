@@ -12,6 +12,7 @@ pub const ANNOTATION: &str = "inplace-conformance/note";
 #[derive(Debug)]
 pub struct Metadata;
 
+#[async_trait::async_trait]
 impl Change for Metadata {
     fn kind(&self) -> &'static str {
         "metadata"

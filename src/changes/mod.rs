@@ -1,27 +1,35 @@
 //! Changes a scenario applies, one file per change type behind [`Change`]:
 //! a change first plans (fresh tokens, new images, which containers it
-//! targets: the record the judgement needs), then edits the pod template.
-//! A change that acts on the pods directly says so; the runner patches the
-//! planned metadata onto every pod instead. A new change type is a new file
+//! targets: the record the judgement needs), then either edits the pod
+//! template (the workload's controller rolls it out) or acts directly on
+//! the cluster (patch the pods, create a ContainerRecreateRequest, edit a
+//! SidecarSet) and says when that is done. A new change type is a new file
 //! here and expectation rows keyed by its `kind`.
 
 mod combined;
+mod container_recreate;
 pub mod env_from_metadata;
 mod env_value;
 mod image;
 mod metadata;
 mod pod_annotation;
+mod sidecarset_image;
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
 use serde_json::Value;
 
 pub use combined::Combined;
+pub use container_recreate::ContainerRecreate;
 pub use env_from_metadata::EnvFromMetadata;
 pub use env_value::EnvValue;
 pub use image::Image;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
+pub use sidecarset_image::SidecarSetImage;
 
 use crate::observe::{ChangeRecord, ImageRef};
 
@@ -30,8 +38,17 @@ use crate::observe::{ChangeRecord, ImageRef};
 pub enum ActsOn {
     /// The workload's pod template: its controller rolls it out.
     Template,
-    /// The live pods' metadata, bypassing the controller.
-    Pods,
+    /// The cluster directly, through [`Change::act`]; every live pod is
+    /// one the change reaches.
+    Directly,
+}
+
+/// What a direct change may touch: the scenario's namespace and the live
+/// pods of the workload when the change was applied.
+pub struct Target<'a> {
+    pub client: &'a Client,
+    pub namespace: &'a str,
+    pub pods: &'a [Pod],
 }
 
 /// What a change may draw on when it plans.
@@ -42,6 +59,7 @@ pub struct Plan<'a> {
     pub images: &'a BTreeMap<String, ImageRef>,
 }
 
+#[async_trait]
 pub trait Change: Sync + std::fmt::Debug {
     /// The change type: the expectation table's key.
     fn kind(&self) -> &'static str;
@@ -60,7 +78,42 @@ pub trait Change: Sync + std::fmt::Debug {
     fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord>;
 
     /// Edits the pod template as planned.
-    fn edit(&self, template: &mut Value, planned: &ChangeRecord) -> anyhow::Result<()>;
+    fn edit(&self, _template: &mut Value, _planned: &ChangeRecord) -> anyhow::Result<()> {
+        anyhow::bail!("{} does not edit the pod template", self.kind())
+    }
+
+    /// A direct change: acts on the cluster as planned. The API server's
+    /// refusal comes back as the error (recorded, not fatal).
+    async fn act(&self, _target: &Target<'_>, _planned: &ChangeRecord) -> Result<(), kube::Error> {
+        Err(kube::Error::Service(
+            format!("{} is not a direct change", self.kind()).into(),
+        ))
+    }
+
+    /// A direct change: `Ok(Ok(reports))` once it is done (with what the
+    /// objects it created report of themselves), `Ok(Err(state))` before.
+    async fn done(
+        &self,
+        _target: &Target<'_>,
+        _planned: &ChangeRecord,
+    ) -> anyhow::Result<Result<BTreeMap<String, String>, String>> {
+        Ok(Ok(BTreeMap::new()))
+    }
+}
+
+/// A merge patch of metadata onto every target pod.
+pub async fn patch_pods_metadata(
+    target: &Target<'_>,
+    planned: &ChangeRecord,
+) -> Result<(), kube::Error> {
+    let api: kube::Api<Pod> = kube::Api::namespaced(target.client.clone(), target.namespace);
+    let patch = serde_json::json!({"metadata": {"labels": planned.labels, "annotations": planned.annotations}});
+    for pod in target.pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        api.patch(&name, &Default::default(), &kube::api::Patch::Merge(&patch))
+            .await?;
+    }
+    Ok(())
 }
 
 /// A fresh random token: every run writes values no earlier run wrote.

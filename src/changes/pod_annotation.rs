@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use async_trait::async_trait;
 
-use super::{ActsOn, Change, Plan, token};
+use super::{ActsOn, Change, Plan, Target, patch_pods_metadata, token};
 use crate::observe::ChangeRecord;
 
 #[derive(Debug)]
@@ -15,13 +15,14 @@ pub struct PodAnnotation {
     pub key: &'static str,
 }
 
+#[async_trait]
 impl Change for PodAnnotation {
     fn kind(&self) -> &'static str {
         "pod-annotation"
     }
 
     fn acts_on(&self) -> ActsOn {
-        ActsOn::Pods
+        ActsOn::Directly
     }
 
     fn plan(&self, _plan: &Plan) -> anyhow::Result<ChangeRecord> {
@@ -34,7 +35,30 @@ impl Change for PodAnnotation {
         })
     }
 
-    fn edit(&self, _template: &mut Value, _planned: &ChangeRecord) -> anyhow::Result<()> {
-        anyhow::bail!("{} acts on pods, not on the template", self.kind())
+    async fn act(&self, target: &Target<'_>, planned: &ChangeRecord) -> Result<(), kube::Error> {
+        patch_pods_metadata(target, planned).await
+    }
+
+    /// Done when every pod shows the annotation.
+    async fn done(
+        &self,
+        target: &Target<'_>,
+        planned: &ChangeRecord,
+    ) -> anyhow::Result<Result<BTreeMap<String, String>, String>> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(target.client.clone(), target.namespace);
+        for pod in target.pods {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let now = api.get(&name).await?;
+            let value = now
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(self.key));
+            if value != planned.annotations.get(self.key) {
+                return Ok(Err(format!("{name} does not show {} yet", self.key)));
+            }
+        }
+        Ok(Ok(BTreeMap::new()))
     }
 }

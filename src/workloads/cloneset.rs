@@ -16,6 +16,10 @@ impl Kind for CloneSetKind {
         "CloneSet"
     }
 
+    fn api(&self) -> (&'static str, &'static str) {
+        ("apps.kruise.io", "CloneSet")
+    }
+
     fn strategy(&self, object: &Value) -> String {
         object["spec"]["updateStrategy"]["type"]
             .as_str()

@@ -20,6 +20,10 @@ impl Kind for DeploymentKind {
         "Deployment"
     }
 
+    fn api(&self) -> (&'static str, &'static str) {
+        ("apps", "Deployment")
+    }
+
     fn strategy(&self, object: &Value) -> String {
         object["spec"]["strategy"]["type"]
             .as_str()

@@ -4,6 +4,8 @@
 //! way its own controller defines "done". A new kind is a new file here and
 //! one entry in [`KINDS`].
 
+mod advanced_daemonset;
+mod advanced_statefulset;
 mod cloneset;
 mod deployment;
 
@@ -25,17 +27,33 @@ use crate::observe::WorkloadRef;
 
 /// One kind of workload: how to recognise it in a fixture and open it.
 pub trait Kind: Sync {
+    /// The workload kind as the suite names it (the expectation key):
+    /// the API kind, or "Advanced StatefulSet" where one name has two APIs.
     fn kind(&self) -> &'static str;
+    /// The API group and kind of the object.
+    fn api(&self) -> (&'static str, &'static str);
     /// The update strategy as the fixture's object spells it.
     fn strategy(&self, object: &Value) -> String;
     fn open(&self, base: Base) -> Box<dyn Workload>;
 }
 
 /// Every workload kind the suite drives.
-pub const KINDS: &[&dyn Kind] = &[&cloneset::CloneSetKind, &deployment::DeploymentKind];
+pub const KINDS: &[&dyn Kind] = &[
+    &cloneset::CloneSetKind,
+    &deployment::DeploymentKind,
+    &advanced_statefulset::AdvancedStatefulSetKind,
+    &advanced_daemonset::AdvancedDaemonSetKind,
+];
 
-pub fn kind_of(name: &str) -> Option<&'static dyn Kind> {
-    KINDS.iter().copied().find(|k| k.kind() == name)
+/// The kind a fixture document is, if the suite drives it.
+pub fn kind_of(doc: &Value) -> Option<&'static dyn Kind> {
+    let group = doc["apiVersion"]
+        .as_str()?
+        .rsplit_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("");
+    let kind = doc["kind"].as_str()?;
+    KINDS.iter().copied().find(|k| k.api() == (group, kind))
 }
 
 /// A created workload.
@@ -151,27 +169,38 @@ pub async fn create(
     repo_root: &Path,
     fixture: &str,
     images: &BTreeMap<String, String>,
+    cluster_objects: &ClusterObjects,
 ) -> anyhow::Result<Box<dyn Workload>> {
-    let mut docs = load_fixture(repo_root, fixture)?;
+    let mut docs = load_fixture_in(repo_root, fixture, namespace)?;
     substitute_images(&mut docs, images)?;
     let mut workload = None;
     for doc in docs {
         let kind_name = doc["kind"].as_str().unwrap_or_default().to_string();
-        let resource = served_resource(client, &doc).await?;
+        let (resource, caps) = served_resource(client, &doc).await?;
         let object: DynamicObject = serde_json::from_value(doc.clone())?;
-        let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource);
+        let cluster_scoped = caps.scope == kube::discovery::Scope::Cluster;
+        let api = if cluster_scoped {
+            Api::<DynamicObject>::all_with(client.clone(), &resource)
+        } else {
+            Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource)
+        };
         let created = api
             .create(&PostParams::default(), &object)
             .await
             .with_context(|| format!("creating {kind_name} from {fixture} in {namespace}"))?;
-        if let Some(kind) = kind_of(&kind_name) {
+        if cluster_scoped {
+            // The namespace's deletion does not remove it: the guard does.
+            let name = created.metadata.name.clone().unwrap_or_default();
+            cluster_objects.add(resource.clone(), name);
+        }
+        if let Some(kind) = kind_of(&doc) {
             let name = created.metadata.name.clone().unwrap_or_default();
             let base = Base {
                 client: client.clone(),
                 namespace: namespace.to_string(),
                 reference: WorkloadRef {
                     api_version: resource.api_version.clone(),
-                    kind: resource.kind.clone(),
+                    kind: kind.kind().to_string(),
                     name,
                     fixture: fixture.to_string(),
                     strategy: kind.strategy(&doc),
@@ -192,7 +221,7 @@ pub fn fixture_key(repo_root: &Path, fixture: &str) -> anyhow::Result<(String, S
     let docs = load_fixture(repo_root, fixture)?;
     docs.iter()
         .find_map(|d| {
-            let kind = kind_of(d["kind"].as_str()?)?;
+            let kind = kind_of(d)?;
             Some((kind.kind().to_string(), kind.strategy(d)))
         })
         .with_context(|| format!("{fixture} contains no workload the suite drives"))
@@ -202,17 +231,43 @@ pub fn fixture_key(repo_root: &Path, fixture: &str) -> anyhow::Result<(String, S
 pub fn fixture_template(repo_root: &Path, fixture: &str) -> anyhow::Result<Value> {
     let docs = load_fixture(repo_root, fixture)?;
     docs.into_iter()
-        .find(|d| d["kind"].as_str().and_then(kind_of).is_some())
+        .find(|d| kind_of(d).is_some())
         .map(|d| d["spec"]["template"].clone())
         .with_context(|| format!("{fixture} contains no workload the suite drives"))
 }
 
+/// Fixtures write `${NAMESPACE}` where the scenario's namespace belongs
+/// (a cluster-scoped object's name, a SidecarSet's namespace); without a
+/// namespace (reading a fixture offline) it stays a placeholder.
+pub const NAMESPACE_PLACEHOLDER: &str = "${NAMESPACE}";
+
 /// All documents of a multi-document YAML fixture, as JSON values.
 pub fn load_fixture(repo_root: &Path, fixture: &str) -> anyhow::Result<Vec<Value>> {
+    load_fixture_in(repo_root, fixture, "namespace")
+}
+
+fn load_fixture_in(repo_root: &Path, fixture: &str, namespace: &str) -> anyhow::Result<Vec<Value>> {
     let path = repo_root.join(fixture);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = text.replace(NAMESPACE_PLACEHOLDER, namespace);
     parse_documents(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Every container a fixture runs: its workload's and those of objects
+/// that inject containers (a SidecarSet's), by name.
+pub fn fixture_containers(repo_root: &Path, fixture: &str) -> anyhow::Result<Vec<String>> {
+    let docs = load_fixture(repo_root, fixture)?;
+    let mut names = Vec::new();
+    for doc in &docs {
+        let containers = match doc.pointer("/spec/template") {
+            Some(template) => template_containers(template),
+            None if doc.pointer("/spec/containers").is_some() => template_containers(doc),
+            None => continue,
+        };
+        names.extend(containers);
+    }
+    Ok(names)
 }
 
 pub fn parse_documents(text: &str) -> anyhow::Result<Vec<Value>> {
@@ -238,19 +293,21 @@ pub fn template_containers(template: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Sets the image of each named container in every pod template of `docs`;
-/// every container of every template must get one.
+/// Sets the image of each named container in every pod template of `docs`
+/// and in every object that lists containers itself (a SidecarSet); every
+/// container must get one.
 pub fn substitute_images(
     docs: &mut [Value],
     images: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
     let mut templates = 0;
     for doc in docs.iter_mut() {
-        let Some(template) = doc.pointer_mut("/spec/template") else {
-            continue;
-        };
-        templates += 1;
-        set_images(template, images)?;
+        if let Some(template) = doc.pointer_mut("/spec/template") {
+            templates += 1;
+            set_images(template, images)?;
+        } else if doc.pointer("/spec/containers").is_some() {
+            set_images(doc, images)?;
+        }
     }
     anyhow::ensure!(templates > 0, "fixture has no pod template");
     Ok(())
@@ -273,12 +330,47 @@ pub fn set_images(template: &mut Value, images: &BTreeMap<String, String>) -> an
 }
 
 /// The document's kind at the document's version, as the server serves it.
-async fn served_resource(client: &Client, doc: &Value) -> anyhow::Result<ApiResource> {
+async fn served_resource(
+    client: &Client,
+    doc: &Value,
+) -> anyhow::Result<(ApiResource, kube::discovery::ApiCapabilities)> {
     let gvk = document_gvk(doc)?;
-    let (resource, _caps) = kube::discovery::pinned_kind(client, &gvk)
+    kube::discovery::pinned_kind(client, &gvk)
         .await
-        .with_context(|| format!("{}/{} {} is not served", gvk.group, gvk.version, gvk.kind))?;
-    Ok(resource)
+        .with_context(|| format!("{}/{} {} is not served", gvk.group, gvk.version, gvk.kind))
+}
+
+/// Cluster-scoped objects a scenario created, for its cleanup guard.
+#[derive(Clone, Default)]
+pub struct ClusterObjects(std::sync::Arc<std::sync::Mutex<Vec<(ApiResource, String)>>>);
+
+impl ClusterObjects {
+    pub fn add(&self, resource: ApiResource, name: String) {
+        self.lock().push((resource, name));
+    }
+
+    pub fn take(&self) -> Vec<(ApiResource, String)> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(ApiResource, String)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes every object (already gone is fine).
+    pub async fn delete_all(&self, client: &Client) -> anyhow::Result<()> {
+        for (resource, name) in self.take() {
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+            match api.delete(&name, &Default::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("deleting {} {name}", resource.kind));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn document_gvk(doc: &Value) -> anyhow::Result<GroupVersionKind> {
@@ -354,10 +446,10 @@ mod tests {
             let mut docs = load_fixture(repo(), scenario.fixture).unwrap();
             let workload = docs
                 .iter()
-                .find(|d| kind_of(d["kind"].as_str().unwrap()).is_some())
+                .find(|d| kind_of(d).is_some())
                 .unwrap_or_else(|| panic!("{}: no workload", scenario.fixture))
                 .clone();
-            let containers = template_containers(&workload["spec"]["template"]);
+            let containers = fixture_containers(repo(), scenario.fixture).unwrap();
             assert!(!containers.is_empty(), "{}", scenario.fixture);
             let images: BTreeMap<String, String> = containers
                 .iter()
@@ -366,6 +458,15 @@ mod tests {
             substitute_images(&mut docs, &images).unwrap();
             assert!(label_selector(&workload).is_ok());
         }
+    }
+
+    #[test]
+    fn the_namespace_placeholder_is_filled_in() {
+        let docs = load_fixture_in(repo(), "fixtures/cloneset-sidecarset.yaml", "ipc-x-1").unwrap();
+        assert_eq!(docs[0]["metadata"]["name"], "ipc-sidecar-ipc-x-1");
+        assert_eq!(docs[0]["spec"]["namespace"], "ipc-x-1");
+        let containers = fixture_containers(repo(), "fixtures/cloneset-sidecarset.yaml").unwrap();
+        assert_eq!(containers, vec!["sidecar", "app"]);
     }
 
     #[test]

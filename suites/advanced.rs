@@ -1,0 +1,19 @@
+//! OpenKruise's in-place update beyond CloneSet: Advanced StatefulSet (in
+//! place and, beside it, ReCreate), Advanced DaemonSet, a
+//! ContainerRecreateRequest and a SidecarSet sidecar upgrade. Each case is
+//! a catalog entry.
+
+use rstest::rstest;
+
+#[rstest]
+#[case::advanced_statefulset_in_place("asts-inplace")]
+#[case::advanced_statefulset_recreate("asts-recreate")]
+#[case::advanced_daemonset_in_place("ads-inplace")]
+#[case::container_recreate_request("container-recreate")]
+#[case::sidecarset_in_place_upgrade("sidecarset-upgrade")]
+#[tokio::test(flavor = "multi_thread")]
+async fn advanced_workloads(#[case] scenario: &str) {
+    if let Err(err) = inplace_conformance::runner::run(scenario).await {
+        panic!("{err:#}");
+    }
+}
