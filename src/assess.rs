@@ -22,6 +22,8 @@ pub enum Verdict {
     /// Observed, but neither confirms nor refutes (C12 between the ratios).
     Inconclusive,
     NotRun,
+    /// The cluster cannot run it (a feature gate off): not a pass.
+    Unsupported,
 }
 
 impl Verdict {
@@ -31,6 +33,7 @@ impl Verdict {
             Verdict::Fail => "FAIL",
             Verdict::Inconclusive => "INCONCLUSIVE",
             Verdict::NotRun => "NOT RUN",
+            Verdict::Unsupported => "UNSUPPORTED",
         }
     }
 
@@ -408,6 +411,17 @@ fn restart_trail(record: &ScenarioRecord) -> String {
 /// All checks of one record.
 pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     let mut checks: Vec<Check> = Vec::new();
+    if let Some(reason) = &record.unsupported {
+        checks.push(check(
+            record,
+            "supported here",
+            &[],
+            "the cluster runs what the scenario needs",
+            format!("unsupported here: {reason}"),
+            Verdict::Unsupported,
+        ));
+        return checks;
+    }
     if let Some(error) = &record.error {
         checks.push(stopped_early(record, error));
     }
@@ -424,6 +438,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(env_seen(record));
         checks.extend(priority_order(record));
         checks.extend(reported_done(record));
+        checks.extend(cpu_limit_applied(record));
     }
     checks.extend(rebuild_lifecycle(record));
     checks.extend(new_image(record));
@@ -739,7 +754,7 @@ fn kruise_events(record: &ScenarioRecord) -> Vec<Check> {
     if !wanted.is_empty() {
         checks.push(check(
             record,
-            &format!("premise: kruise event {}", list(&wanted)),
+            &format!("premise: events {}", list(&wanted)),
             &[],
             format!("{} recorded for each change that expects it", list(&wanted)),
             if missing.is_empty() {
@@ -1030,6 +1045,48 @@ fn reported_done(record: &ScenarioRecord) -> Option<Check> {
             "the change's own objects report completion",
             &[],
             "requests Completed, every container Succeeded; matched = updated = ready",
+            seen.join("; "),
+            Verdict::from_bool(problems.is_empty()),
+        )
+    })
+}
+
+/// A CPU limit change must reach the container's own cgroup: the quota the
+/// container reads inside equals the new limit (and differed before).
+fn cpu_limit_applied(record: &ScenarioRecord) -> Option<Check> {
+    let mut seen = Vec::new();
+    let mut problems = Vec::new();
+    for step in &record.steps {
+        let Some(limit) = step.change.details.get("cpu limit") else {
+            continue;
+        };
+        let wanted = crate::changes::pod_resize::millicores(limit);
+        for pod in step.updated_pods() {
+            for name in &step.change.containers {
+                let Some((b, a)) = container_pair(pod, name) else {
+                    continue;
+                };
+                let (before, after) = (
+                    b.inside.cpu_limit_millicores(),
+                    a.inside.cpu_limit_millicores(),
+                );
+                seen.push(format!(
+                    "{name} cgroup cpu {}m -> {}m",
+                    before.map(|v| v.to_string()).unwrap_or("?".into()),
+                    after.map(|v| v.to_string()).unwrap_or("?".into())
+                ));
+                if after != wanted || before == wanted {
+                    problems.push(name.clone());
+                }
+            }
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        check(
+            record,
+            "the new CPU limit is in the container's cgroup",
+            &[],
+            "cgroup CPU quota changes to the new limit",
             seen.join("; "),
             Verdict::from_bool(problems.is_empty()),
         )
@@ -1623,6 +1680,13 @@ mod tests {
             "sidecar-image",
             "container-priority",
             "partition",
+            "asts-inplace",
+            "asts-recreate",
+            "ads-inplace",
+            "container-recreate",
+            "sidecarset-upgrade",
+            "pod-resize",
+            "pod-resize-restart",
         ] {
             let record = healthy(fixture(&format!("{name}.json")));
             let failed = failed_names(&record);
@@ -1710,7 +1774,7 @@ mod tests {
         let failed = failed_names(&record);
         assert!(failed.contains(&"API server's answer to the change".to_string()));
         assert!(
-            failed.contains(&"premise: kruise event SuccessfulUpdatePodReCreate".to_string()),
+            failed.contains(&"premise: events SuccessfulUpdatePodReCreate".to_string()),
             "{failed:?}"
         );
     }
@@ -1743,6 +1807,70 @@ mod tests {
         targeted.steps[0].change.containers.push("app".into());
         let failed = failed_names(&healthy(targeted));
         assert!(failed.contains(&"root fs".to_string()), "{failed:?}");
+    }
+
+    /// Same name is not same pod: the Advanced StatefulSet recreate keeps
+    /// the name and the claim, and fails the in-place expectations.
+    #[test]
+    fn a_stateful_recreate_keeps_the_name_but_not_the_pod() {
+        let record = fixture("asts-recreate.json");
+        let pod = &record.steps[0].pods[0];
+        assert_eq!(pod.before.name, pod.after.name);
+        assert_ne!(pod.before.uid, pod.after.uid);
+        let cells = judge_cells_against(
+            &record,
+            table("Advanced StatefulSet", "InPlaceIfPossible", "image"),
+        );
+        let rows = failing_rows(&cells);
+        assert!(rows.contains(&Row::PodIdentity), "{rows:?}");
+        assert!(!rows.contains(&Row::Pvc), "the claim is kept either way");
+    }
+
+    /// A resize that restarted the container fails the NotRequired
+    /// expectations, and a limit that did not reach the cgroup fails too.
+    #[test]
+    fn a_restart_or_a_missing_limit_fails_the_pod_resize() {
+        let restart = fixture("pod-resize-restart.json");
+        let cells = judge_cells_against(
+            &restart,
+            table("CloneSet", "InPlaceIfPossible", "pod-resize"),
+        );
+        assert_eq!(
+            failing_rows(&cells),
+            vec![Row::ContainerRebuild, Row::RootFs, Row::RestartCount]
+        );
+        let mut record = healthy(fixture("pod-resize.json"));
+        let app = &mut record.steps[0].pods[0].after.containers[0];
+        app.inside.cpu_quota = "20000 100000".into();
+        assert_eq!(
+            failed_names(&record),
+            vec!["the new CPU limit is in the container's cgroup"]
+        );
+    }
+
+    #[test]
+    fn a_failed_request_fails_the_container_recreate_request() {
+        let mut record = healthy(fixture("container-recreate.json"));
+        for value in record.steps[0].change.reports.values_mut() {
+            if value == "Completed" {
+                *value = "Failed".into();
+            }
+        }
+        assert_eq!(
+            failed_names(&record),
+            vec!["the change's own objects report completion"]
+        );
+    }
+
+    #[test]
+    fn the_sidecar_upgrade_leaves_the_app_alone() {
+        let record = fixture("sidecarset-upgrade.json");
+        let step = &record.steps[0];
+        assert_eq!(step.change.containers, vec!["sidecar"]);
+        let pod = &step.pods[0];
+        let id = |s: &PodSnapshot, c: &str| s.container(c).unwrap().status.container_id.clone();
+        assert_eq!(id(&pod.before, "app"), id(&pod.after, "app"));
+        assert_ne!(id(&pod.before, "sidecar"), id(&pod.after, "sidecar"));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 use anyhow::Context;
 
 use crate::changes::{
-    Change, Combined, ContainerRecreate, EnvFromMetadata, EnvValue, Image, Metadata, PodAnnotation,
-    SidecarSetImage,
+    Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, Image, Metadata,
+    PodAnnotation, PodResize, SidecarSetImage,
 };
 use crate::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
 
@@ -27,6 +27,9 @@ pub struct Scenario {
     pub seed_column: Option<&'static str>,
     /// Also measure memory vs disk emptyDir throughput (C12).
     pub measure_throughput: bool,
+    /// OpenKruise feature gates kruise-manager must run with; without them
+    /// the scenario is "unsupported here" (never a pass).
+    pub requires_kruise_gates: &'static [&'static str],
 }
 
 const TO_V2: &dyn Change = &Image {
@@ -49,6 +52,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: Some(COLUMN_IN_PLACE),
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "inplace-successive",
@@ -58,6 +62,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2, TO_V1, TO_V2],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "cloneset-recreate",
@@ -67,6 +72,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: Some(COLUMN_RECREATE),
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "deployment-rolling",
@@ -76,6 +82,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: Some(COLUMN_DEPLOYMENT),
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "emptydir-throughput",
@@ -85,6 +92,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[],
         seed_column: None,
         measure_throughput: true,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "metadata-only",
@@ -94,6 +102,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[&Metadata],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "env-from-metadata",
@@ -109,6 +118,7 @@ pub const CATALOG: &[Scenario] = &[
         ],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "image-and-env",
@@ -121,6 +131,7 @@ pub const CATALOG: &[Scenario] = &[
         }],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "fallback-recreate",
@@ -130,6 +141,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[PLAIN_ENV],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "inplace-only-refused",
@@ -139,6 +151,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[PLAIN_ENV],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "sidecar-image",
@@ -150,6 +163,7 @@ pub const CATALOG: &[Scenario] = &[
         }],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "container-priority",
@@ -162,6 +176,7 @@ pub const CATALOG: &[Scenario] = &[
         }],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "partition",
@@ -171,6 +186,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "asts-inplace",
@@ -180,6 +196,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "asts-recreate",
@@ -189,6 +206,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "ads-inplace",
@@ -198,6 +216,7 @@ pub const CATALOG: &[Scenario] = &[
         changes: &[TO_V2],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "container-recreate",
@@ -209,6 +228,7 @@ pub const CATALOG: &[Scenario] = &[
         }],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
     },
     Scenario {
         name: "sidecarset-upgrade",
@@ -221,6 +241,50 @@ pub const CATALOG: &[Scenario] = &[
         }],
         seed_column: None,
         measure_throughput: false,
+        requires_kruise_gates: &[],
+    },
+    Scenario {
+        name: "pod-resize",
+        suite: "advanced",
+        summary: "pods/resize of the CPU limit with resizePolicy NotRequired: no restart, \
+                  the new limit in the container's cgroup",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[&PodResize {
+            container: "app",
+            cpu_limit: "300m",
+            policy: "NotRequired",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+    },
+    Scenario {
+        name: "pod-resize-restart",
+        suite: "advanced",
+        summary: "pods/resize of the CPU limit with resizePolicy RestartContainer: one restart",
+        fixture: "fixtures/cloneset-resize-restart.yaml",
+        changes: &[&PodResize {
+            container: "app",
+            cpu_limit: "300m",
+            policy: "RestartContainer",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+    },
+    Scenario {
+        name: "workload-resize",
+        suite: "advanced",
+        summary: "CloneSet template CPU limit change under InPlaceWorkloadVerticalScaling: \
+                  resized in place, no restart",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[&CpuLimit {
+            container: "app",
+            cpu_limit: "300m",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &["InPlaceWorkloadVerticalScaling"],
     },
 ];
 

@@ -301,6 +301,14 @@ const SRC_SIDECARSET: Source = Source {
     title: "kruise v1.9.0 pkg/controller/sidecarset/sidecarset_processor.go (in-place sidecar image update)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/sidecarset/sidecarset_processor.go",
 };
+const SRC_POD_RESIZE: Source = Source {
+    title: "Kubernetes docs: Resize CPU and Memory Resources assigned to Containers (resizePolicy)",
+    url: "https://kubernetes.io/docs/tasks/configure-pod-container/resize-container-resources/",
+};
+const SRC_WORKLOAD_RESIZE: Source = Source {
+    title: "kruise v1.9.0 pkg/util/inplaceupdate/inplace_update_defaults.go (InPlaceWorkloadVerticalScaling: resources in place)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/util/inplaceupdate/inplace_update_defaults.go",
+};
 const SRC_POD_PATCH: Source = Source {
     title: "kruise v1.9.0 pkg/daemon/containermeta/container_meta_controller.go (restarts only for a template change in flight)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/daemon/containermeta/container_meta_controller.go",
@@ -563,6 +571,42 @@ pub const TABLE: &[Expectation] = &[
         untouched: UNTOUCHED,
         seed_claims: false,
         source: SRC_SIDECARSET,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "pod-resize",
+        admission: AdmissionExpectation::Accepted,
+        events: &["ResizeCompleted"],
+        forbidden_events: &["Killing", IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_POD_RESIZE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "pod-resize-restart",
+        admission: AdmissionExpectation::Accepted,
+        events: &["ResizeCompleted", "Killing"],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_POD_RESIZE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "cpu-limit",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &["Killing", RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_WORKLOAD_RESIZE,
     },
     Expectation {
         workload: "Deployment",

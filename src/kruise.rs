@@ -91,6 +91,45 @@ pub async fn manager_image(client: &Client) -> Option<String> {
         .and_then(|c| c.image.clone())
 }
 
+/// The feature gates kruise-manager runs with, as its `--feature-gates`
+/// flag sets them (gates it does not name keep kruise's default: every gate
+/// the suite asks for is off by default).
+pub async fn manager_feature_gates(
+    client: &Client,
+) -> anyhow::Result<std::collections::BTreeMap<String, bool>> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
+    let manager = deployments.get(MANAGER_DEPLOYMENT).await?;
+    let args: Vec<String> = manager
+        .spec
+        .and_then(|s| s.template.spec)
+        .and_then(|s| s.containers.into_iter().next())
+        .and_then(|c| c.args)
+        .unwrap_or_default();
+    Ok(parse_feature_gates(&args))
+}
+
+pub fn parse_feature_gates(args: &[String]) -> std::collections::BTreeMap<String, bool> {
+    args.iter()
+        .filter_map(|a| a.strip_prefix("--feature-gates="))
+        .flat_map(|list| list.split(','))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim() == "true"))
+        .collect()
+}
+
+/// The gates of `wanted` that kruise-manager does not run with.
+pub async fn missing_gates(client: &Client, wanted: &[&str]) -> anyhow::Result<Vec<String>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let gates = manager_feature_gates(client).await?;
+    Ok(wanted
+        .iter()
+        .filter(|g| gates.get(**g) != Some(&true))
+        .map(|g| g.to_string())
+        .collect())
+}
+
 /// Restart counts of every kruise-system container (manager and daemon).
 pub async fn component_restarts(
     client: &Client,
@@ -362,6 +401,18 @@ mod tests {
                 .is_err()
         );
         assert!(view(3, done).update_complete(Some("app-old")).is_err());
+    }
+
+    #[test]
+    fn feature_gates_from_the_manager_flag() {
+        let args = vec![
+            "--v=2".to_string(),
+            "--feature-gates=KruiseDaemon=true,InPlaceWorkloadVerticalScaling=false".to_string(),
+        ];
+        let gates = parse_feature_gates(&args);
+        assert_eq!(gates.get("KruiseDaemon"), Some(&true));
+        assert_eq!(gates.get("InPlaceWorkloadVerticalScaling"), Some(&false));
+        assert_eq!(gates.get("Other"), None);
     }
 
     #[test]

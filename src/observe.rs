@@ -179,6 +179,21 @@ pub struct InsideView {
     /// The container's `IPC_*` environment variables (env from metadata).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The CPU quota of the container's own cgroup as "quota period"
+    /// (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us cpu.cfs_period_us`).
+    #[serde(default)]
+    pub cpu_quota: String,
+}
+
+impl InsideView {
+    /// The cgroup's CPU limit in millicores; `None` when unlimited or
+    /// unreadable.
+    pub fn cpu_limit_millicores(&self) -> Option<i64> {
+        let mut parts = self.cpu_quota.split_whitespace();
+        let quota: i64 = parts.next()?.parse().ok()?;
+        let period: i64 = parts.next()?.parse().ok()?;
+        (quota > 0 && period > 0).then(|| quota * 1000 / period)
+    }
 }
 
 /// One container: the kubelet's status and the view from inside.
@@ -437,6 +452,10 @@ pub struct ScenarioRecord {
     /// Set when the scenario stopped early; `steps` holds what completed.
     #[serde(default)]
     pub error: Option<String>,
+    /// Set when the cluster cannot run the scenario (a feature gate off):
+    /// nothing was run, and that is never a pass.
+    #[serde(default)]
+    pub unsupported: Option<String>,
 }
 
 impl ScenarioRecord {
@@ -541,6 +560,19 @@ mod tests {
             let mount = location.expected_mount_point();
             assert!(location.path().starts_with(mount), "{location:?}");
         }
+    }
+
+    #[test]
+    fn cpu_quota_reads_as_millicores() {
+        let mut view = samples::in_place().steps[0].pods[0].after.containers[0]
+            .inside
+            .clone();
+        view.cpu_quota = "30000 100000".into();
+        assert_eq!(view.cpu_limit_millicores(), Some(300));
+        view.cpu_quota = "max 100000".into();
+        assert_eq!(view.cpu_limit_millicores(), None);
+        view.cpu_quota = "-1 100000".into();
+        assert_eq!(view.cpu_limit_millicores(), None);
     }
 
     #[test]

@@ -204,7 +204,9 @@ impl Probe {
         let script = format!(
             "readlink /proc/self/ns/net; echo {SEP}; cat /proc/self/cgroup; echo {SEP}; \
              readlink /proc/self/ns/cgroup; echo {SEP}; stat -c %i /sys/fs/cgroup; echo {SEP}; \
-             cat {IMAGE_VERSION_FILE}; echo {SEP}; env | grep '^{ENV_PREFIX}' || true"
+             cat {IMAGE_VERSION_FILE}; echo {SEP}; env | grep '^{ENV_PREFIX}' || true; echo {SEP}; \
+             cat /sys/fs/cgroup/cpu.max 2>/dev/null || \
+             echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null)"
         );
         let output = self.run(pod, container, &["sh", "-c", &script]).await?;
         parse_inside_view(&output)
@@ -439,8 +441,8 @@ pub fn parse_marker_read(output: &str) -> Option<String> {
 pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
     let parts: Vec<&str> = output.split(&format!("{SEP}\n")).collect();
     anyhow::ensure!(
-        parts.len() == 6,
-        "inside view: expected 6 sections, got {}: {output:?}",
+        parts.len() == 7,
+        "inside view: expected 7 sections, got {}: {output:?}",
         parts.len()
     );
     let env = parts[5]
@@ -455,6 +457,7 @@ pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
         cgroup_inode: parts[3].trim().to_string(),
         image_version: parts[4].to_string(),
         env,
+        cpu_quota: parts[6].trim().to_string(),
     })
 }
 
@@ -666,7 +669,7 @@ mod tests {
     #[test]
     fn inside_view_sections() {
         let out = format!(
-            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n"
+            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n{SEP}\n20000 100000\n"
         );
         let view = parse_inside_view(&out).unwrap();
         assert_eq!(view.netns, "net:[4026532718]");
@@ -675,6 +678,7 @@ mod tests {
         assert_eq!(view.image_version, "v1\n");
         assert_eq!(view.env["IPC_FROM_ANNOTATION"], "a=b");
         assert_eq!(view.env["IPC_PLAIN"], "x");
+        assert_eq!(view.cpu_limit_millicores(), Some(200));
         assert!(parse_inside_view("net:[1]\n").is_err());
     }
 
@@ -697,7 +701,7 @@ mod tests {
         }))
         .unwrap();
         let inside = parse_inside_view(&format!(
-            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n"
+            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n{SEP}\nmax 100000\n"
         ))
         .unwrap();
         let snap = pod_snapshot(&pod, BTreeMap::from([("app".to_string(), inside)])).unwrap();

@@ -76,6 +76,7 @@ pub struct MatrixRow {
     /// Where the expectations come from (title, url), one per distinct one.
     pub sources: Vec<(String, String)>,
     pub verdict: Verdict,
+    pub unsupported: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +122,7 @@ pub fn build(records: &[ScenarioRecord]) -> Report {
         comparison: comparison_rows(&column_records),
         matrix: records
             .iter()
-            .filter(|r| !r.steps.is_empty())
+            .filter(|r| !r.steps.is_empty() || r.unsupported.is_some())
             .map(|r| matrix_row(r))
             .collect(),
         claims: assess::judge_claims(&owned),
@@ -208,11 +209,19 @@ pub fn matrix_row(record: &ScenarioRecord) -> MatrixRow {
             .collect(),
         cells: columns,
         sources,
-        verdict: if assess::failures(&checks).is_empty() && record.error.is_none() {
-            Verdict::Pass
-        } else {
-            Verdict::Fail
-        },
+        unsupported: record.unsupported.clone(),
+        verdict: record_verdict(record, &checks),
+    }
+}
+
+/// UNSUPPORTED when the cluster could not run it, else PASS or FAIL.
+fn record_verdict(record: &ScenarioRecord, checks: &[Check]) -> Verdict {
+    if record.unsupported.is_some() {
+        Verdict::Unsupported
+    } else if assess::failures(checks).is_empty() && record.error.is_none() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
     }
 }
 
@@ -356,11 +365,7 @@ fn restart_counts_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> Matri
 
 fn summarize(record: &ScenarioRecord) -> ScenarioSummary {
     let checks = assess::scenario_checks(record);
-    let verdict = if assess::failures(&checks).is_empty() && record.error.is_none() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
+    let verdict = record_verdict(record, &checks);
     ScenarioSummary {
         scenario: record.scenario.clone(),
         summary: record.summary.clone(),
@@ -508,6 +513,9 @@ fn render_matrix(report: &Report, out: &mut String) {
             format!("`{}` **{}**", row.scenario, row.verdict.label()),
             format!("{}: {}", row.key, row.changes.join("; then ")),
         ];
+        if let Some(reason) = &row.unsupported {
+            cells[1] = format!("unsupported here: {reason}");
+        }
         cells.extend(
             row.cells
                 .iter()
@@ -692,7 +700,9 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/observations"),
         )
         .unwrap()
-        .map(|e| ScenarioRecord::load(&e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| ScenarioRecord::load(&p).unwrap())
         .collect()
     }
 
@@ -791,6 +801,37 @@ mod tests {
             restarted.observed
         );
         assert_eq!(row.verdict, Verdict::Fail);
+    }
+
+    /// A real recording of a cluster without the gate the scenario needs:
+    /// UNSUPPORTED with the reason, never PASS, and no claim changes.
+    #[test]
+    fn an_unsupported_scenario_is_never_a_pass() {
+        let record = fixture("unsupported/workload-resize.json");
+        assert!(
+            record
+                .unsupported
+                .as_deref()
+                .unwrap()
+                .contains("InPlaceWorkloadVerticalScaling")
+        );
+        let checks = assess::scenario_checks(&record);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].verdict, Verdict::Unsupported);
+        let report = build(std::slice::from_ref(&record));
+        assert_eq!(report.matrix[0].verdict, Verdict::Unsupported);
+        assert_eq!(report.scenarios[0].verdict, Verdict::Unsupported);
+        let md = render_markdown(&report);
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| `workload-resize`"))
+            .unwrap();
+        assert!(
+            row.contains("**UNSUPPORTED** | unsupported here: kruise-manager runs without"),
+            "{row}"
+        );
+        assert!(!row.contains("PASS"), "{row}");
+        assert!(report.claims.iter().all(|c| c.verdict == Verdict::NotRun));
     }
 
     #[test]

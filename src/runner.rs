@@ -67,6 +67,10 @@ pub async fn run_with(
             cluster.name
         )
     })?;
+    let missing = kruise::missing_gates(&client, scenario.requires_kruise_gates).await?;
+    if !missing.is_empty() {
+        return Err(unsupported(config, scenario, &cluster, &missing));
+    }
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
     create_namespace(&client, &namespace, scenario.name).await?;
     let cluster_objects = ClusterObjects::default();
@@ -114,6 +118,67 @@ pub async fn run_with(
         observations,
         report,
     })
+}
+
+/// Records that the cluster cannot run the scenario (the report shows it
+/// UNSUPPORTED, never PASS) and returns the error that fails its test.
+fn unsupported(
+    config: &RunConfig,
+    scenario: &Scenario,
+    cluster: &Cluster,
+    missing: &[String],
+) -> anyhow::Error {
+    let reason = format!(
+        "kruise-manager runs without {}; hint: add `{}` to its --feature-gates \
+         (this project: kind-config/kruise-overlay/patches.yaml)",
+        missing.join(", "),
+        missing
+            .iter()
+            .map(|g| format!("{g}=true"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let now = crate::now_rfc3339();
+    let record = ScenarioRecord {
+        schema: RECORD_SCHEMA,
+        scenario: scenario.name.to_string(),
+        summary: scenario.summary.to_string(),
+        seed_column: None,
+        namespace: String::new(),
+        started_at: now.clone(),
+        finished_at: now,
+        cluster: ClusterFacts {
+            name: cluster.name.clone(),
+            kubeconfig: cluster.kubeconfig.display().to_string(),
+            ..Default::default()
+        },
+        image_delivery: config.delivery,
+        workload: WorkloadRef {
+            fixture: scenario.fixture.to_string(),
+            ..Default::default()
+        },
+        initial_images: BTreeMap::new(),
+        steps: Vec::new(),
+        throughput: None,
+        kruise_components: Vec::new(),
+        kruise_components_at_start: Vec::new(),
+        notes: Default::default(),
+        error: None,
+        unsupported: Some(reason.clone()),
+    };
+    let saved = judge_and_save(config, &record);
+    wait::progress(scenario.name, &format!("unsupported here: {reason}"));
+    match saved {
+        Ok((_, observations, _)) => anyhow::anyhow!(
+            "scenario {} unsupported here: {reason}; observations {}",
+            scenario.name,
+            observations.display()
+        ),
+        Err(err) => anyhow::anyhow!(
+            "scenario {} unsupported here: {reason}; {err:#}",
+            scenario.name
+        ),
+    }
 }
 
 /// Every change of the scenario must have an expectation for the fixture's
@@ -489,6 +554,7 @@ impl<'a> Session<'a> {
             kruise_components_at_start: Vec::new(),
             notes: Default::default(),
             error: None,
+            unsupported: None,
         }
     }
 

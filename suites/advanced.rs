@@ -1,7 +1,8 @@
 //! OpenKruise's in-place update beyond CloneSet: Advanced StatefulSet (in
 //! place and, beside it, ReCreate), Advanced DaemonSet, a
-//! ContainerRecreateRequest and a SidecarSet sidecar upgrade. Each case is
-//! a catalog entry.
+//! ContainerRecreateRequest, a SidecarSet sidecar upgrade, and in-place
+//! CPU resize (on the pod, and through the workload). Each case is a
+//! catalog entry.
 
 use rstest::rstest;
 
@@ -11,6 +12,9 @@ use rstest::rstest;
 #[case::advanced_daemonset_in_place("ads-inplace")]
 #[case::container_recreate_request("container-recreate")]
 #[case::sidecarset_in_place_upgrade("sidecarset-upgrade")]
+#[case::pod_resize_without_restart("pod-resize")]
+#[case::pod_resize_with_restart("pod-resize-restart")]
+#[case::workload_resize("workload-resize")]
 #[tokio::test(flavor = "multi_thread")]
 async fn advanced_workloads(#[case] scenario: &str) {
     if let Err(err) = inplace_conformance::runner::run(scenario).await {

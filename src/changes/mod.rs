@@ -8,11 +8,13 @@
 
 mod combined;
 mod container_recreate;
+mod cpu_limit;
 pub mod env_from_metadata;
 mod env_value;
 mod image;
 mod metadata;
 mod pod_annotation;
+pub mod pod_resize;
 mod sidecarset_image;
 
 use std::collections::BTreeMap;
@@ -24,11 +26,13 @@ use serde_json::Value;
 
 pub use combined::Combined;
 pub use container_recreate::ContainerRecreate;
+pub use cpu_limit::CpuLimit;
 pub use env_from_metadata::EnvFromMetadata;
 pub use env_value::EnvValue;
 pub use image::Image;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
+pub use pod_resize::PodResize;
 pub use sidecarset_image::SidecarSetImage;
 
 use crate::observe::{ChangeRecord, ImageRef};

@@ -1,0 +1,189 @@
+//! Kubernetes in-place pod resize (`pods/resize`, beta and on by default
+//! since v1.33): a container's CPU limit changed on the live pods, without
+//! the workload. The container's `resizePolicy` for cpu decides whether the
+//! kubelet restarts it (`RestartContainer`) or only rewrites its cgroup
+//! (`NotRequired`); the fixture must say which this change expects.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::{ActsOn, Change, Plan, Target};
+use crate::observe::ChangeRecord;
+
+#[derive(Debug)]
+pub struct PodResize {
+    pub container: &'static str,
+    /// The new CPU limit, e.g. "300m".
+    pub cpu_limit: &'static str,
+    /// The container's resizePolicy for cpu the fixture must declare.
+    pub policy: &'static str,
+}
+
+/// The container's restart policy for a resource in a pod template.
+pub fn resize_policy(template: &Value, container: &str, resource: &str) -> Option<String> {
+    template["spec"]["containers"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == container)?["resizePolicy"]
+        .as_array()?
+        .iter()
+        .find(|p| p["resourceName"] == resource)?["restartPolicy"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `"300m"` or `"1"` / `"0.5"` as millicores.
+pub fn millicores(quantity: &str) -> Option<i64> {
+    match quantity.strip_suffix('m') {
+        Some(milli) => milli.parse().ok(),
+        None => quantity
+            .parse::<f64>()
+            .ok()
+            .map(|cores| (cores * 1000.0).round() as i64),
+    }
+}
+
+/// Settled: the kubelet reports the new limit and no resize is pending or
+/// in progress.
+fn resized(pod: &Pod, container: &str, wanted: i64) -> Result<(), String> {
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let status = pod.status.clone().unwrap_or_default();
+    let pending = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.starts_with("PodResize") && c.status == "True");
+    if let Some(c) = pending {
+        return Err(format!(
+            "{name}: {} {}",
+            c.type_,
+            c.message.as_deref().unwrap_or("")
+        ));
+    }
+    let reported = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .find(|c| c.name == container)
+        .and_then(|c| c.resources.as_ref()?.limits.as_ref()?.get("cpu").cloned())
+        .and_then(|q| millicores(&q.0));
+    if reported != Some(wanted) {
+        return Err(format!(
+            "{name}: {container} reports cpu limit {reported:?}m"
+        ));
+    }
+    crate::workloads::pod_ready(pod)
+}
+
+#[async_trait]
+impl Change for PodResize {
+    fn kind(&self) -> &'static str {
+        match self.policy {
+            "RestartContainer" => "pod-resize-restart",
+            _ => "pod-resize",
+        }
+    }
+
+    fn acts_on(&self) -> ActsOn {
+        ActsOn::Directly
+    }
+
+    fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord> {
+        let policy = resize_policy(plan.template, self.container, "cpu");
+        anyhow::ensure!(
+            policy.as_deref() == Some(self.policy),
+            "the fixture's {} has cpu resizePolicy {policy:?}, this change expects {}",
+            self.container,
+            self.policy
+        );
+        Ok(ChangeRecord {
+            kind: self.kind().into(),
+            description: format!(
+                "pods/resize: cpu limit of {} -> {} (resizePolicy {})",
+                self.container, self.cpu_limit, self.policy
+            ),
+            containers: vec![self.container.to_string()],
+            details: BTreeMap::from([("cpu limit".to_string(), self.cpu_limit.to_string())]),
+            ..Default::default()
+        })
+    }
+
+    async fn act(&self, target: &Target<'_>, _planned: &ChangeRecord) -> Result<(), kube::Error> {
+        let api: Api<Pod> = Api::namespaced(target.client.clone(), target.namespace);
+        let patch = json!({"spec": {"containers": [
+            {"name": self.container, "resources": {"limits": {"cpu": self.cpu_limit}}}
+        ]}});
+        for pod in target.pods {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            api.patch_subresource(
+                "resize",
+                &name,
+                &PatchParams::default(),
+                &Patch::Strategic(&patch),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn done(
+        &self,
+        target: &Target<'_>,
+        _planned: &ChangeRecord,
+    ) -> anyhow::Result<Result<BTreeMap<String, String>, String>> {
+        let api: Api<Pod> = Api::namespaced(target.client.clone(), target.namespace);
+        let wanted = millicores(self.cpu_limit).unwrap_or_default();
+        for before in target.pods {
+            let pod = api
+                .get(before.metadata.name.as_deref().unwrap_or(""))
+                .await?;
+            if let Err(state) = resized(&pod, self.container, wanted) {
+                return Ok(Err(state));
+            }
+        }
+        Ok(Ok(BTreeMap::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_in_millicores() {
+        assert_eq!(millicores("300m"), Some(300));
+        assert_eq!(millicores("1"), Some(1000));
+        assert_eq!(millicores("0.5"), Some(500));
+        assert_eq!(millicores("x"), None);
+    }
+
+    #[test]
+    fn the_fixture_must_declare_the_expected_policy() {
+        let template = json!({"spec": {"containers": [{"name": "app",
+            "resizePolicy": [{"resourceName": "cpu", "restartPolicy": "NotRequired"}]}]}});
+        assert_eq!(
+            resize_policy(&template, "app", "cpu").as_deref(),
+            Some("NotRequired")
+        );
+        let images = Default::default();
+        let plan = Plan {
+            template: &template,
+            images: &images,
+        };
+        let restart = PodResize {
+            container: "app",
+            cpu_limit: "300m",
+            policy: "RestartContainer",
+        };
+        assert!(restart.plan(&plan).is_err());
+        let not_required = PodResize {
+            policy: "NotRequired",
+            ..restart
+        };
+        assert_eq!(not_required.plan(&plan).unwrap().kind, "pod-resize");
+    }
+}
