@@ -439,6 +439,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(priority_order(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
+        checks.extend(traffic_checks(record));
     }
     checks.extend(rebuild_lifecycle(record));
     checks.extend(new_image(record));
@@ -1093,6 +1094,192 @@ fn cpu_limit_applied(record: &ScenarioRecord) -> Option<Check> {
     })
 }
 
+/// Fewer requests than this in a change's window means the client was not
+/// really probing: the traffic checks would prove nothing.
+pub const MIN_REQUESTS: usize = 20;
+
+/// A Service in front of an in-place update (gracePeriodSeconds with the
+/// InPlaceUpdateReady gate): no request may reach a stopping container or
+/// fail; each updated pod leaves the endpoints before the kubelet is told
+/// to stop its container (at least the grace period before), and rejoins
+/// once its new container runs.
+fn traffic_checks(record: &ScenarioRecord) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for step in &record.steps {
+        let Some(t) = &step.traffic else { continue };
+        checks.push(requests_served(record, step, t));
+        checks.push(left_before_stopping(record, step, t));
+        checks.push(rejoined_when_ready(record, step, t));
+    }
+    checks
+}
+
+fn requests_served(
+    record: &ScenarioRecord,
+    step: &UpdateStep,
+    t: &crate::observe::TrafficRecord,
+) -> Check {
+    let stopping = t.requests.iter().filter(|r| r.status == 503).count();
+    let failed: Vec<&crate::observe::ProbeResult> = t
+        .requests
+        .iter()
+        .filter(|r| !r.served() && r.status != 503)
+        .collect();
+    let served = t.requests.iter().filter(|r| r.served()).count();
+    let mut versions: Vec<&str> = Vec::new();
+    for r in t.requests.iter().filter(|r| r.served()) {
+        let version = r.body.split_whitespace().nth(1).unwrap_or("?");
+        if versions.last() != Some(&version) {
+            versions.push(version);
+        }
+    }
+    let pass = t.requests.len() >= MIN_REQUESTS && stopping == 0 && failed.is_empty();
+    let first_failure = failed
+        .first()
+        .map(|r| format!("; first failure at {}: {} {}", r.at, r.status, r.error))
+        .unwrap_or_default();
+    check(
+        record,
+        &format!(
+            "#{} no request reached a stopping container",
+            step.index + 1
+        ),
+        &[],
+        format!("at least {MIN_REQUESTS} requests, every one served, none 503 stopping"),
+        format!(
+            "{} requests through Service {}: {served} served (versions {}), {stopping} stopping, {} failed{first_failure}",
+            t.requests.len(),
+            t.service,
+            versions.join(" -> "),
+            failed.len()
+        ),
+        Verdict::from_bool(pass),
+    )
+}
+
+fn parse_ts(text: &str) -> Option<k8s_openapi::jiff::Timestamp> {
+    text.parse().ok()
+}
+
+/// The updated pods' first not-ready endpoint transition and first spec
+/// change (harness clock), with the gap between them.
+fn left_before_stopping(
+    record: &ScenarioRecord,
+    step: &UpdateStep,
+    t: &crate::observe::TrafficRecord,
+) -> Check {
+    let grace = t.grace_seconds.unwrap_or(0);
+    let mut seen = Vec::new();
+    let mut problems = 0;
+    for pod in step.updated_pods() {
+        let name = &pod.after.name;
+        let left = t
+            .endpoints
+            .iter()
+            .find(|e| e.pod == *name && !e.ready)
+            .and_then(|e| parse_ts(&e.at));
+        let stop = t
+            .spec_changes
+            .iter()
+            .find(|e| e.pod == *name)
+            .and_then(|e| parse_ts(&e.at));
+        match (left, stop) {
+            (Some(left), Some(stop)) => {
+                let gap = (stop - left)
+                    .total(k8s_openapi::jiff::Unit::Millisecond)
+                    .unwrap_or(0.0)
+                    / 1000.0;
+                if gap < grace as f64 {
+                    problems += 1;
+                }
+                seen.push(format!(
+                    "{name}: left the endpoints {gap:.1}s before its spec changed"
+                ));
+            }
+            (left, stop) => {
+                problems += 1;
+                seen.push(format!(
+                    "{name}: left the endpoints: {}, spec changed: {}",
+                    left.is_some(),
+                    stop.is_some()
+                ));
+            }
+        }
+    }
+    if seen.is_empty() {
+        problems += 1;
+        seen.push("no updated pod".into());
+    }
+    check(
+        record,
+        &format!(
+            "#{} pod left the Service before its container stopped",
+            step.index + 1
+        ),
+        &[],
+        format!(
+            "not ready in the EndpointSlice at least {grace}s (gracePeriodSeconds) before the kubelet is told to stop the container"
+        ),
+        seen.join("; "),
+        Verdict::from_bool(problems == 0),
+    )
+}
+
+fn rejoined_when_ready(
+    record: &ScenarioRecord,
+    step: &UpdateStep,
+    t: &crate::observe::TrafficRecord,
+) -> Check {
+    let mut seen = Vec::new();
+    let mut problems = 0;
+    for pod in step.updated_pods() {
+        let name = &pod.after.name;
+        let left = t.endpoints.iter().position(|e| e.pod == *name && !e.ready);
+        let back = left.and_then(|i| {
+            t.endpoints[i..]
+                .iter()
+                .find(|e| e.pod == *name && e.ready)
+                .and_then(|e| parse_ts(&e.at))
+        });
+        let started = step
+            .change
+            .containers
+            .iter()
+            .filter_map(|c| pod.after.container(c))
+            .filter_map(|c| parse_time(&c.status.started_at))
+            .max();
+        match (back, started) {
+            // startedAt has whole seconds: compare at that resolution.
+            (Some(back), Some(started)) if back.as_second() >= started.as_second() => {
+                seen.push(format!(
+                    "{name}: back at {back}, new container started {started}"
+                ));
+            }
+            (back, started) => {
+                problems += 1;
+                seen.push(format!(
+                    "{name}: back {back:?}, new container started {started:?}"
+                ));
+            }
+        }
+    }
+    if seen.is_empty() {
+        problems += 1;
+        seen.push("no updated pod".into());
+    }
+    check(
+        record,
+        &format!(
+            "#{} pod rejoined the Service once its new container ran",
+            step.index + 1
+        ),
+        &[],
+        "ready again in the EndpointSlice, not before the new container started",
+        seen.join("; "),
+        Verdict::from_bool(problems == 0),
+    )
+}
+
 /// "matched 1, updated 1, ready 1": every number the same.
 fn counts_agree(text: &str) -> bool {
     let numbers: Vec<&str> = text
@@ -1687,6 +1874,8 @@ mod tests {
             "sidecarset-upgrade",
             "pod-resize",
             "pod-resize-restart",
+            "workload-resize",
+            "graceful-inplace",
         ] {
             let record = healthy(fixture(&format!("{name}.json")));
             let failed = failed_names(&record);
@@ -1871,6 +2060,43 @@ mod tests {
         let id = |s: &PodSnapshot, c: &str| s.container(c).unwrap().status.container_id.clone();
         assert_eq!(id(&pod.before, "app"), id(&pod.after, "app"));
         assert_ne!(id(&pod.before, "sidecar"), id(&pod.after, "sidecar"));
+    }
+
+    /// A request answered 503 "stopping", a refused connection, a grace
+    /// shorter than asked, and a client that stopped probing each fail.
+    #[test]
+    fn traffic_to_a_stopping_container_fails_the_graceful_checks() {
+        let record = healthy(fixture("graceful-inplace.json"));
+        let mut stopping = record.clone();
+        let t = stopping.steps[0].traffic.as_mut().unwrap();
+        t.requests[5].status = 503;
+        t.requests[5].body = "stopping v1 app-x".into();
+        assert_eq!(
+            failed_names(&stopping),
+            vec!["#1 no request reached a stopping container"]
+        );
+        let mut refused = record.clone();
+        let t = refused.steps[0].traffic.as_mut().unwrap();
+        t.requests[7].status = 0;
+        t.requests[7].body.clear();
+        t.requests[7].error = "connect: connection refused".into();
+        assert_eq!(
+            failed_names(&refused),
+            vec!["#1 no request reached a stopping container"]
+        );
+        let mut longer = record.clone();
+        longer.steps[0].traffic.as_mut().unwrap().grace_seconds = Some(11);
+        assert_eq!(
+            failed_names(&longer),
+            vec!["#1 pod left the Service before its container stopped"]
+        );
+        let mut silent = record.clone();
+        let t = silent.steps[0].traffic.as_mut().unwrap();
+        t.requests.truncate(MIN_REQUESTS - 1);
+        assert_eq!(
+            failed_names(&silent),
+            vec!["#1 no request reached a stopping container"]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::changes::{
     PodAnnotation, PodResize, SidecarSetImage,
 };
 use crate::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
+use crate::traffic::Traffic;
 
 #[derive(Debug)]
 pub struct Scenario {
@@ -30,6 +31,8 @@ pub struct Scenario {
     /// OpenKruise feature gates kruise-manager must run with; without them
     /// the scenario is "unsupported here" (never a pass).
     pub requires_kruise_gates: &'static [&'static str],
+    /// A Service and client pod of the fixture to watch through each change.
+    pub traffic: Option<Traffic>,
 }
 
 const TO_V2: &dyn Change = &Image {
@@ -53,6 +56,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: Some(COLUMN_IN_PLACE),
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "inplace-successive",
@@ -63,6 +67,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "cloneset-recreate",
@@ -73,6 +78,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: Some(COLUMN_RECREATE),
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "deployment-rolling",
@@ -83,6 +89,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: Some(COLUMN_DEPLOYMENT),
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "emptydir-throughput",
@@ -93,6 +100,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: true,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "metadata-only",
@@ -103,6 +111,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "env-from-metadata",
@@ -119,6 +128,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "image-and-env",
@@ -132,6 +142,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "fallback-recreate",
@@ -142,6 +153,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "inplace-only-refused",
@@ -152,6 +164,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "sidecar-image",
@@ -164,6 +177,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "container-priority",
@@ -177,6 +191,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "partition",
@@ -187,6 +202,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "asts-inplace",
@@ -197,6 +213,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "asts-recreate",
@@ -207,6 +224,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "ads-inplace",
@@ -217,6 +235,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "container-recreate",
@@ -229,6 +248,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "sidecarset-upgrade",
@@ -242,6 +262,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "pod-resize",
@@ -257,6 +278,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "pod-resize-restart",
@@ -271,6 +293,7 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
     },
     Scenario {
         name: "workload-resize",
@@ -285,6 +308,23 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &["InPlaceWorkloadVerticalScaling"],
+        traffic: None,
+    },
+    Scenario {
+        name: "graceful-inplace",
+        suite: "advanced",
+        summary: "gracePeriodSeconds 10 with a Service in front: the pod leaves the endpoints \
+                  before its container stops, rejoins when ready; no request reaches a \
+                  stopping container",
+        fixture: "fixtures/cloneset-graceful.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: Some(Traffic {
+            service: "app",
+            client: "client",
+        }),
     },
 ];
 

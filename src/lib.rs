@@ -23,6 +23,7 @@ pub mod observe;
 pub mod probe;
 pub mod report;
 pub mod runner;
+pub mod traffic;
 pub mod wait;
 pub mod workloads;
 

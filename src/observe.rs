@@ -345,6 +345,53 @@ pub struct QuietWindow {
     pub changes: Vec<String>,
 }
 
+/// A Service in front of the workload, watched through a change: its
+/// EndpointSlice transitions and what a client pod probing it saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficRecord {
+    pub service: String,
+    pub client: String,
+    /// The workload's in-place grace period (`gracePeriodSeconds`), if any.
+    pub grace_seconds: Option<i64>,
+    /// Every change of an endpoint's `ready` condition, as the watch saw it.
+    pub endpoints: Vec<EndpointTransition>,
+    /// The client's requests from the change to the end of the quiet window.
+    pub requests: Vec<ProbeResult>,
+    /// When a pod's spec got new container images (the moment the kubelet
+    /// is told to stop the old container), as the watch saw it.
+    #[serde(default)]
+    pub spec_changes: Vec<EndpointTransition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointTransition {
+    /// When the watch delivered it (the harness's clock, milliseconds).
+    pub at: String,
+    pub pod: String,
+    pub ready: bool,
+}
+
+/// One request of the client pod (`serve -probe-service`), as it logged it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub at: String,
+    #[serde(default)]
+    pub ms: i64,
+    #[serde(default)]
+    pub status: u16,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub error: String,
+}
+
+impl ProbeResult {
+    /// Answered by a container that was serving (not stopping, no error).
+    pub fn served(&self) -> bool {
+        self.status == 200 && self.body.starts_with("serving")
+    }
+}
+
 /// One change and everything seen around it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateStep {
@@ -364,6 +411,9 @@ pub struct UpdateStep {
     pub expected_updated: usize,
     pub pods: Vec<PodStep>,
     pub quiet: Option<QuietWindow>,
+    /// The Service and its client, for scenarios that put one in front.
+    #[serde(default)]
+    pub traffic: Option<TrafficRecord>,
     /// Namespace events since the step started (Scheduled, Pulling,
     /// Killing, SuccessfulUpdatePodInPlace, ...).
     pub events: Vec<EventRecord>,

@@ -675,6 +675,9 @@ impl<'a> Session<'a> {
         let (started_at, clock) = (crate::now_rfc3339(), Instant::now());
         self.say(&format!("change #{}: {}", index + 1, planned.description));
         let reached = base.live_pods().await?;
+        let endpoints = self.scenario.traffic.map(|t| {
+            crate::traffic::EndpointWatch::start(&self.client, &self.namespace, t.service)
+        });
         let admission = self.apply(workload, change, &planned, &reached).await?;
         let expected_updated = match (&admission, change.acts_on()) {
             (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
@@ -697,6 +700,10 @@ impl<'a> Session<'a> {
         let completed_at = crate::now_rfc3339();
         let duration_ms = clock.elapsed().as_millis() as u64;
         let quiet = self.quiet_window(workload).await?;
+        let traffic = match (self.scenario.traffic, endpoints) {
+            (Some(t), Some(watch)) => Some(self.traffic_record(workload, t, watch, since).await?),
+            _ => None,
+        };
         let revision_after = workload.revision().await?;
         let direct = change.acts_on() == ActsOn::Directly && admission == Admission::Accepted;
         let pods = self
@@ -723,6 +730,7 @@ impl<'a> Session<'a> {
             expected_updated,
             pods,
             quiet: Some(quiet),
+            traffic,
             events,
         })
     }
@@ -816,6 +824,34 @@ impl<'a> Session<'a> {
                 Ok(reports)
             }
         }
+    }
+
+    /// What the Service saw through the change: endpoint transitions and
+    /// the client's requests from the change to now.
+    async fn traffic_record(
+        &self,
+        workload: &dyn Workload,
+        traffic: crate::traffic::Traffic,
+        watch: crate::traffic::EndpointWatch,
+        since: Timestamp,
+    ) -> anyhow::Result<crate::observe::TrafficRecord> {
+        let (endpoints, spec_changes) = watch.stop();
+        let requests = crate::traffic::client_requests(
+            &self.client,
+            &self.namespace,
+            traffic.client,
+            since,
+            Timestamp::now(),
+        )
+        .await?;
+        Ok(crate::observe::TrafficRecord {
+            service: traffic.service.to_string(),
+            client: traffic.client.to_string(),
+            grace_seconds: workload.grace_seconds().await?,
+            endpoints,
+            requests,
+            spec_changes,
+        })
     }
 
     /// Watches the pods for `timeouts.quiet` after completion and records

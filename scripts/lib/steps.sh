@@ -227,7 +227,9 @@ kruise_module_dir() {
 }
 
 # --- test workload images v1 and v2 -----------------------------------------
-workload_key() { echo "$(pause_key)-$(tree_hash images/workload)"; }
+# PID 1 is pause; serve (images/serve) is the HTTP server and client some
+# scenarios run instead.
+workload_key() { echo "$(pause_key)-$(tree_hash images/workload)-$(tree_hash images/serve)"; }
 workload_images=("$IPC_WORKLOAD_IMAGE:v1" "$IPC_WORKLOAD_IMAGE:v2" "$IPC_SMOKE_IMAGE:v1" "$IPC_SMOKE_IMAGE:v2")
 done_workload() {
   local img
@@ -235,10 +237,13 @@ done_workload() {
   for img in "${workload_images[@]}"; do image_exists "$img" || return 1; done
 }
 do_workload() {
-  local img ctx
+  local img ctx serve
+  serve=$(mktemp -d)/serve
+  (cd "$IPC_ROOT/images/serve" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS='' go build -trimpath -ldflags '-s -w' -o "$serve" .)
   for img in "${workload_images[@]}"; do
     ctx=$(mktemp -d)
     cp "$(pause_bin)" "$ctx/pause"
+    cp "$serve" "$ctx/serve"
     cp "$IPC_ROOT/images/workload/Containerfile" "$ctx/"
     # The baked file is what tells v1 from v2 inside a running container.
     printf '%s\n' "${img##*:}" >"$ctx/image-version"
@@ -247,6 +252,7 @@ do_workload() {
       --build-arg "PURPOSE=${img%:*}" -t "$img" "$ctx"
     rm -rf "$ctx"
   done
+  rm -rf "$(dirname "$serve")"
   stamp_write workload "$(workload_key)"
   podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep 'inplace-conformance/\(workload\|smoke\)'
 }

@@ -52,6 +52,14 @@ impl Workload for CloneSet {
         Ok(self.view().await?.update_revision().map(str::to_string))
     }
 
+    async fn grace_seconds(&self) -> anyhow::Result<Option<i64>> {
+        let object = self.base.object().await?;
+        Ok(object
+            .data
+            .pointer("/spec/updateStrategy/inPlaceUpdateStrategy/gracePeriodSeconds")
+            .and_then(serde_json::Value::as_i64))
+    }
+
     async fn expected_updated(&self) -> anyhow::Result<usize> {
         self.view().await?.expected_updated()
     }

@@ -69,6 +69,12 @@ pub trait Workload: Send + Sync {
     /// revision (replicas minus partition).
     async fn expected_updated(&self) -> anyhow::Result<usize>;
 
+    /// The in-place grace period (`gracePeriodSeconds`) the workload asks
+    /// for, if its kind has one.
+    async fn grace_seconds(&self) -> anyhow::Result<Option<i64>> {
+        Ok(None)
+    }
+
     /// Whether `pod` runs `revision`.
     async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool>;
 

@@ -1,0 +1,3 @@
+module inplace-conformance/serve
+
+go 1.22
