@@ -62,8 +62,11 @@ impl Timeouts {
 pub struct RunConfig {
     pub cluster: ClusterSource,
     pub repo_root: PathBuf,
-    /// `target/conformance`: observations/, report.md, report.json.
+    /// This run's folder, `<base>/<run-id>`: observations/, diagnostics/,
+    /// report.md, report.json, results.json, junit.xml. A report only ever
+    /// shows the observations of its own run.
     pub output_dir: PathBuf,
+    pub run_id: String,
     pub keep_on_failure: bool,
     pub delivery: ImageDelivery,
     pub timeouts: Timeouts,
@@ -71,16 +74,23 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// Reads INPLACE_KUBECONFIG, INPLACE_CLUSTER, INPLACE_KEEP_ON_FAILURE,
-    /// INPLACE_IMAGE_DELIVERY, INPLACE_TIMEOUT_SCALE, INPLACE_REPO_ROOT and
-    /// INPLACE_OUTPUT_DIR.
+    /// INPLACE_IMAGE_DELIVERY, INPLACE_TIMEOUT_SCALE, INPLACE_REPO_ROOT,
+    /// INPLACE_OUTPUT_DIR (the base folder, default `target/conformance`) and
+    /// INPLACE_RUN_ID (`scripts/test` and the CLI set a fresh one; a bare
+    /// `cargo test` uses `cargo-test-<pid of cargo>`, shared by its test
+    /// binaries).
     pub fn from_env() -> anyhow::Result<RunConfig> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let repo_root = var("INPLACE_REPO_ROOT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-        let output_dir = var("INPLACE_OUTPUT_DIR")
+        let base = var("INPLACE_OUTPUT_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| default_output_dir(&repo_root));
+        let run_id = match var("INPLACE_RUN_ID") {
+            Some(id) => checked_run_id(&id)?,
+            None => format!("cargo-test-{}", std::os::unix::process::parent_id()),
+        };
         let delivery = match var("INPLACE_IMAGE_DELIVERY") {
             None => ImageDelivery::Registry,
             Some(text) => parse_delivery(&text)?,
@@ -92,11 +102,41 @@ impl RunConfig {
         Ok(RunConfig {
             cluster: ClusterSource::from_env(),
             repo_root,
-            output_dir,
+            output_dir: base.join(&run_id),
+            run_id,
             keep_on_failure: var("INPLACE_KEEP_ON_FAILURE").is_some_and(|v| v == "1"),
             delivery,
             timeouts: Timeouts::default().scaled(scale),
         })
+    }
+
+    /// Switches to another run folder under the same base.
+    pub fn with_run_id(mut self, run_id: &str) -> anyhow::Result<RunConfig> {
+        let base = self.base_dir();
+        self.run_id = checked_run_id(run_id)?;
+        self.output_dir = base.join(&self.run_id);
+        Ok(self)
+    }
+
+    pub fn base_dir(&self) -> PathBuf {
+        self.output_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Creates the run folder and points `<base>/latest` at it (a relative
+    /// symlink, replaced atomically).
+    pub fn prepare_run_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.output_dir)
+            .with_context(|| format!("creating {}", self.output_dir.display()))?;
+        let base = self.base_dir();
+        let tmp = base.join(format!(".latest.{}", crate::short_id()));
+        std::os::unix::fs::symlink(&self.run_id, &tmp)
+            .with_context(|| format!("linking {}", tmp.display()))?;
+        std::fs::rename(&tmp, base.join("latest"))
+            .with_context(|| format!("pointing {}/latest at {}", base.display(), self.run_id))?;
+        Ok(())
     }
 
     pub fn observations_dir(&self) -> PathBuf {
@@ -114,6 +154,27 @@ impl RunConfig {
 
 pub fn default_output_dir(repo_root: &Path) -> PathBuf {
     repo_root.join("target/conformance")
+}
+
+/// A fresh run id: UTC time and a random suffix, sortable.
+pub fn new_run_id() -> String {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    format!("{}-{}", now.strftime("%Y%m%dT%H%M%SZ"), crate::short_id())
+}
+
+/// A run id names a folder: letters, digits, `-`, `_`, `.`; not `latest`.
+fn checked_run_id(id: &str) -> anyhow::Result<String> {
+    let ok = !id.is_empty()
+        && id != "latest"
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    anyhow::ensure!(
+        ok,
+        "INPLACE_RUN_ID={id:?}: a run id is a folder name of letters, digits, '-', '_' and '.'"
+    );
+    Ok(id.to_string())
 }
 
 fn parse_delivery(text: &str) -> anyhow::Result<ImageDelivery> {
@@ -146,6 +207,30 @@ mod tests {
         );
         let err = parse_delivery("ftp").unwrap_err().to_string();
         assert!(err.contains("expected `registry` or `preloaded`"), "{err}");
+    }
+
+    #[test]
+    fn run_ids_are_folder_names() {
+        assert!(checked_run_id("20261127T154800Z-ab12cd34").is_ok());
+        assert!(checked_run_id("../x").is_err());
+        assert!(checked_run_id("latest").is_err());
+        assert!(checked_run_id("").is_err());
+        let id = new_run_id();
+        assert!(checked_run_id(&id).is_ok(), "{id}");
+    }
+
+    #[test]
+    fn latest_points_at_the_newest_run() {
+        let base = std::env::temp_dir().join(format!("ipc-runs-{}", crate::short_id()));
+        let mut config = RunConfig::from_env().unwrap();
+        config.output_dir = base.join("first");
+        config.run_id = "first".into();
+        config.prepare_run_dir().unwrap();
+        let second = config.clone().with_run_id("second").unwrap();
+        second.prepare_run_dir().unwrap();
+        let latest = std::fs::read_link(base.join("latest")).unwrap();
+        assert_eq!(latest, PathBuf::from("second"));
+        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

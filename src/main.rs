@@ -1,5 +1,10 @@
 //! Thin CLI over the library: the same scenarios as `cargo test`, plus
 //! report re-rendering and the scenario list.
+//!
+//! Exit codes of `run`: 0 every scenario passed; 1 a scenario failed or is
+//! unsupported on this cluster; 2 bad input (unknown scenario, a
+//! kubeconfig that is not a file, a malformed setting); 3 infrastructure
+//! (the cluster cannot be had or reached, OpenKruise is not ready).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,10 +28,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run scenarios (all by default) and write target/conformance/report.md.
+    /// Run scenarios (all by default) into a fresh run folder
+    /// target/conformance/<run-id>/ (target/conformance/latest points at it).
     Run(RunOptions),
-    /// Re-render the report from target/conformance/observations.
-    Report,
+    /// Re-render a run's report from its results.json (default: the latest run).
+    Report {
+        /// A run folder (default target/conformance/latest).
+        run: Option<PathBuf>,
+    },
     /// List the scenarios.
     List,
 }
@@ -35,7 +44,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List => list(),
-        Command::Report => rerender(),
+        Command::Report { run } => rerender(run),
         Command::Run(options) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -69,8 +78,24 @@ fn list() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn rerender() -> ExitCode {
-    let result = RunConfig::from_env().and_then(|c| report::render_dir(&c.output_dir));
+fn rerender(run: Option<PathBuf>) -> ExitCode {
+    let dir = match run {
+        Some(dir) => Ok(dir),
+        None => RunConfig::from_env().map(|c| c.base_dir().join("latest")),
+    };
+    let result = dir.and_then(|dir| {
+        if dir.join("results.json").is_file() {
+            report::render_from_results(&dir)
+        } else if dir.join("observations").is_dir() {
+            report::render_dir(&dir)
+        } else {
+            anyhow::bail!(
+                "{} holds no results.json and no observations; hint: name a run folder \
+                 under target/conformance/",
+                dir.display()
+            )
+        }
+    });
     match result {
         Ok(path) => {
             println!("{}", path.display());
@@ -78,7 +103,7 @@ fn rerender() -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
@@ -106,14 +131,30 @@ struct RunOptions {
     scenarios: Vec<String>,
 }
 
+const BAD_INPUT: u8 = 2;
+const INFRASTRUCTURE: u8 = 3;
+
 async fn run(options: RunOptions) -> ExitCode {
     let (config, scenarios) = match prepare(&options) {
         Ok(prepared) => prepared,
         Err(err) => {
             eprintln!("error: {err:#}");
-            return ExitCode::from(2);
+            return ExitCode::from(BAD_INPUT);
         }
     };
+    // The cluster first: a run that cannot have one says so (and why)
+    // before anything is created or any report is written.
+    if let Err((code, err)) = cluster_ready(&config).await {
+        eprintln!("error: {err:#}");
+        if code == INFRASTRUCTURE {
+            delete_cluster_unless_kept(&config, options.keep_cluster).await;
+        }
+        return ExitCode::from(code);
+    }
+    wait::progress(
+        "run",
+        &format!("run {} into {}", config.run_id, config.output_dir.display()),
+    );
     // Scenarios start podman's API service for testcontainers on first use;
     // a run that found it stopped leaves it stopped.
     let api_was_running = cluster::run_script(&config.repo_root, &["registry-socket-status"])
@@ -134,8 +175,9 @@ async fn run(options: RunOptions) -> ExitCode {
             }
         }
     }
-    if let Ok(path) = report::render_dir(&config.output_dir) {
-        println!("report: {}", path.display());
+    match report::render_dir(&config.output_dir) {
+        Ok(path) => println!("report: {}", path.display()),
+        Err(err) => eprintln!("warning: report: {err:#}"),
     }
     if !api_was_running {
         let _ = cluster::run_script(&config.repo_root, &["registry-socket-stop"]).await;
@@ -145,12 +187,65 @@ async fn run(options: RunOptions) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         println!("failed: {}", failed.join(", "));
-        ExitCode::FAILURE
+        ExitCode::from(1)
     }
+}
+
+/// Infrastructure (exit 3) unless the cause is the user's input (exit 2):
+/// a kubeconfig that is not a file or does not parse.
+async fn cluster_ready(config: &RunConfig) -> Result<(), (u8, anyhow::Error)> {
+    if let ClusterSource::Kubeconfig { path, .. } = &config.cluster {
+        if !path.is_file() {
+            return Err((
+                BAD_INPUT,
+                anyhow::anyhow!(
+                    "--kubeconfig {} is not a file; hint: pass the kubeconfig of a running cluster",
+                    path.display()
+                ),
+            ));
+        }
+        if let Err(err) = kube::config::Kubeconfig::read_from(path) {
+            // The YAML error draws a caret diagram: keep one line.
+            let cause = err
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err((
+                BAD_INPUT,
+                anyhow::anyhow!(
+                    "--kubeconfig {}: {cause}; hint: is it a kubeconfig?",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let infrastructure = |e: anyhow::Error| (INFRASTRUCTURE, e);
+    let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir())
+        .await
+        .map_err(|e| infrastructure(e.into()))?;
+    let client = cluster
+        .client()
+        .await
+        .map_err(|e| infrastructure(e.into()))?;
+    inplace_conformance::kruise::preflight(&client)
+        .await
+        .map_err(|e| {
+            infrastructure(anyhow::anyhow!(
+                "cluster {} has no ready OpenKruise: {e:#}; hint: `scripts/cluster up --name {}` \
+                 installs it",
+                cluster.name,
+                cluster.name
+            ))
+        })?;
+    Ok(())
 }
 
 fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scenario>)> {
     let mut config = RunConfig::from_env()?;
+    if std::env::var_os("INPLACE_RUN_ID").is_none() {
+        config = config.with_run_id(&inplace_conformance::config::new_run_id())?;
+    }
     if let Some(path) = &options.kubeconfig {
         config.cluster = ClusterSource::Kubeconfig {
             path: path.clone(),

@@ -89,6 +89,9 @@ pub struct ClusterFacts {
     pub nodes: Vec<String>,
     /// Image of kruise-controller-manager (names the Kruise version).
     pub kruise_image: Option<String>,
+    /// The feature gates kruise-manager's flag sets.
+    #[serde(default)]
+    pub kruise_gates: BTreeMap<String, bool>,
 }
 
 /// The workload under test, as created from its fixture.

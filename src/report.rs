@@ -662,6 +662,95 @@ pub fn load_records(output_dir: &Path) -> anyhow::Result<(Vec<ScenarioRecord>, V
     Ok((records, unreadable))
 }
 
+/// Bumped when `results.json` changes meaning.
+pub const RESULTS_SCHEMA: u32 = 1;
+
+/// `results.json`: everything a run observed, with what it ran against; a
+/// report can be rendered again from it alone.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Results {
+    pub schema: u32,
+    pub run_id: String,
+    pub generated_at: String,
+    /// Each distinct cluster the records name (one per cell of a matrix).
+    pub clusters: Vec<crate::observe::ClusterFacts>,
+    pub records: Vec<ScenarioRecord>,
+}
+
+pub fn results(run_id: &str, records: &[ScenarioRecord]) -> Results {
+    let mut clusters: Vec<crate::observe::ClusterFacts> = Vec::new();
+    for r in records {
+        let mut facts = r.cluster.clone();
+        facts.nodes.clear();
+        if !clusters
+            .iter()
+            .any(|c| c.name == facts.name && c.server_version == facts.server_version)
+        {
+            clusters.push(facts);
+        }
+    }
+    Results {
+        schema: RESULTS_SCHEMA,
+        run_id: run_id.to_string(),
+        generated_at: crate::now_rfc3339(),
+        clusters,
+        records: records.to_vec(),
+    }
+}
+
+/// `junit.xml`: one test case per scenario (per cluster), a failure
+/// carrying every failed check as expected versus observed; an unsupported
+/// scenario is a failure of type `unsupported`, never a pass.
+pub fn junit(run_id: &str, records: &[ScenarioRecord]) -> anyhow::Result<String> {
+    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+    let mut report = quick_junit::Report::new(format!("inplace-conformance {run_id}"));
+    let mut suites: Vec<(String, TestSuite)> = Vec::new();
+    for record in records {
+        let cell = if record.cluster.name.is_empty() {
+            "cluster".to_string()
+        } else {
+            record.cluster.name.clone()
+        };
+        let checks = assess::scenario_checks(record);
+        let status = match record_verdict(record, &checks) {
+            Verdict::Pass => TestCaseStatus::success(),
+            verdict => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let failed: Vec<String> = checks
+                    .iter()
+                    .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Unsupported))
+                    .map(|c| {
+                        format!(
+                            "[{}] expected {}, observed {}",
+                            c.name, c.expected, c.observed
+                        )
+                    })
+                    .chain(record.error.iter().map(|e| format!("stopped early: {e}")))
+                    .collect();
+                status.set_type(if verdict == Verdict::Unsupported {
+                    "unsupported"
+                } else {
+                    "failed"
+                });
+                status.set_message(failed.first().cloned().unwrap_or_default());
+                status.set_description(failed.join("\n"));
+                status
+            }
+        };
+        let mut case = TestCase::new(record.scenario.clone(), status);
+        case.set_classname(format!("{cell}.{}", record.workload.kind.replace(' ', "")));
+        if let Some(i) = suites.iter().position(|(c, _)| *c == cell) {
+            suites[i].1.add_test_case(case);
+        } else {
+            let mut suite = TestSuite::new(format!("cell {cell}"));
+            suite.add_test_case(case);
+            suites.push((cell, suite));
+        }
+    }
+    report.add_test_suites(suites.into_iter().map(|(_, s)| s));
+    Ok(report.to_string()?)
+}
+
 /// Re-renders `report.md` and `report.json` in `output_dir` from its
 /// observations; returns the path of report.md.
 pub fn render_dir(output_dir: &Path) -> anyhow::Result<PathBuf> {
@@ -674,14 +763,55 @@ pub fn render_dir(output_dir: &Path) -> anyhow::Result<PathBuf> {
     let (records, unreadable) = load_records(output_dir)?;
     let mut report = build(&records);
     report.unreadable = unreadable;
+    let md = write_reports(output_dir, &records, report)?;
+    drop(lock);
+    Ok(md)
+}
+
+/// report.md, report.json, results.json and junit.xml of a run folder.
+fn write_reports(
+    output_dir: &Path,
+    records: &[ScenarioRecord],
+    report: Report,
+) -> anyhow::Result<PathBuf> {
+    let run_id = output_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let md = output_dir.join("report.md");
     write_atomic(&md, render_markdown(&report).as_bytes())?;
     write_atomic(
         &output_dir.join("report.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
-    drop(lock);
+    write_atomic(
+        &output_dir.join("results.json"),
+        serde_json::to_string_pretty(&results(&run_id, records))?.as_bytes(),
+    )?;
+    write_atomic(
+        &output_dir.join("junit.xml"),
+        junit(&run_id, records)?.as_bytes(),
+    )?;
     Ok(md)
+}
+
+/// Renders a run folder again from its `results.json` alone (the records
+/// folder may be gone, or the run may come from another machine).
+pub fn render_from_results(run_dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = run_dir.join("results.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let schema = serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("parsing {}", path.display()))?["schema"]
+        .as_u64();
+    anyhow::ensure!(
+        schema == Some(u64::from(RESULTS_SCHEMA)),
+        "{} has schema {schema:?}, this build reads {RESULTS_SCHEMA}",
+        path.display()
+    );
+    let results: Results =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    write_reports(run_dir, &results.records, build(&results.records))
 }
 
 #[cfg(test)]
@@ -905,6 +1035,40 @@ mod tests {
                 .unwrap();
         assert_eq!(json["claims"].as_array().unwrap().len(), 13);
         assert_eq!(json["matrix"].as_array().unwrap().len(), 1);
+        let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(
+            junit.contains("<testcase name=\"inplace-image\""),
+            "{junit}"
+        );
+        // results.json alone renders the same report again.
+        std::fs::remove_dir_all(dir.join("observations")).unwrap();
+        std::fs::remove_file(&md).unwrap();
+        let again = render_from_results(&dir).unwrap();
+        assert!(
+            std::fs::read_to_string(again)
+                .unwrap()
+                .contains("inplace-image")
+        );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn junit_carries_expected_versus_observed_and_unsupported_is_a_failure() {
+        let mut failing = samples::in_place();
+        let read = &mut failing.steps[0].pods[0].read_back;
+        let disk = read
+            .iter_mut()
+            .find(|m| m.location == crate::observe::MarkerLocation::DiskEmptyDir)
+            .unwrap();
+        disk.found = None;
+        let unsupported = fixture("unsupported/workload-resize.json");
+        let xml = junit("run-1", &[failing, unsupported, samples::recreate()]).unwrap();
+        assert!(
+            xml.contains("[emptyDir] expected kept, observed not kept (file gone)"),
+            "{xml}"
+        );
+        assert!(xml.contains("type=\"unsupported\""), "{xml}");
+        assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
+        assert!(xml.contains("<testcase name=\"cloneset-recreate\""));
     }
 }

@@ -57,6 +57,7 @@ pub async fn run_with(
     scenario: &'static Scenario,
 ) -> anyhow::Result<ScenarioOutcome> {
     let key = preflight_expectations(config, scenario)?;
+    config.prepare_run_dir()?;
     let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await?;
     let client = cluster.client().await?;
     kruise::preflight(&client).await.map_err(|e| {
@@ -541,6 +542,9 @@ impl<'a> Session<'a> {
                 server_version: version.map(|v| v.git_version).unwrap_or_default(),
                 nodes: node_names,
                 kruise_image: kruise::manager_image(&self.client).await,
+                kruise_gates: kruise::manager_feature_gates(&self.client)
+                    .await
+                    .unwrap_or_default(),
             },
             image_delivery: self.config.delivery,
             workload: WorkloadRef {
