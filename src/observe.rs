@@ -364,6 +364,10 @@ pub struct TrafficRecord {
     /// is told to stop the old container), as the watch saw it.
     #[serde(default)]
     pub spec_changes: Vec<EndpointTransition>,
+    /// When a pod's `InPlaceUpdateReady` condition changed (kruise takes the
+    /// pod out of service with it), as the same pod watch saw it.
+    #[serde(default)]
+    pub gate_changes: Vec<EndpointTransition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -839,7 +839,7 @@ impl<'a> Session<'a> {
         watch: crate::traffic::EndpointWatch,
         since: Timestamp,
     ) -> anyhow::Result<crate::observe::TrafficRecord> {
-        let (endpoints, spec_changes) = watch.stop();
+        let seen = watch.stop();
         let requests = crate::traffic::client_requests(
             &self.client,
             &self.namespace,
@@ -852,9 +852,10 @@ impl<'a> Session<'a> {
             service: traffic.service.to_string(),
             client: traffic.client.to_string(),
             grace_seconds: workload.grace_seconds().await?,
-            endpoints,
+            endpoints: seen.endpoints,
             requests,
-            spec_changes,
+            spec_changes: seen.spec_changes,
+            gate_changes: seen.gate_changes,
         })
     }
 

@@ -30,6 +30,14 @@ pub struct EndpointWatch {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     seen: Arc<Mutex<Vec<EndpointTransition>>>,
     specs: Arc<Mutex<Vec<EndpointTransition>>>,
+    gates: Arc<Mutex<Vec<EndpointTransition>>>,
+}
+
+/// What one watch saw through a change.
+pub struct Seen {
+    pub endpoints: Vec<EndpointTransition>,
+    pub spec_changes: Vec<EndpointTransition>,
+    pub gate_changes: Vec<EndpointTransition>,
 }
 
 type Sink = Arc<Mutex<Vec<EndpointTransition>>>;
@@ -46,6 +54,7 @@ impl EndpointWatch {
         let selector = format!("kubernetes.io/service-name={service}");
         let seen: Sink = Arc::new(Mutex::new(Vec::new()));
         let specs: Sink = Arc::new(Mutex::new(Vec::new()));
+        let gates: Sink = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let endpoints = tokio::spawn(async move {
             let mut last: BTreeMap<String, bool> = BTreeMap::new();
@@ -67,8 +76,10 @@ impl EndpointWatch {
         });
         let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
         let sink = specs.clone();
+        let gate_sink = gates.clone();
         let images = tokio::spawn(async move {
             let mut last: BTreeMap<String, String> = BTreeMap::new();
+            let mut last_gate: BTreeMap<String, bool> = BTreeMap::new();
             let stream = watcher(pods, watcher::Config::default());
             let mut stream = std::pin::pin!(stream);
             while let Some(event) = stream.next().await {
@@ -77,6 +88,23 @@ impl EndpointWatch {
                     _ => continue,
                 };
                 let name = pod.metadata.name.clone().unwrap_or_default();
+                let gate = crate::kruise::pod_condition(&pod, crate::kruise::INPLACE_UPDATE_READY)
+                    == Some("True");
+                if last_gate
+                    .insert(name.clone(), gate)
+                    .is_some_and(|g| g != gate)
+                {
+                    let at = Timestamp::now().to_string();
+                    let pod = name.clone();
+                    push(
+                        &gate_sink,
+                        EndpointTransition {
+                            at,
+                            pod,
+                            ready: gate,
+                        },
+                    );
+                }
                 let images = spec_images(&pod);
                 let previous = last.insert(name.clone(), images.clone());
                 if previous.is_some_and(|p| p != images) {
@@ -96,17 +124,21 @@ impl EndpointWatch {
             tasks: vec![endpoints, images],
             seen,
             specs,
+            gates,
         }
     }
 
-    /// Stops the watches; returns the endpoint transitions and the spec
-    /// changes seen.
-    pub fn stop(self) -> (Vec<EndpointTransition>, Vec<EndpointTransition>) {
+    /// Stops the watches; returns what they saw.
+    pub fn stop(self) -> Seen {
         for task in &self.tasks {
             task.abort();
         }
         let take = |s: &Sink| std::mem::take(&mut *s.lock().unwrap_or_else(|p| p.into_inner()));
-        (take(&self.seen), take(&self.specs))
+        Seen {
+            endpoints: take(&self.seen),
+            spec_changes: take(&self.specs),
+            gate_changes: take(&self.gates),
+        }
     }
 }
 
