@@ -491,11 +491,12 @@ fn carries_claims(record: &ScenarioRecord) -> bool {
         .iter()
         .filter_map(|s| expectation(record, s))
         .any(|e| {
-            e.updated.iter().any(|c| {
-                !c.claims.is_empty()
-                    && c.row == Row::ContainerRebuild
-                    && c.outcome == Outcome::RebuiltInPod
-            })
+            e.seed_claims
+                && e.updated.iter().any(|c| {
+                    !c.claims.is_empty()
+                        && c.row == Row::ContainerRebuild
+                        && c.outcome == Outcome::RebuiltInPod
+                })
         })
 }
 
@@ -2114,6 +2115,29 @@ mod tests {
             failed_names(&silent),
             vec!["#1 no request reached a stopping container"]
         );
+    }
+
+    /// Only expectations marked as the seed's evidence lend their claims:
+    /// a daemon rebuild, a ContainerRecreateRequest or an Advanced
+    /// StatefulSet prove the same rows without claiming the seed's words.
+    #[test]
+    fn scenarios_outside_the_seed_claim_nothing() {
+        for name in [
+            "env-from-metadata",
+            "container-recreate",
+            "asts-inplace",
+            "pod-resize-restart",
+        ] {
+            let checks = scenario_checks(&fixture(&format!("{name}.json")));
+            let claiming: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.claims.is_empty())
+                .map(|c| c.name.as_str())
+                .collect();
+            assert!(claiming.is_empty(), "{name}: {claiming:?}");
+        }
+        let image = scenario_checks(&samples::in_place());
+        assert!(image.iter().any(|c| c.claims.contains(&Claim::C1)));
     }
 
     #[test]
