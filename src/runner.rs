@@ -679,9 +679,13 @@ impl<'a> Session<'a> {
         let (started_at, clock) = (crate::now_rfc3339(), Instant::now());
         self.say(&format!("change #{}: {}", index + 1, planned.description));
         let reached = base.live_pods().await?;
-        let endpoints = self.scenario.traffic.map(|t| {
-            crate::traffic::EndpointWatch::start(&self.client, &self.namespace, t.service)
-        });
+        let endpoints = match self.scenario.traffic {
+            Some(t) => Some(
+                crate::traffic::EndpointWatch::start(&self.client, &self.namespace, t.service)
+                    .await?,
+            ),
+            None => None,
+        };
         let admission = self.apply(workload, change, &planned, &reached).await?;
         let expected_updated = match (&admission, change.acts_on()) {
             (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,

@@ -49,7 +49,36 @@ fn push(sink: &Sink, transition: EndpointTransition) {
 }
 
 impl EndpointWatch {
-    pub fn start(client: &Client, namespace: &str, service: &str) -> EndpointWatch {
+    /// Starts both watches and returns once each has listed what exists:
+    /// a change applied before that could be missed (the pod's gate would
+    /// already read False in the first list).
+    pub async fn start(
+        client: &Client,
+        namespace: &str,
+        service: &str,
+    ) -> anyhow::Result<EndpointWatch> {
+        let (endpoints_listed, endpoints_ready) = tokio::sync::oneshot::channel::<()>();
+        let (pods_listed, pods_ready) = tokio::sync::oneshot::channel::<()>();
+        let watch = Self::spawn(client, namespace, service, endpoints_listed, pods_listed);
+        let listed = async {
+            let _ = endpoints_ready.await;
+            let _ = pods_ready.await;
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), listed)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("the EndpointSlice and pod watches did not list within 30s")
+            })?;
+        Ok(watch)
+    }
+
+    fn spawn(
+        client: &Client,
+        namespace: &str,
+        service: &str,
+        endpoints_listed: tokio::sync::oneshot::Sender<()>,
+        pods_listed: tokio::sync::oneshot::Sender<()>,
+    ) -> EndpointWatch {
         let api: Api<EndpointSlice> = Api::namespaced(client.clone(), namespace);
         let selector = format!("kubernetes.io/service-name={service}");
         let seen: Sink = Arc::new(Mutex::new(Vec::new()));
@@ -58,11 +87,18 @@ impl EndpointWatch {
         let sink = seen.clone();
         let endpoints = tokio::spawn(async move {
             let mut last: BTreeMap<String, bool> = BTreeMap::new();
+            let mut listed = Some(endpoints_listed);
             let stream = watcher(api, watcher::Config::default().labels(&selector));
             let mut stream = std::pin::pin!(stream);
             while let Some(event) = stream.next().await {
                 let slice = match event {
                     Ok(watcher::Event::Apply(s)) | Ok(watcher::Event::InitApply(s)) => s,
+                    Ok(watcher::Event::InitDone) => {
+                        if let Some(tx) = listed.take() {
+                            let _ = tx.send(());
+                        }
+                        continue;
+                    }
                     _ => continue,
                 };
                 let at = Timestamp::now().to_string();
@@ -80,11 +116,18 @@ impl EndpointWatch {
         let images = tokio::spawn(async move {
             let mut last: BTreeMap<String, String> = BTreeMap::new();
             let mut last_gate: BTreeMap<String, bool> = BTreeMap::new();
+            let mut listed = Some(pods_listed);
             let stream = watcher(pods, watcher::Config::default());
             let mut stream = std::pin::pin!(stream);
             while let Some(event) = stream.next().await {
                 let pod = match event {
                     Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => p,
+                    Ok(watcher::Event::InitDone) => {
+                        if let Some(tx) = listed.take() {
+                            let _ = tx.send(());
+                        }
+                        continue;
+                    }
                     _ => continue,
                 };
                 let name = pod.metadata.name.clone().unwrap_or_default();
