@@ -5,7 +5,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, ListParams};
 use serde::Deserialize;
 
 pub const GROUP: &str = "apps.kruise.io";
@@ -197,10 +197,6 @@ pub struct CloneSetStatusView {
 }
 
 impl CloneSetView {
-    pub fn from_dynamic(object: &DynamicObject) -> anyhow::Result<CloneSetView> {
-        Ok(serde_json::from_value(serde_json::to_value(object)?)?)
-    }
-
     pub fn update_revision(&self) -> Option<&str> {
         self.status.as_ref()?.update_revision.as_deref()
     }
@@ -315,12 +311,7 @@ pub fn pod_updated(pod: &Pod, update_revision: &str) -> Result<(), String> {
     if pod.metadata.deletion_timestamp.is_some() {
         return Err(format!("pod {name} terminating"));
     }
-    let label = pod
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(REVISION_LABEL))
-        .map(String::as_str);
+    let label = pod_revision(pod);
     if !revision_matches(label, update_revision) {
         return Err(format!(
             "pod {name} revision {} not {update_revision}",

@@ -139,34 +139,11 @@ fn unsupported(
             .collect::<Vec<_>>()
             .join(",")
     );
-    let now = crate::now_rfc3339();
-    let record = ScenarioRecord {
-        schema: RECORD_SCHEMA,
-        scenario: scenario.name.to_string(),
-        summary: scenario.summary.to_string(),
-        seed_column: None,
-        namespace: String::new(),
-        started_at: now.clone(),
-        finished_at: now,
-        cluster: ClusterFacts {
-            name: cluster.name.clone(),
-            kubeconfig: cluster.kubeconfig.display().to_string(),
-            ..Default::default()
-        },
-        image_delivery: config.delivery,
-        workload: WorkloadRef {
-            fixture: scenario.fixture.to_string(),
-            ..Default::default()
-        },
-        initial_images: BTreeMap::new(),
-        steps: Vec::new(),
-        throughput: None,
-        kruise_components: Vec::new(),
-        kruise_components_at_start: Vec::new(),
-        notes: Default::default(),
-        error: None,
-        unsupported: Some(reason.clone()),
-    };
+    let mut record = blank_record(config, scenario, String::new());
+    record.cluster.name = cluster.name.clone();
+    record.cluster.kubeconfig = cluster.kubeconfig.display().to_string();
+    record.finished_at = record.started_at.clone();
+    record.unsupported = Some(reason.clone());
     let saved = judge_and_save(config, &record);
     wait::progress(scenario.name, &format!("unsupported here: {reason}"));
     match saved {
@@ -179,6 +156,33 @@ fn unsupported(
             "scenario {} unsupported here: {reason}; {err:#}",
             scenario.name
         ),
+    }
+}
+
+/// A record of the scenario with nothing observed yet.
+fn blank_record(config: &RunConfig, scenario: &Scenario, namespace: String) -> ScenarioRecord {
+    ScenarioRecord {
+        schema: RECORD_SCHEMA,
+        scenario: scenario.name.to_string(),
+        summary: scenario.summary.to_string(),
+        seed_column: scenario.seed_column.map(str::to_string),
+        namespace,
+        started_at: crate::now_rfc3339(),
+        finished_at: String::new(),
+        cluster: ClusterFacts::default(),
+        image_delivery: config.delivery,
+        workload: WorkloadRef {
+            fixture: scenario.fixture.to_string(),
+            ..Default::default()
+        },
+        initial_images: BTreeMap::new(),
+        steps: Vec::new(),
+        throughput: None,
+        kruise_components: Vec::new(),
+        kruise_components_at_start: Vec::new(),
+        notes: Default::default(),
+        error: None,
+        unsupported: None,
     }
 }
 
@@ -528,38 +532,18 @@ impl<'a> Session<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        ScenarioRecord {
-            schema: RECORD_SCHEMA,
-            scenario: self.scenario.name.to_string(),
-            summary: self.scenario.summary.to_string(),
-            seed_column: self.scenario.seed_column.map(str::to_string),
-            namespace: self.namespace.clone(),
-            started_at: crate::now_rfc3339(),
-            finished_at: String::new(),
-            cluster: ClusterFacts {
-                name: self.cluster.name.clone(),
-                kubeconfig: self.cluster.kubeconfig.display().to_string(),
-                server_version: version.map(|v| v.git_version).unwrap_or_default(),
-                nodes: node_names,
-                kruise_image: kruise::manager_image(&self.client).await,
-                kruise_gates: kruise::manager_feature_gates(&self.client)
-                    .await
-                    .unwrap_or_default(),
-            },
-            image_delivery: self.config.delivery,
-            workload: WorkloadRef {
-                fixture: self.scenario.fixture.to_string(),
-                ..Default::default()
-            },
-            initial_images: BTreeMap::new(),
-            steps: Vec::new(),
-            throughput: None,
-            kruise_components: Vec::new(),
-            kruise_components_at_start: Vec::new(),
-            notes: Default::default(),
-            error: None,
-            unsupported: None,
-        }
+        let mut record = blank_record(self.config, self.scenario, self.namespace.clone());
+        record.cluster = ClusterFacts {
+            name: self.cluster.name.clone(),
+            kubeconfig: self.cluster.kubeconfig.display().to_string(),
+            server_version: version.map(|v| v.git_version).unwrap_or_default(),
+            nodes: node_names,
+            kruise_image: kruise::manager_image(&self.client).await,
+            kruise_gates: kruise::manager_feature_gates(&self.client)
+                .await
+                .unwrap_or_default(),
+        };
+        record
     }
 
     async fn fill(&self, record: &mut ScenarioRecord) -> anyhow::Result<()> {

@@ -113,14 +113,6 @@ impl View {
     }
 }
 
-impl AdvancedDaemonSet {
-    async fn view(&self) -> anyhow::Result<View> {
-        Ok(serde_json::from_value(serde_json::to_value(
-            self.base.object().await?,
-        )?)?)
-    }
-}
-
 #[async_trait]
 impl Workload for AdvancedDaemonSet {
     fn base(&self) -> &Base {
@@ -128,11 +120,16 @@ impl Workload for AdvancedDaemonSet {
     }
 
     async fn revision(&self) -> anyhow::Result<Option<String>> {
-        Ok(self.view().await?.status.and_then(|s| s.revision()))
+        Ok(self
+            .base
+            .typed::<View>()
+            .await?
+            .status
+            .and_then(|s| s.revision()))
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        Ok(self.view().await?.desired())
+        Ok(self.base.typed::<View>().await?.desired())
     }
 
     async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool> {
@@ -143,7 +140,7 @@ impl Workload for AdvancedDaemonSet {
     }
 
     async fn ready_state(&self) -> anyhow::Result<Result<(), String>> {
-        let view = self.view().await?;
+        let view = self.base.typed::<View>().await?;
         if let Err(state) = view.settled(None) {
             return Ok(Err(state));
         }
@@ -156,7 +153,7 @@ impl Workload for AdvancedDaemonSet {
         previous: Option<&str>,
         _old_uids: &[String],
     ) -> anyhow::Result<Result<(), String>> {
-        let view = self.view().await?;
+        let view = self.base.typed::<View>().await?;
         if let Err(state) = view.settled(Some(previous)) {
             return Ok(Err(state));
         }

@@ -114,14 +114,6 @@ impl View {
     }
 }
 
-impl AdvancedStatefulSet {
-    async fn view(&self) -> anyhow::Result<View> {
-        Ok(serde_json::from_value(serde_json::to_value(
-            self.base.object().await?,
-        )?)?)
-    }
-}
-
 #[async_trait]
 impl Workload for AdvancedStatefulSet {
     fn base(&self) -> &Base {
@@ -129,11 +121,16 @@ impl Workload for AdvancedStatefulSet {
     }
 
     async fn revision(&self) -> anyhow::Result<Option<String>> {
-        Ok(self.view().await?.status.and_then(|s| s.update_revision))
+        Ok(self
+            .base
+            .typed::<View>()
+            .await?
+            .status
+            .and_then(|s| s.update_revision))
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        let view = self.view().await?;
+        let view = self.base.typed::<View>().await?;
         Ok(view.replicas().saturating_sub(view.partition()))
     }
 
@@ -145,7 +142,7 @@ impl Workload for AdvancedStatefulSet {
     }
 
     async fn ready_state(&self) -> anyhow::Result<Result<(), String>> {
-        let view = self.view().await?;
+        let view = self.base.typed::<View>().await?;
         if let Err(state) = view.settled(view.replicas(), None) {
             return Ok(Err(state));
         }
@@ -156,9 +153,9 @@ impl Workload for AdvancedStatefulSet {
     async fn update_state(
         &self,
         previous: Option<&str>,
-        old_uids: &[String],
+        _old_uids: &[String],
     ) -> anyhow::Result<Result<(), String>> {
-        let view = self.view().await?;
+        let view = self.base.typed::<View>().await?;
         let updated = view.replicas().saturating_sub(view.partition());
         if let Err(state) = view.settled(updated, Some(previous)) {
             return Ok(Err(state));
@@ -169,13 +166,8 @@ impl Workload for AdvancedStatefulSet {
             .and_then(|s| s.update_revision.clone())
             .unwrap_or_default();
         let pods = self.base.pods().await?;
-        let _ = old_uids;
         Ok(pods_settled(&pods, view.replicas(), |pod| {
-            if kruise::revision_matches(kruise::pod_revision(pod), &revision) {
-                kruise::pod_updated(pod, &revision)
-            } else {
-                pod_ready(pod)
-            }
+            super::kruise_pod_settled(pod, &revision)
         }))
     }
 }

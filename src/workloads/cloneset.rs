@@ -36,12 +36,6 @@ struct CloneSet {
     base: Base,
 }
 
-impl CloneSet {
-    async fn view(&self) -> anyhow::Result<CloneSetView> {
-        CloneSetView::from_dynamic(&self.base.object().await?)
-    }
-}
-
 #[async_trait]
 impl Workload for CloneSet {
     fn base(&self) -> &Base {
@@ -49,7 +43,12 @@ impl Workload for CloneSet {
     }
 
     async fn revision(&self) -> anyhow::Result<Option<String>> {
-        Ok(self.view().await?.update_revision().map(str::to_string))
+        Ok(self
+            .base
+            .typed::<CloneSetView>()
+            .await?
+            .update_revision()
+            .map(str::to_string))
     }
 
     async fn grace_seconds(&self) -> anyhow::Result<Option<i64>> {
@@ -61,21 +60,18 @@ impl Workload for CloneSet {
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        self.view().await?.expected_updated()
+        self.base.typed::<CloneSetView>().await?.expected_updated()
     }
 
     async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool> {
-        let label = pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(kruise::REVISION_LABEL))
-            .map(String::as_str);
-        Ok(kruise::revision_matches(label, revision))
+        Ok(kruise::revision_matches(
+            kruise::pod_revision(pod),
+            revision,
+        ))
     }
 
     async fn ready_state(&self) -> anyhow::Result<Result<(), String>> {
-        let view = self.view().await?;
+        let view = self.base.typed::<CloneSetView>().await?;
         if let Err(state) = view.settled() {
             return Ok(Err(state));
         }
@@ -94,26 +90,14 @@ impl Workload for CloneSet {
         previous: Option<&str>,
         _old_uids: &[String],
     ) -> anyhow::Result<Result<(), String>> {
-        let view = self.view().await?;
+        let view = self.base.typed::<CloneSetView>().await?;
         if let Err(state) = view.update_complete(previous) {
             return Ok(Err(state));
         }
         let revision = view.update_revision().unwrap_or_default().to_string();
         let pods = self.base.pods().await?;
         Ok(pods_settled(&pods, view.replicas(), |pod| {
-            let on_revision = kruise::revision_matches(
-                pod.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(kruise::REVISION_LABEL))
-                    .map(String::as_str),
-                &revision,
-            );
-            if on_revision {
-                kruise::pod_updated(pod, &revision)
-            } else {
-                super::pod_ready(pod)
-            }
+            super::kruise_pod_settled(pod, &revision)
         }))
     }
 }

@@ -40,14 +40,6 @@ struct Deployment {
     base: Base,
 }
 
-impl Deployment {
-    async fn typed(&self) -> anyhow::Result<DeploymentObject> {
-        Ok(serde_json::from_value(serde_json::to_value(
-            self.base.object().await?,
-        )?)?)
-    }
-}
-
 fn replicas(deployment: &DeploymentObject) -> usize {
     deployment
         .spec
@@ -63,11 +55,13 @@ impl Workload for Deployment {
     }
 
     async fn revision(&self) -> anyhow::Result<Option<String>> {
-        Ok(deployment_revision(&self.typed().await?))
+        Ok(deployment_revision(
+            &self.base.typed::<DeploymentObject>().await?,
+        ))
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        Ok(replicas(&self.typed().await?))
+        Ok(replicas(&self.base.typed::<DeploymentObject>().await?))
     }
 
     /// The pod's ReplicaSet carries the Deployment revision it was made for.
@@ -100,7 +94,7 @@ impl Workload for Deployment {
         previous: Option<&str>,
         old_uids: &[String],
     ) -> anyhow::Result<Result<(), String>> {
-        let deployment = self.typed().await?;
+        let deployment = self.base.typed::<DeploymentObject>().await?;
         if let Err(state) = deployment_complete(&deployment, previous) {
             return Ok(Err(state));
         }

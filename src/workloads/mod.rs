@@ -113,6 +113,13 @@ impl Base {
         Ok(self.api().get(&self.reference.name).await?)
     }
 
+    /// The object read into a typed view of the fields a kind reads.
+    pub async fn typed<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        Ok(serde_json::from_value(serde_json::to_value(
+            self.object().await?,
+        )?)?)
+    }
+
     /// Every pod of the workload, terminating ones included, by name.
     pub async fn pods(&self) -> anyhow::Result<Vec<Pod>> {
         let params = ListParams::default().labels(&self.selector);
@@ -422,6 +429,17 @@ pub fn pods_settled(
         ));
     }
     pods.iter().try_for_each(&mut check)
+}
+
+/// A kruise workload's pod after an update: done on `revision` (kruise's
+/// own completion) when it runs that revision, else simply Ready (held
+/// back by a partition).
+pub fn kruise_pod_settled(pod: &Pod, revision: &str) -> Result<(), String> {
+    if crate::kruise::revision_matches(crate::kruise::pod_revision(pod), revision) {
+        crate::kruise::pod_updated(pod, revision)
+    } else {
+        pod_ready(pod)
+    }
 }
 
 /// The pod is live and Ready.
