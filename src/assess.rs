@@ -892,7 +892,7 @@ pub fn mount_is_as_designed(
 /// With registry delivery every new image a pod took must have been pulled:
 /// that is what the delivery path exists to show.
 fn delivery_premise(record: &ScenarioRecord) -> Option<Check> {
-    if record.image_delivery != crate::observe::ImageDelivery::Registry {
+    if !record.image_delivery.pulls() {
         return None;
     }
     let mut wanted = 0;

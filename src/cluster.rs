@@ -19,36 +19,65 @@ pub const DEFAULT_CLUSTER: &str = "inplace-conformance";
 /// Where the cluster comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterSource {
-    /// An existing cluster's kubeconfig (`INPLACE_KUBECONFIG`); `name` is
-    /// still needed to reach the node for registry configuration.
-    Kubeconfig { path: PathBuf, name: String },
+    /// An existing cluster's kubeconfig (`INPLACE_KUBECONFIG`). `kind_node`
+    /// names the kind cluster when it is one of this machine's (then the
+    /// suite may reach its node, e.g. to trust a per-scenario registry);
+    /// `None` is a foreign cluster: nothing but its API is used.
+    Kubeconfig {
+        path: PathBuf,
+        kind_node: Option<String>,
+    },
     /// A kind cluster created or reused by `scripts/cluster up --name`.
     Named(String),
 }
 
 impl ClusterSource {
-    /// `INPLACE_KUBECONFIG`, else `INPLACE_CLUSTER` (default
-    /// `inplace-conformance`).
+    /// `INPLACE_KUBECONFIG` (with `INPLACE_CLUSTER` naming its kind
+    /// cluster, if it is one of ours), else the kind cluster
+    /// `INPLACE_CLUSTER` (default `inplace-conformance`).
     pub fn from_env() -> ClusterSource {
-        let name = std::env::var("INPLACE_CLUSTER")
-            .ok()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| DEFAULT_CLUSTER.to_string());
-        match std::env::var_os("INPLACE_KUBECONFIG").filter(|p| !p.is_empty()) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        match var("INPLACE_KUBECONFIG") {
             Some(path) => ClusterSource::Kubeconfig {
                 path: path.into(),
-                name,
+                kind_node: var("INPLACE_CLUSTER"),
             },
-            None => ClusterSource::Named(name),
+            None => ClusterSource::Named(
+                var("INPLACE_CLUSTER").unwrap_or_else(|| DEFAULT_CLUSTER.to_string()),
+            ),
         }
     }
 
-    pub fn name(&self) -> &str {
+    /// The kind cluster whose node the suite may reach, if any.
+    pub fn kind_node(&self) -> Option<&str> {
         match self {
-            ClusterSource::Kubeconfig { name, .. } => name,
-            ClusterSource::Named(name) => name,
+            ClusterSource::Kubeconfig { kind_node, .. } => kind_node.as_deref(),
+            ClusterSource::Named(name) => Some(name),
         }
     }
+
+    /// How the cluster is named in progress lines and reports.
+    pub fn label(&self) -> String {
+        match self {
+            ClusterSource::Kubeconfig {
+                kind_node: Some(name),
+                ..
+            }
+            | ClusterSource::Named(name) => name.clone(),
+            ClusterSource::Kubeconfig {
+                path,
+                kind_node: None,
+            } => current_context(path).unwrap_or_else(|| path.display().to_string()),
+        }
+    }
+}
+
+/// The kubeconfig's current context, the natural name of a foreign cluster.
+fn current_context(path: &Path) -> Option<String> {
+    Kubeconfig::read_from(path)
+        .ok()?
+        .current_context
+        .filter(|c| !c.is_empty())
 }
 
 /// A cluster that exists: plain data, shareable across test runtimes (a
@@ -57,6 +86,8 @@ impl ClusterSource {
 pub struct Cluster {
     pub name: String,
     pub kubeconfig: PathBuf,
+    /// The kind cluster whose node may be reached (`None`: foreign).
+    pub kind_node: Option<String>,
 }
 
 /// "No cluster": displayed as exactly one line, cause then hint.
@@ -92,7 +123,7 @@ pub async fn acquire(
     lock_dir: &Path,
 ) -> Result<Cluster, NoCluster> {
     match source {
-        ClusterSource::Kubeconfig { path, name } => {
+        ClusterSource::Kubeconfig { path, kind_node } => {
             if !path.is_file() {
                 return Err(no_cluster(
                     format!("INPLACE_KUBECONFIG={} is not a file", path.display()),
@@ -100,8 +131,9 @@ pub async fn acquire(
                 ));
             }
             Ok(Cluster {
-                name: name.clone(),
+                name: source.label(),
                 kubeconfig: path.clone(),
+                kind_node: kind_node.clone(),
             })
         }
         ClusterSource::Named(name) => {
@@ -185,6 +217,7 @@ fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Clus
     Ok(Cluster {
         name: name.to_string(),
         kubeconfig,
+        kind_node: Some(name.to_string()),
     })
 }
 
@@ -302,11 +335,27 @@ mod tests {
         std::fs::remove_dir_all(root).unwrap();
     }
 
+    #[test]
+    fn a_kubeconfig_alone_is_a_foreign_cluster() {
+        let foreign = ClusterSource::Kubeconfig {
+            path: "/nonexistent".into(),
+            kind_node: None,
+        };
+        assert_eq!(foreign.kind_node(), None);
+        assert_eq!(foreign.label(), "/nonexistent");
+        let ours = ClusterSource::Kubeconfig {
+            path: "/nonexistent".into(),
+            kind_node: Some("ipc-dev".into()),
+        };
+        assert_eq!(ours.kind_node(), Some("ipc-dev"));
+        assert_eq!(ClusterSource::Named("x".into()).kind_node(), Some("x"));
+    }
+
     #[tokio::test]
     async fn missing_kubeconfig_file_is_refused() {
         let source = ClusterSource::Kubeconfig {
             path: "/nonexistent/kubeconfig".into(),
-            name: DEFAULT_CLUSTER.into(),
+            kind_node: None,
         };
         let err = acquire(&source, Path::new("/"), Path::new("/tmp"))
             .await

@@ -69,12 +69,20 @@ pub struct RunConfig {
     pub run_id: String,
     pub keep_on_failure: bool,
     pub delivery: ImageDelivery,
+    /// The user's registry for `ImageDelivery::External`.
+    pub image_registry: Option<String>,
+    /// The matrix cell this run is part of (`qualify`), else empty.
+    pub cell: String,
+    /// Point `<base>/latest` at this run (a matrix cell's folder is not a run).
+    pub link_latest: bool,
     pub timeouts: Timeouts,
 }
 
 impl RunConfig {
     /// Reads INPLACE_KUBECONFIG, INPLACE_CLUSTER, INPLACE_KEEP_ON_FAILURE,
-    /// INPLACE_IMAGE_DELIVERY, INPLACE_TIMEOUT_SCALE, INPLACE_REPO_ROOT,
+    /// INPLACE_IMAGE_DELIVERY, INPLACE_IMAGE_REGISTRY (a registry the nodes
+    /// pull from; implies external delivery), INPLACE_TIMEOUT_SCALE,
+    /// INPLACE_REPO_ROOT,
     /// INPLACE_OUTPUT_DIR (the base folder, default `target/conformance`) and
     /// INPLACE_RUN_ID (`scripts/test` and the CLI set a fresh one; a bare
     /// `cargo test` uses `cargo-test-<pid of cargo>`, shared by its test
@@ -91,10 +99,19 @@ impl RunConfig {
             Some(id) => checked_run_id(&id)?,
             None => format!("cargo-test-{}", std::os::unix::process::parent_id()),
         };
-        let delivery = match var("INPLACE_IMAGE_DELIVERY") {
-            None => ImageDelivery::Registry,
-            Some(text) => parse_delivery(&text)?,
+        let image_registry = var("INPLACE_IMAGE_REGISTRY");
+        let delivery = match (var("INPLACE_IMAGE_DELIVERY"), &image_registry) {
+            (None, Some(_)) => ImageDelivery::External,
+            (None, None) => ImageDelivery::Registry,
+            (Some(text), None) => parse_delivery(&text)?,
+            (Some(text), Some(_)) => anyhow::bail!(
+                "INPLACE_IMAGE_DELIVERY={text} and INPLACE_IMAGE_REGISTRY are both set; hint: \
+                 naming a registry chooses the delivery, unset one of them"
+            ),
         };
+        if let Some(reference) = &image_registry {
+            crate::images::check_registry_ref(reference)?;
+        }
         let scale = match var("INPLACE_TIMEOUT_SCALE") {
             None => 1.0,
             Some(text) => parse_scale(&text)?,
@@ -106,8 +123,20 @@ impl RunConfig {
             run_id,
             keep_on_failure: var("INPLACE_KEEP_ON_FAILURE").is_some_and(|v| v == "1"),
             delivery,
+            image_registry,
+            cell: String::new(),
+            link_latest: true,
             timeouts: Timeouts::default().scaled(scale),
         })
+    }
+
+    /// How images reach a cluster whose kind node is `kind_node` (if any).
+    pub fn image_route<'a>(&'a self, kind_node: Option<&'a str>) -> crate::images::Route<'a> {
+        crate::images::Route {
+            delivery: self.delivery,
+            registry: self.image_registry.as_deref(),
+            kind_node,
+        }
     }
 
     /// Switches to another run folder under the same base.
@@ -130,6 +159,9 @@ impl RunConfig {
     pub fn prepare_run_dir(&self) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.output_dir)
             .with_context(|| format!("creating {}", self.output_dir.display()))?;
+        if !self.link_latest {
+            return Ok(());
+        }
         let base = self.base_dir();
         let tmp = base.join(format!(".latest.{}", crate::short_id()));
         std::os::unix::fs::symlink(&self.run_id, &tmp)

@@ -11,8 +11,16 @@
 //! never dropped, and unique `localhost:<port>` names let scenarios run in
 //! parallel without sharing a hosts.toml.
 //!
-//! `ImageDelivery::Preloaded` `kind load`s the images into the node
-//! (`scripts/cluster load-workload`; no pull, no registry), for debugging.
+//! `ImageDelivery::External` (`--image-registry REF`, for clusters that are
+//! not this machine's kind clusters): the images are pushed under
+//! `REF/<namespace>/workload:<slot>-<version>` to a registry the nodes
+//! already pull from; nothing on the nodes is touched. `http://REF` pushes
+//! without TLS verification (a plain-HTTP CI registry).
+//!
+//! `ImageDelivery::Preloaded`: the images are on the nodes already. On a
+//! kind cluster of this machine they are `kind load`ed (`scripts/cluster
+//! load-workload`); elsewhere the user loaded them under the names
+//! `scripts/env.sh` gives (`IPC_WORKLOAD_IMAGE:v1`, `:v2`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,76 +61,162 @@ pub struct ImageSlot {
 /// when done.
 pub struct Delivered {
     pub images: std::collections::BTreeMap<String, ImageRef>,
-    registry: Option<LocalRegistry>,
+    description: String,
+    registry: Option<(LocalRegistry, String)>,
 }
 
 impl Delivered {
     /// One line about the delivery, for the record's notes.
     pub fn describe(&self) -> String {
-        match &self.registry {
-            None => "preloaded images (kind load), no registry".into(),
-            Some(r) => format!(
-                "registry container {} at {}:{} on network {KIND_NETWORK}, pushed via 127.0.0.1:{}",
-                r.container_name, r.kind_ip, REGISTRY_PORT, r.host_port
-            ),
-        }
+        self.description.clone()
     }
 
-    /// Removes the node's registry configuration and the container.
-    pub async fn release(self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+    /// Removes the node's registry configuration and the container (a
+    /// per-scenario registry only; what was pushed to the user's registry
+    /// stays there under the scenario's namespace).
+    pub async fn release(self, repo_root: &Path) -> anyhow::Result<()> {
         match self.registry {
             None => Ok(()),
-            Some(registry) => registry.remove(repo_root, cluster).await,
+            Some((registry, node)) => registry.remove(repo_root, &node).await,
         }
     }
 }
 
+/// Where the images go: the run's delivery, the user's registry (for
+/// `External`) and the kind cluster whose node may be reached, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    pub delivery: ImageDelivery,
+    pub registry: Option<&'a str>,
+    pub kind_node: Option<&'a str>,
+}
+
+impl Route<'_> {
+    /// Why this route cannot work, before anything is created.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match (self.delivery, self.registry, self.kind_node) {
+            (ImageDelivery::Registry, _, None) => anyhow::bail!(
+                "a cluster given only by its kubeconfig needs a way for its nodes to get the \
+                 workload images; hint: --image-registry REF (a registry the nodes pull from) \
+                 or --image-delivery preloaded"
+            ),
+            (ImageDelivery::External, None, _) => {
+                anyhow::bail!("external delivery needs a registry; hint: --image-registry REF")
+            }
+            (ImageDelivery::External, Some(reference), _) => check_registry_ref(reference),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `host[:port][/path]`, optionally with `http://` (push without TLS).
+pub fn check_registry_ref(reference: &str) -> anyhow::Result<()> {
+    let bare = reference.strip_prefix("http://").unwrap_or(reference);
+    let host = bare.split('/').next().unwrap_or_default();
+    let ok = !host.is_empty()
+        && !bare.ends_with('/')
+        && !bare.contains("://")
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:/".contains(c));
+    anyhow::ensure!(
+        ok,
+        "--image-registry {reference:?} is not a registry reference; hint: HOST[:PORT][/PATH], \
+         e.g. registry.example:5000/ci, or http://HOST:PORT for a plain-HTTP registry"
+    );
+    Ok(())
+}
+
 /// Makes every slot available to the cluster's kubelet.
 pub async fn deliver(
-    delivery: ImageDelivery,
+    route: Route<'_>,
     repo_root: &Path,
-    cluster: &str,
     slug: &str,
     slots: &[ImageSlot],
 ) -> anyhow::Result<Delivered> {
+    route.check()?;
     let repo = workload_repo(repo_root).await?;
-    match delivery {
-        ImageDelivery::Preloaded => {
-            // `kind load` into the node; the suite's default path removes
-            // them again after the smoke check, so load them here.
-            crate::cluster::run_script(repo_root, &["load-workload", "--name", cluster]).await?;
+    match (route.delivery, route.kind_node) {
+        (ImageDelivery::Preloaded, node) => {
+            if let Some(node) = node {
+                // The suite's default path removes them again after the
+                // smoke check, so load them here.
+                crate::cluster::run_script(repo_root, &["load-workload", "--name", node]).await?;
+            }
+            let images = slots
+                .iter()
+                .map(|slot| {
+                    let image = ImageRef {
+                        reference: local_image(&repo, &slot.version),
+                        content_version: slot.version.clone(),
+                    };
+                    (slot.name.clone(), image)
+                })
+                .collect();
             Ok(Delivered {
-                images: slots
-                    .iter()
-                    .map(|slot| {
-                        let image = ImageRef {
-                            reference: local_image(&repo, &slot.version),
-                            content_version: slot.version.clone(),
-                        };
-                        (slot.name.clone(), image)
-                    })
-                    .collect(),
+                images,
+                description: match node {
+                    Some(_) => "preloaded images (kind load), no registry".into(),
+                    None => "preloaded images (put on the nodes by the user), no registry".into(),
+                },
                 registry: None,
             })
         }
-        ImageDelivery::Registry => {
+        (ImageDelivery::External, _) => {
+            let reference = route.registry.unwrap_or_default();
+            let images = push_to(repo_root, reference, &repo, slug, slots).await?;
+            Ok(Delivered {
+                images,
+                description: format!("pushed to the registry {reference} (the nodes pull from it)"),
+                registry: None,
+            })
+        }
+        (ImageDelivery::Registry, node) => {
+            let node = node.unwrap_or_default().to_string();
             let registry = LocalRegistry::start(repo_root, slug).await?;
             // From here on the registry must be removed even on error.
-            match registry
-                .publish(repo_root, cluster, &repo, slug, slots)
-                .await
-            {
+            match registry.publish(repo_root, &node, &repo, slug, slots).await {
                 Ok(images) => Ok(Delivered {
                     images,
-                    registry: Some(registry),
+                    description: registry.describe(),
+                    registry: Some((registry, node)),
                 }),
                 Err(err) => {
-                    let _ = registry.remove(repo_root, cluster).await;
+                    let _ = registry.remove(repo_root, &node).await;
                     Err(err)
                 }
             }
         }
     }
+}
+
+/// Pushes each slot's image to `REF/<slug>/workload:<slot>-<version>`:
+/// slot-unique tags, so even v1 -> v2 -> v1 makes the kubelet pull.
+async fn push_to(
+    repo_root: &Path,
+    reference: &str,
+    workload_repo: &str,
+    slug: &str,
+    slots: &[ImageSlot],
+) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
+    let (host_path, tls) = match reference.strip_prefix("http://") {
+        Some(bare) => (bare, "--tls-verify=false"),
+        None => (reference, "--tls-verify=true"),
+    };
+    let mut images = std::collections::BTreeMap::new();
+    for slot in slots {
+        let target = format!("{host_path}/{slug}/workload:{}-{}", slot.name, slot.version);
+        let source = local_image(workload_repo, &slot.version);
+        podman(repo_root, &["push", "--quiet", tls, &source, &target])
+            .await
+            .with_context(|| format!("pushing {source} to {target}"))?;
+        let image = ImageRef {
+            reference: target,
+            content_version: slot.version.clone(),
+        };
+        images.insert(slot.name.clone(), image);
+    }
+    Ok(images)
 }
 
 struct LocalRegistry {
@@ -133,6 +227,13 @@ struct LocalRegistry {
 }
 
 impl LocalRegistry {
+    fn describe(&self) -> String {
+        format!(
+            "registry container {} at {}:{} on network {KIND_NETWORK}, pushed via 127.0.0.1:{}",
+            self.container_name, self.kind_ip, REGISTRY_PORT, self.host_port
+        )
+    }
+
     async fn start(repo_root: &Path, slug: &str) -> anyhow::Result<LocalRegistry> {
         ensure_docker_host(repo_root).await?;
         let image = registry_image(repo_root).await?;
@@ -443,6 +544,44 @@ mod tests {
             Some(40001)
         );
         assert_eq!(parse_published_port(""), None);
+    }
+
+    #[test]
+    fn routes_without_a_way_to_the_nodes_are_refused() {
+        let foreign = |delivery, registry| Route {
+            delivery,
+            registry,
+            kind_node: None,
+        };
+        let err = foreign(ImageDelivery::Registry, None).check().unwrap_err();
+        assert!(err.to_string().contains("--image-registry REF"), "{err}");
+        assert!(foreign(ImageDelivery::Preloaded, None).check().is_ok());
+        assert!(
+            foreign(ImageDelivery::External, Some("10.89.0.9:5000/ci"))
+                .check()
+                .is_ok()
+        );
+        assert!(foreign(ImageDelivery::External, None).check().is_err());
+        let kind = Route {
+            delivery: ImageDelivery::Registry,
+            registry: None,
+            kind_node: Some("ipc-dev"),
+        };
+        assert!(kind.check().is_ok());
+    }
+
+    #[test]
+    fn registry_references_are_checked() {
+        for good in [
+            "registry.example:5000/ci",
+            "http://10.89.0.9:5000",
+            "ghcr.io/org/x",
+        ] {
+            assert!(check_registry_ref(good).is_ok(), "{good}");
+        }
+        for bad in ["", "https://r.example/x", "r.example/", "r example", "/ci"] {
+            assert!(check_registry_ref(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,21 +39,25 @@ pub async fn cloneset_api(client: &Client) -> anyhow::Result<CloneSetApi> {
     let group = kube::discovery::group(client, GROUP)
         .await
         .map_err(|e| anyhow::anyhow!("OpenKruise API group {GROUP} not served: {e}"))?;
-    let (recommended, _caps) = group
-        .recommended_kind("CloneSet")
+    // The group's preferred version need not serve CloneSet (v1.8 prefers
+    // v1beta1, where only StatefulSet lives): look through every version,
+    // preferred first, as discovery orders them.
+    let mut served: Vec<(String, ApiResource)> = Vec::new();
+    for version in group.versions() {
+        let found = group
+            .versioned_resources(version)
+            .into_iter()
+            .find(|(r, _)| r.kind == "CloneSet");
+        if let Some((resource, _)) = found {
+            served.push((version.to_string(), resource));
+        }
+    }
+    let recommended = served
+        .first()
+        .map(|(_, r)| r.clone())
         .ok_or_else(|| anyhow::anyhow!("{GROUP} serves no CloneSet kind"))?;
-    let served_versions = group
-        .versions()
-        .filter(|v| {
-            group
-                .versioned_resources(v)
-                .iter()
-                .any(|(r, _)| r.kind == "CloneSet")
-        })
-        .map(str::to_string)
-        .collect();
     Ok(CloneSetApi {
-        served_versions,
+        served_versions: served.into_iter().map(|(v, _)| v).collect(),
         recommended,
     })
 }
@@ -89,6 +93,25 @@ pub async fn manager_image(client: &Client) -> Option<String> {
         .containers
         .first()
         .and_then(|c| c.image.clone())
+}
+
+/// The version an image's tag names (`...kruise-manager:v1.9.0` ->
+/// `v1.9.0`); a digest or a tag that is not a version gives `None`.
+pub fn version_of_image(image: &str) -> Option<String> {
+    let (_, tag) = crate::images::split_image(image);
+    let tag = tag.split('@').next().unwrap_or_default();
+    let numeric = tag.strip_prefix('v').unwrap_or(tag);
+    let looks_like_version = numeric.split('.').count() >= 2
+        && numeric
+            .split(['.', '-'])
+            .next()
+            .is_some_and(|major| major.chars().all(|c| c.is_ascii_digit()) && !major.is_empty());
+    looks_like_version.then(|| format!("v{numeric}"))
+}
+
+/// The OpenKruise version installed, from the manager's image tag.
+pub async fn installed_version(client: &Client) -> Option<String> {
+    version_of_image(&manager_image(client).await?)
 }
 
 /// The feature gates kruise-manager runs with, as its `--feature-gates`
@@ -356,6 +379,21 @@ pub fn pod_condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_version_comes_from_the_image_tag() {
+        let v = |i: &str| version_of_image(i);
+        assert_eq!(
+            v("localhost/openkruise/kruise-manager:v1.9.0").as_deref(),
+            Some("v1.9.0")
+        );
+        assert_eq!(
+            v("docker.io/openkruise/kruise-manager:1.8.2").as_deref(),
+            Some("v1.8.2")
+        );
+        assert_eq!(v("registry:5000/kruise-manager:latest"), None);
+        assert_eq!(v("kruise-manager"), None);
+    }
 
     fn view(generation: i64, status: serde_json::Value) -> CloneSetView {
         serde_json::from_value(json!({

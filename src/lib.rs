@@ -10,18 +10,24 @@
 //! for the CLI and the cargo test suites.
 
 pub mod assess;
+pub mod batch;
 pub mod catalog;
 pub mod changes;
 pub mod cluster;
 pub mod config;
+pub mod crosscell;
 pub mod diagnostics;
 pub mod events;
 pub mod expect;
+pub mod gate;
+pub mod html;
 pub mod images;
 pub mod kruise;
 pub mod observe;
 pub mod probe;
+pub mod qualify;
 pub mod report;
+pub mod requirements;
 pub mod runner;
 pub mod traffic;
 pub mod wait;

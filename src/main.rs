@@ -1,10 +1,12 @@
 //! Thin CLI over the library: the same scenarios as `cargo test`, plus
 //! report re-rendering and the scenario list.
 //!
-//! Exit codes of `run`: 0 every scenario passed; 1 a scenario failed or is
-//! unsupported on this cluster; 2 bad input (unknown scenario, a
-//! kubeconfig that is not a file, a malformed setting); 3 infrastructure
-//! (the cluster cannot be had or reached, OpenKruise is not ready).
+//! Exit codes of `run`, `qualify` and `merge` (`gate::exit`): 0 the gate
+//! passed (every required scenario passed); 1 the gate failed (a required
+//! scenario failed, was unsupported here or did not run); 2 bad input (an
+//! unknown scenario or cell, a malformed matrix, policy or kubeconfig);
+//! 3 infrastructure (a build, a cluster or OpenKruise could not be had, a
+//! cell never reported).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +15,9 @@ use clap::{Parser, Subcommand};
 use inplace_conformance::catalog::{self, CATALOG, Scenario};
 use inplace_conformance::cluster::{self, ClusterSource};
 use inplace_conformance::config::RunConfig;
+use inplace_conformance::gate::{self, Policy, exit};
 use inplace_conformance::observe::ImageDelivery;
-use inplace_conformance::{report, runner, wait, workloads};
+use inplace_conformance::{batch, config, crosscell, images, qualify, report, wait, workloads};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +41,12 @@ enum Command {
     },
     /// List the scenarios.
     List,
+    /// Qualify a release: run the scenarios in each cell of a Kubernetes x
+    /// OpenKruise matrix (build, cluster, install, run, delete), then gate.
+    Qualify(QualifyOptions),
+    /// Combine cell folders (from `qualify --cell/--shard` on several
+    /// runners) into one report and one gate decision.
+    Merge(MergeOptions),
 }
 
 fn main() -> ExitCode {
@@ -45,14 +54,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List => list(),
         Command::Report { run } => rerender(run),
-        Command::Run(options) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(run(options))
-        }
+        Command::Merge(options) => merge(options),
+        Command::Run(options) => runtime().block_on(run(options)),
+        Command::Qualify(options) => runtime().block_on(qualify_run(options)),
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 fn list() -> ExitCode {
@@ -114,7 +126,9 @@ struct RunOptions {
     /// $INPLACE_CLUSTER or inplace-conformance).
     #[arg(long, conflicts_with = "kubeconfig")]
     cluster: Option<String>,
-    /// Use an existing cluster instead.
+    /// Use an existing cluster, reached through this kubeconfig only (no
+    /// node access, no kind): give --image-registry or --image-delivery
+    /// preloaded too.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
     /// Do not delete the kind cluster at the end.
@@ -123,24 +137,90 @@ struct RunOptions {
     /// Keep a failed scenario's namespace for inspection.
     #[arg(long)]
     keep_on_failure: bool,
-    /// How images reach the kubelet (default: registry).
-    #[arg(long, value_enum)]
+    /// How images reach the kubelet (default: a registry per scenario on a
+    /// kind cluster of this machine).
+    #[arg(long, value_enum, conflicts_with = "image_registry")]
     image_delivery: Option<ImageDelivery>,
+    /// Push the workload images to this registry, which the nodes pull from
+    /// (HOST[:PORT][/PATH]; http://... for a plain-HTTP registry).
+    #[arg(long, value_name = "REF")]
+    image_registry: Option<String>,
     /// Scenario(s) to run, by name (see `list`).
     #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
+    /// Gate policy (required and informational scenarios); default: every
+    /// scenario required.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Scenarios run at a time.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
 }
 
-const BAD_INPUT: u8 = 2;
-const INFRASTRUCTURE: u8 = 3;
+#[derive(clap::Args)]
+struct QualifyOptions {
+    /// The matrix: Kubernetes x OpenKruise versions x profiles (YAML).
+    #[arg(long, value_name = "FILE")]
+    matrix: PathBuf,
+    /// Gate policy; default: every scenario required in every cell.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Run only this cell (repeatable); see the cell names with --list.
+    #[arg(long = "cell", value_name = "NAME", conflicts_with = "shard")]
+    cells: Vec<String>,
+    /// Run the i-th of n slices of the cells (1-based), e.g. 2/4.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<qualify::Shard>,
+    /// Print the cells this selection runs, and exit.
+    #[arg(long)]
+    list: bool,
+    /// Scenarios run at a time in a cell.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Keep each cell's cluster.
+    #[arg(long)]
+    keep_clusters: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeOptions {
+    /// Where the combined report goes.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The matrix the cells come from: a cell it has and the inputs lack is
+    /// an infrastructure failure (a runner that never reported).
+    #[arg(long, value_name = "FILE")]
+    matrix: Option<PathBuf>,
+    /// Gate policy; default: every scenario required.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Cell folders (holding cell.json) or qualify run folders.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+const BAD_INPUT: u8 = exit::BAD_INPUT;
+const INFRASTRUCTURE: u8 = exit::INFRASTRUCTURE;
+
+fn bad_input(err: anyhow::Error) -> ExitCode {
+    eprintln!("error: {err:#}");
+    ExitCode::from(BAD_INPUT)
+}
+
+fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    path.map(|p| Policy::load(p))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
 
 async fn run(options: RunOptions) -> ExitCode {
-    let (config, scenarios) = match prepare(&options) {
+    let prepared = prepare(&options).and_then(|(config, scenarios)| {
+        let policy = load_policy(options.policy.as_ref())?;
+        Ok((config, scenarios, policy))
+    });
+    let (config, scenarios, policy) = match prepared {
         Ok(prepared) => prepared,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            return ExitCode::from(BAD_INPUT);
-        }
+        Err(err) => return bad_input(err),
     };
     // The cluster first: a run that cannot have one says so (and why)
     // before anything is created or any report is written.
@@ -155,40 +235,198 @@ async fn run(options: RunOptions) -> ExitCode {
         "run",
         &format!("run {} into {}", config.run_id, config.output_dir.display()),
     );
-    // Scenarios start podman's API service for testcontainers on first use;
-    // a run that found it stopped leaves it stopped.
-    let api_was_running = cluster::run_script(&config.repo_root, &["registry-socket-status"])
-        .await
-        .is_ok();
-    let mut failed = Vec::new();
-    for scenario in scenarios {
-        let started = std::time::Instant::now();
-        match runner::run_with(&config, scenario).await {
-            Ok(_) => println!(
-                "PASS {} ({:.0}s)",
-                scenario.name,
-                started.elapsed().as_secs_f64()
-            ),
-            Err(err) => {
-                println!("FAIL {}: {err:#}", scenario.name);
-                failed.push(scenario.name);
-            }
-        }
-    }
-    match report::render_dir(&config.output_dir) {
+    let api_was_running = podman_api_running(&config).await;
+    batch::run_scenarios(&config, &scenarios, options.jobs).await;
+    let rendered = report::render_dir(&config.output_dir);
+    match &rendered {
         Ok(path) => println!("report: {}", path.display()),
         Err(err) => eprintln!("warning: report: {err:#}"),
     }
-    if !api_was_running {
+    stop_podman_api(&config, api_was_running).await;
+    delete_cluster_unless_kept(&config, options.keep_cluster).await;
+    let records = report::load_records(&config.output_dir)
+        .map(|(records, _)| records)
+        .unwrap_or_default();
+    let expected = vec![(
+        String::new(),
+        scenarios.iter().map(|s| s.name.to_string()).collect(),
+    )];
+    announce(&gate::decide(&policy, &expected, &records))
+}
+
+/// Prints the gate's decision and returns its exit code.
+fn announce(decision: &gate::Decision) -> ExitCode {
+    let blocking = decision.blocking();
+    if decision.passed {
+        println!("gate: PASS ({} scenario(s) judged)", decision.entries.len());
+    } else {
+        println!("gate: FAIL, blocked by {}", blocking.join(", "));
+    }
+    ExitCode::from(decision.exit_code())
+}
+
+/// Scenarios start podman's API service for testcontainers on first use; a
+/// run that found it stopped leaves it stopped.
+async fn podman_api_running(config: &RunConfig) -> bool {
+    cluster::run_script(&config.repo_root, &["registry-socket-status"])
+        .await
+        .is_ok()
+}
+
+async fn stop_podman_api(config: &RunConfig, was_running: bool) {
+    if !was_running {
         let _ = cluster::run_script(&config.repo_root, &["registry-socket-stop"]).await;
     }
-    delete_cluster_unless_kept(&config, options.keep_cluster).await;
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        println!("failed: {}", failed.join(", "));
-        ExitCode::from(1)
+}
+
+async fn qualify_run(options: QualifyOptions) -> ExitCode {
+    let prepared = (|| {
+        let matrix = qualify::Matrix::load(&options.matrix)?;
+        let policy = load_policy(options.policy.as_ref())?;
+        let names: Vec<String> = matrix.cells().into_iter().map(|c| c.name).collect();
+        let unknown = policy.unknown_cells(&names);
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "the policy names cells the matrix does not have: {}; hint: cells are {}",
+            unknown.join(", "),
+            names.join(", ")
+        );
+        let cells = matrix.select(&options.cells, options.shard)?;
+        let mut config = RunConfig::from_env()?;
+        if std::env::var_os("INPLACE_RUN_ID").is_none() {
+            config = config.with_run_id(&format!("qualify-{}", config::new_run_id()))?;
+        }
+        Ok((matrix, policy, cells, config))
+    })();
+    let (matrix, policy, cells, config) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return bad_input(err),
+    };
+    if options.list {
+        for cell in &cells {
+            println!("{}", cell.name);
+        }
+        return ExitCode::SUCCESS;
     }
+    if let Err(err) = config.prepare_run_dir() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(INFRASTRUCTURE);
+    }
+    wait::progress(
+        "qualify",
+        &format!(
+            "{} cell(s) into {}: {}",
+            cells.len(),
+            config.output_dir.display(),
+            cells
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let api_was_running = podman_api_running(&config).await;
+    let mut ran = Vec::new();
+    for cell in &cells {
+        let dir = config.output_dir.join("cells").join(&cell.name);
+        let summary = qualify::run_cell(
+            &config,
+            cell,
+            &matrix,
+            &dir,
+            options.jobs,
+            options.keep_clusters,
+        )
+        .await;
+        wait::progress(
+            &cell.name,
+            &format!("cell done in {:.0} s", summary.wall_seconds),
+        );
+        ran.push((dir, summary));
+    }
+    stop_podman_api(&config, api_was_running).await;
+    finish_combined(&config.output_dir, &config.run_id, &ran, &policy, &[])
+}
+
+/// Writes the combined report and returns the exit code: 3 when a cell
+/// could not run or is missing, else the gate's.
+fn finish_combined(
+    out: &std::path::Path,
+    run_id: &str,
+    cells: &[(PathBuf, qualify::CellSummary)],
+    policy: &Policy,
+    missing: &[String],
+) -> ExitCode {
+    let combined = match crosscell::combine(run_id, cells, policy) {
+        Ok(combined) => combined,
+        Err(err) => return bad_input(err),
+    };
+    match crosscell::write(out, &combined) {
+        Ok(path) => println!(
+            "report: {} (report.html, results.json, junit.xml, gate.json beside it)",
+            path.display()
+        ),
+        Err(err) => {
+            eprintln!("error: writing the report: {err:#}");
+            return ExitCode::from(INFRASTRUCTURE);
+        }
+    }
+    for cell in &combined.cells {
+        println!(
+            "cell {}: {:.0} s{}",
+            cell.name,
+            cell.wall_seconds,
+            cell.infrastructure_error
+                .as_ref()
+                .map(|e| format!(", INFRASTRUCTURE: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    let code = announce(&combined.decision);
+    let broken: Vec<&str> = combined
+        .cells
+        .iter()
+        .filter(|c| c.infrastructure_error.is_some())
+        .map(|c| c.name.as_str())
+        .chain(missing.iter().map(String::as_str))
+        .collect();
+    if broken.is_empty() {
+        code
+    } else {
+        eprintln!(
+            "error: infrastructure: cell(s) {} did not run; the gate cannot be decided",
+            broken.join(", ")
+        );
+        ExitCode::from(INFRASTRUCTURE)
+    }
+}
+
+fn merge(options: MergeOptions) -> ExitCode {
+    let prepared = (|| {
+        let policy = load_policy(options.policy.as_ref())?;
+        let cells = qualify::find_cells(&options.inputs)?;
+        anyhow::ensure!(!cells.is_empty(), "no cell folder among the inputs");
+        let missing: Vec<String> = match &options.matrix {
+            None => Vec::new(),
+            Some(path) => qualify::Matrix::load(path)?
+                .cells()
+                .into_iter()
+                .map(|c| c.name)
+                .filter(|name| !cells.iter().any(|(_, s)| s.name == *name))
+                .collect(),
+        };
+        Ok((policy, cells, missing))
+    })();
+    let (policy, cells, missing) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return bad_input(err),
+    };
+    let run_id = options
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "merged".into());
+    finish_combined(&options.out, &run_id, &cells, &policy, &missing)
 }
 
 /// Infrastructure (exit 3) unless the cause is the user's input (exit 2):
@@ -247,15 +485,30 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scen
         config = config.with_run_id(&inplace_conformance::config::new_run_id())?;
     }
     if let Some(path) = &options.kubeconfig {
+        anyhow::ensure!(
+            path.is_file(),
+            "--kubeconfig {} is not a file; hint: pass the kubeconfig of a running cluster",
+            path.display()
+        );
+        // Only what the command line names: a foreign cluster.
         config.cluster = ClusterSource::Kubeconfig {
             path: path.clone(),
-            name: config.cluster.name().to_string(),
+            kind_node: None,
         };
     } else if let Some(name) = &options.cluster {
         config.cluster = ClusterSource::Named(name.clone());
     }
     config.keep_on_failure |= options.keep_on_failure;
-    config.delivery = options.image_delivery.unwrap_or(config.delivery);
+    if let Some(reference) = &options.image_registry {
+        images::check_registry_ref(reference)?;
+        config.image_registry = Some(reference.clone());
+        config.delivery = ImageDelivery::External;
+    } else if let Some(delivery) = options.image_delivery {
+        config.image_registry = None;
+        config.delivery = delivery;
+    }
+    anyhow::ensure!(options.jobs > 0, "--jobs must be at least 1");
+    config.image_route(config.cluster.kind_node()).check()?;
     let scenarios = if options.scenarios.is_empty() {
         CATALOG.iter().collect()
     } else {

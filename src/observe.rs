@@ -68,8 +68,21 @@ impl MarkerLocation {
 pub enum ImageDelivery {
     /// A registry container per scenario; every update makes the kubelet pull.
     Registry,
-    /// Images `kind load`ed into the node; no pull happens.
+    /// Images already on the nodes (`kind load`ed into a kind cluster of
+    /// this machine; put there by the user on another); no pull happens.
     Preloaded,
+    /// Pushed to a registry the user names (`--image-registry REF`), that
+    /// the nodes pull from; every update makes the kubelet pull. Chosen by
+    /// naming the registry, not by this name.
+    #[value(skip)]
+    External,
+}
+
+impl ImageDelivery {
+    /// Whether every image a pod takes must be pulled by its kubelet.
+    pub fn pulls(self) -> bool {
+        self != ImageDelivery::Preloaded
+    }
 }
 
 /// One image as the pod spec names it, and which build it is (`v1`/`v2`,
@@ -82,13 +95,19 @@ pub struct ImageRef {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterFacts {
-    /// kind cluster name used for node access.
+    /// The cluster's name (kind cluster, or kubeconfig context).
     pub name: String,
+    /// The matrix cell the run belongs to (`qualify`); empty for `run`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cell: String,
     pub kubeconfig: String,
     pub server_version: String,
     pub nodes: Vec<String>,
     /// Image of kruise-controller-manager (names the Kruise version).
     pub kruise_image: Option<String>,
+    /// The OpenKruise version, read from that image's tag.
+    #[serde(default)]
+    pub kruise_version: Option<String>,
     /// The feature gates kruise-manager's flag sets.
     #[serde(default)]
     pub kruise_gates: BTreeMap<String, bool>,
@@ -581,6 +600,10 @@ pub(crate) mod samples {
 
     pub fn in_place() -> ScenarioRecord {
         fixture("inplace-image.json")
+    }
+
+    pub fn unsupported() -> ScenarioRecord {
+        fixture("unsupported/workload-resize.json")
     }
 }
 

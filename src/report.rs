@@ -214,6 +214,11 @@ pub fn matrix_row(record: &ScenarioRecord) -> MatrixRow {
     }
 }
 
+/// The scenario's verdict: UNSUPPORTED, PASS or FAIL.
+pub fn verdict_of(record: &ScenarioRecord) -> Verdict {
+    record_verdict(record, &assess::scenario_checks(record))
+}
+
 /// UNSUPPORTED when the cluster could not run it, else PASS or FAIL.
 fn record_verdict(record: &ScenarioRecord, checks: &[Check]) -> Verdict {
     if record.unsupported.is_some() {
@@ -373,13 +378,16 @@ fn summarize(record: &ScenarioRecord) -> ScenarioSummary {
         started_at: record.started_at.clone(),
         finished_at: record.finished_at.clone(),
         cluster: format!(
-            "Kubernetes {}, {}",
+            "{}: Kubernetes {}, OpenKruise {} ({}), gates on: {}",
+            or_unknown(&record.cluster.name),
             or_unknown(&record.cluster.server_version),
+            record.cluster.kruise_version.as_deref().unwrap_or("?"),
             record
                 .cluster
                 .kruise_image
                 .as_deref()
                 .unwrap_or("kruise image unknown"),
+            gates_on(&record.cluster.kruise_gates),
         ),
         workload: format!(
             "{} {} ({}, {}), fixture {}",
@@ -410,6 +418,19 @@ fn summarize(record: &ScenarioRecord) -> ScenarioSummary {
         error: record.error.clone(),
         verdict,
         checks,
+    }
+}
+
+fn gates_on(gates: &std::collections::BTreeMap<String, bool>) -> String {
+    let on: Vec<&str> = gates
+        .iter()
+        .filter(|(_, on)| **on)
+        .map(|(g, _)| g.as_str())
+        .collect();
+    if on.is_empty() {
+        "none named".into()
+    } else {
+        on.join(", ")
     }
 }
 
@@ -663,7 +684,9 @@ pub fn load_records(output_dir: &Path) -> anyhow::Result<(Vec<ScenarioRecord>, V
 }
 
 /// Bumped when `results.json` changes meaning.
-pub const RESULTS_SCHEMA: u32 = 1;
+/// 2: `cells` (a qualification run's cell summaries) and each record's
+/// `cluster.cell`, `cluster.kruise_version`.
+pub const RESULTS_SCHEMA: u32 = 2;
 
 /// `results.json`: everything a run observed, with what it ran against; a
 /// report can be rendered again from it alone.
@@ -674,6 +697,12 @@ pub struct Results {
     pub generated_at: String,
     /// Each distinct cluster the records name (one per cell of a matrix).
     pub clusters: Vec<crate::observe::ClusterFacts>,
+    /// The cells of a qualification run (empty for `run` and `cargo test`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<crate::qualify::CellSummary>,
+    /// The gate policy a qualification run was decided with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::gate::Policy>,
     pub records: Vec<ScenarioRecord>,
 }
 
@@ -684,7 +713,7 @@ pub fn results(run_id: &str, records: &[ScenarioRecord]) -> Results {
         facts.nodes.clear();
         if !clusters
             .iter()
-            .any(|c| c.name == facts.name && c.server_version == facts.server_version)
+            .any(|c| c.name == facts.name && c.cell == facts.cell)
         {
             clusters.push(facts);
         }
@@ -694,6 +723,8 @@ pub fn results(run_id: &str, records: &[ScenarioRecord]) -> Results {
         run_id: run_id.to_string(),
         generated_at: crate::now_rfc3339(),
         clusters,
+        cells: Vec::new(),
+        policy: None,
         records: records.to_vec(),
     }
 }
@@ -706,7 +737,9 @@ pub fn junit(run_id: &str, records: &[ScenarioRecord]) -> anyhow::Result<String>
     let mut report = quick_junit::Report::new(format!("inplace-conformance {run_id}"));
     let mut suites: Vec<(String, TestSuite)> = Vec::new();
     for record in records {
-        let cell = if record.cluster.name.is_empty() {
+        let cell = if !record.cluster.cell.is_empty() {
+            record.cluster.cell.clone()
+        } else if record.cluster.name.is_empty() {
             "cluster".to_string()
         } else {
             record.cluster.name.clone()
@@ -768,7 +801,8 @@ pub fn render_dir(output_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(md)
 }
 
-/// report.md, report.json, results.json and junit.xml of a run folder.
+/// report.md, report.html, report.json, results.json and junit.xml of a
+/// run folder.
 fn write_reports(
     output_dir: &Path,
     records: &[ScenarioRecord],
@@ -779,7 +813,18 @@ fn write_reports(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let md = output_dir.join("report.md");
-    write_atomic(&md, render_markdown(&report).as_bytes())?;
+    let markdown = render_markdown(&report);
+    write_atomic(&md, markdown.as_bytes())?;
+    let chart = crate::html::latency_svg(&crate::html::image_update_latency(records)).ok();
+    write_atomic(
+        &output_dir.join("report.html"),
+        crate::html::page(
+            &format!("inplace-conformance {run_id}"),
+            &markdown,
+            chart.as_deref(),
+        )
+        .as_bytes(),
+    )?;
     write_atomic(
         &output_dir.join("report.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
@@ -805,12 +850,33 @@ pub fn render_from_results(run_dir: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("parsing {}", path.display()))?["schema"]
         .as_u64();
     anyhow::ensure!(
-        schema == Some(u64::from(RESULTS_SCHEMA)),
+        matches!(schema, Some(1..=2)),
         "{} has schema {schema:?}, this build reads {RESULTS_SCHEMA}",
         path.display()
     );
     let results: Results =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if !results.cells.is_empty() {
+        // A qualification run: the combined report, under the policy it
+        // was gated with.
+        let decision = crate::gate::decide(
+            &results.policy.clone().unwrap_or_default(),
+            &results
+                .cells
+                .iter()
+                .map(|c| (c.name.clone(), c.scenarios.clone()))
+                .collect::<Vec<_>>(),
+            &results.records,
+        );
+        let combined = crate::crosscell::Combined {
+            run_id: results.run_id.clone(),
+            cells: results.cells.clone(),
+            records: results.records.clone(),
+            policy: results.policy.clone().unwrap_or_default(),
+            decision,
+        };
+        return crate::crosscell::write(run_dir, &combined);
+    }
     write_reports(run_dir, &results.records, build(&results.records))
 }
 

@@ -68,9 +68,9 @@ pub async fn run_with(
             cluster.name
         )
     })?;
-    let missing = kruise::missing_gates(&client, scenario.requires_kruise_gates).await?;
-    if !missing.is_empty() {
-        return Err(unsupported(config, scenario, &cluster, &missing));
+    let unmet = crate::requirements::unmet(&client, &config.repo_root, scenario).await?;
+    if !unmet.is_empty() {
+        return Err(unsupported(config, scenario, &cluster, &unmet.join("; ")));
     }
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
     create_namespace(&client, &namespace, scenario.name).await?;
@@ -127,20 +127,12 @@ fn unsupported(
     config: &RunConfig,
     scenario: &Scenario,
     cluster: &Cluster,
-    missing: &[String],
+    reason: &str,
 ) -> anyhow::Error {
-    let reason = format!(
-        "kruise-manager runs without {}; hint: add `{}` to its --feature-gates \
-         (this project: kind-config/kruise-overlay/patches.yaml)",
-        missing.join(", "),
-        missing
-            .iter()
-            .map(|g| format!("{g}=true"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let reason = reason.to_string();
     let mut record = blank_record(config, scenario, String::new());
     record.cluster.name = cluster.name.clone();
+    record.cluster.cell = config.cell.clone();
     record.cluster.kubeconfig = cluster.kubeconfig.display().to_string();
     record.finished_at = record.started_at.clone();
     record.unsupported = Some(reason.clone());
@@ -373,6 +365,32 @@ impl Drop for NamespaceGuard {
     }
 }
 
+/// A controller whose pod update the API server refused as invalid will
+/// not succeed by waiting: stop with its message instead of at the
+/// deadline. Conflicts ("the object has been modified") are retried by the
+/// controller and do not count.
+async fn refused_pod_update(client: &Client, namespace: &str) -> anyhow::Result<Option<String>> {
+    let events = events::list(client, namespace).await?;
+    let refused = events.iter().map(events::record).find(|e| {
+        e.reason == "FailedUpdatePodInPlace"
+            && e.message.contains("is invalid")
+            && e.message.contains("Forbidden")
+    });
+    Ok(refused.map(|event| {
+        format!(
+            "{} {} reports {}: {}",
+            event.object_kind,
+            event.object_name,
+            event.reason,
+            event
+                .message
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    }))
+}
+
 /// Deletion request on a runtime and client of its own.
 fn delete_detached(
     kubeconfig: &std::path::Path,
@@ -386,6 +404,7 @@ fn delete_detached(
         let cluster = Cluster {
             name: String::new(),
             kubeconfig: kubeconfig.to_path_buf(),
+            kind_node: None,
         };
         let client = cluster.client().await?;
         objects.delete_all(&client).await?;
@@ -533,12 +552,15 @@ impl<'a> Session<'a> {
             })
             .unwrap_or_default();
         let mut record = blank_record(self.config, self.scenario, self.namespace.clone());
+        let kruise_image = kruise::manager_image(&self.client).await;
         record.cluster = ClusterFacts {
             name: self.cluster.name.clone(),
+            cell: self.config.cell.clone(),
+            kruise_version: kruise_image.as_deref().and_then(kruise::version_of_image),
             kubeconfig: self.cluster.kubeconfig.display().to_string(),
             server_version: version.map(|v| v.git_version).unwrap_or_default(),
             nodes: node_names,
-            kruise_image: kruise::manager_image(&self.client).await,
+            kruise_image,
             kruise_gates: kruise::manager_feature_gates(&self.client)
                 .await
                 .unwrap_or_default(),
@@ -556,9 +578,8 @@ impl<'a> Session<'a> {
             self.config.delivery
         ));
         let delivered = images::deliver(
-            self.config.delivery,
+            self.config.image_route(self.cluster.kind_node.as_deref()),
             &self.config.repo_root,
-            &self.cluster.name,
             &self.namespace,
             &slots,
         )
@@ -568,10 +589,7 @@ impl<'a> Session<'a> {
             .insert("image delivery".into(), delivered.describe());
         let images = delivered.images.clone();
         let observed = self.observe(record, &images).await;
-        if let Err(err) = delivered
-            .release(&self.config.repo_root, &self.cluster.name)
-            .await
-        {
+        if let Err(err) = delivered.release(&self.config.repo_root).await {
             self.say(&format!("warning: releasing images: {err:#}"));
         }
         observed
@@ -795,10 +813,14 @@ impl<'a> Session<'a> {
                     previous.unwrap_or("unset")
                 );
                 wait::until_watched(&self.ctx, &what, timeout, triggers, || async {
-                    Ok(settled(
-                        workload.update_state(previous, old_uids).await?,
-                        (),
-                    ))
+                    let state = settled(workload.update_state(previous, old_uids).await?, ());
+                    if let Poll::Pending(pending) = &state
+                        && let Some(refusal) =
+                            refused_pod_update(&self.client, &self.namespace).await?
+                    {
+                        return Ok(Poll::GaveUp(format!("{pending}; {refusal}")));
+                    }
+                    Ok(state)
                 })
                 .await?;
                 Ok(BTreeMap::new())
@@ -994,7 +1016,7 @@ impl<'a> Session<'a> {
     fn wanted_events(&self, planned: &ChangeRecord, pods: &[PodStep]) -> Vec<WantedEvent> {
         let mut wanted = Vec::new();
         let updated = pods.iter().any(|p| p.updated);
-        if self.config.delivery == crate::observe::ImageDelivery::Registry && updated {
+        if self.config.delivery.pulls() && updated {
             wanted.extend(planned.images.values().map(|image| WantedEvent {
                 reason: "Pulling".into(),
                 needle: Some(format!("\"{}\"", image.reference)),

@@ -21,6 +21,9 @@ pub enum Poll<T> {
     Ready(T),
     /// Not yet; the text describes the state seen (kept for the error).
     Pending(String),
+    /// It cannot happen any more (a controller reports a permanent
+    /// failure): stop now rather than at the deadline.
+    GaveUp(String),
 }
 
 /// Where diagnostics come from when a wait times out.
@@ -34,9 +37,11 @@ pub struct WaitContext {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "timed out after {elapsed_s}s waiting for {what}; last state: {last_state}; recent events in {namespace}: {events}"
+    "{ended} after {elapsed_s}s waiting for {what}; last state: {last_state}; recent events in {namespace}: {events}"
 )]
 pub struct WaitTimeout {
+    /// "timed out", or "gave up" when the awaited thing cannot happen.
+    pub ended: &'static str,
     pub what: String,
     pub elapsed_s: u64,
     pub last_state: String,
@@ -130,7 +135,8 @@ where
     };
     match settle(triggers, backstop, timeout, check, report).await {
         Ok(value) => Ok(value),
-        Err(last_state) => Err(WaitTimeout {
+        Err((ended, last_state)) => Err(WaitTimeout {
+            ended,
             what: what.to_string(),
             elapsed_s: started.elapsed().as_secs(),
             last_state,
@@ -141,14 +147,15 @@ where
 }
 
 /// The loop itself: check, then wait for a trigger or the backstop, until
-/// ready or the deadline; the error is the last state seen.
+/// ready, given up, or the deadline; the error is how it ended and the last
+/// state seen.
 async fn settle<T, F, Fut>(
     mut triggers: Triggers,
     backstop: Duration,
     timeout: Duration,
     mut check: F,
     mut on_pending: impl FnMut(&str),
-) -> Result<T, String>
+) -> Result<T, (&'static str, String)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Poll<T>>>,
@@ -160,13 +167,14 @@ where
         match tokio::time::timeout(remaining, check()).await {
             Ok(Ok(Poll::Ready(value))) => return Ok(value),
             Ok(Ok(Poll::Pending(state))) => last_state = state,
+            Ok(Ok(Poll::GaveUp(reason))) => return Err(("gave up", reason)),
             Ok(Err(err)) => last_state = format!("error: {err:#}"),
-            Err(_) => return Err(last_state),
+            Err(_) => return Err(("timed out", last_state)),
         }
         on_pending(&last_state);
         let next = tokio::time::timeout(backstop, triggers.next());
         if tokio::time::timeout_at(deadline, next).await.is_err() {
-            return Err(last_state);
+            return Err(("timed out", last_state));
         }
         // Coalesce a burst of changes into one re-check.
         while let Some(Some(())) = triggers.next().now_or_never() {}
@@ -227,7 +235,11 @@ mod tests {
             seen.push(s.to_string())
         })
         .await;
-        assert_eq!(value, Err("call 4".to_string()), "the last state is kept");
+        assert_eq!(
+            value,
+            Err(("timed out", "call 4".to_string())),
+            "the last state is kept"
+        );
         // t=0, 5, 10, 15, 20, then the deadline at 21.
         assert_eq!(calls.load(Ordering::SeqCst), 5);
         assert_eq!(seen.len(), 5);
@@ -239,6 +251,16 @@ mod tests {
         let silent = futures::stream::pending::<()>().boxed();
         let check = || futures::future::ready(Err::<Poll<()>, _>(anyhow::anyhow!("api down")));
         let value = settle(silent, BACKSTOP, Duration::from_secs(1), check, |_| {}).await;
-        assert_eq!(value, Err("error: api down".to_string()));
+        assert_eq!(value, Err(("timed out", "error: api down".to_string())));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn giving_up_stops_before_the_deadline() {
+        let silent = futures::stream::pending::<()>().boxed();
+        let check = || futures::future::ready(Ok(Poll::<()>::GaveUp("refused".into())));
+        let started = tokio::time::Instant::now();
+        let value = settle(silent, BACKSTOP, Duration::from_secs(60), check, |_| {}).await;
+        assert_eq!(value, Err(("gave up", "refused".to_string())));
+        assert_eq!(started.elapsed(), Duration::ZERO);
     }
 }

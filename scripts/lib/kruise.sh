@@ -15,7 +15,14 @@ render_kruise() {
   [[ $(jq -r .Sum <<<"$json") == "$KRUISE_MODULE_SUM" ]] || die "OpenKruise module hash differs from KRUISE_MODULE_SUM" "check scripts/versions.env"
   mod=$(jq -r .Dir <<<"$json")
   rm -rf "$overlay" && mkdir -p "$overlay"
-  cp "$IPC_ROOT/kind-config/kruise-overlay/patches.yaml" "$overlay/"
+  cp "$IPC_ROOT/kind-config/kruise-overlay/"{patches,daemon-args}.yaml "$overlay/"
+  # A qualification profile's gates (IPC_KRUISE_GATES=A=true,B=false) go
+  # after ours on the manager's flag: the last value of a gate wins.
+  if [[ -n ${IPC_KRUISE_GATES:-} ]]; then
+    [[ $IPC_KRUISE_GATES =~ ^[A-Za-z0-9]+=(true|false)(,[A-Za-z0-9]+=(true|false))*$ ]] ||
+      die "IPC_KRUISE_GATES=$IPC_KRUISE_GATES is not a gate list" "write Gate=true,Other=false"
+    sed -i "/--feature-gates=.*PodWebhook/ s/\$/,$IPC_KRUISE_GATES/" "$overlay/patches.yaml"
+  fi
   # kustomize accepts only relative resource paths.
   cat >"$overlay/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -28,6 +35,8 @@ images:
     newTag: ${IPC_KRUISE_IMAGE##*:}
 patches:
   - path: patches.yaml
+  - path: daemon-args.yaml
+    target: {kind: DaemonSet, name: kruise-daemon}
 YAML
   kubectl kustomize "$overlay" >"$1" 2>"$overlay/kustomize.log" ||
     die "kustomize could not render OpenKruise: $(grep -v Warning "$overlay/kustomize.log" | tail -n 1)" "see $overlay/kustomize.log"

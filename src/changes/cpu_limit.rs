@@ -20,6 +20,11 @@ pub struct CpuLimit {
 
 #[async_trait]
 impl Change for CpuLimit {
+    fn minimum_kubernetes(&self) -> Option<(u32, u32)> {
+        // pods/resize and in-place resource changes: beta, on by default.
+        Some((1, 33))
+    }
+
     fn kind(&self) -> &'static str {
         "cpu-limit"
     }

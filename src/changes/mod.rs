@@ -72,6 +72,11 @@ pub trait Change: Sync + std::fmt::Debug {
         ActsOn::Template
     }
 
+    /// The oldest Kubernetes (major, minor) that supports the change.
+    fn minimum_kubernetes(&self) -> Option<(u32, u32)> {
+        None
+    }
+
     /// New image versions per container (delivered before the step runs).
     fn images(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()

@@ -81,6 +81,11 @@ fn resized(pod: &Pod, container: &str, wanted: i64) -> Result<(), String> {
 
 #[async_trait]
 impl Change for PodResize {
+    fn minimum_kubernetes(&self) -> Option<(u32, u32)> {
+        // pods/resize and in-place resource changes: beta, on by default.
+        Some((1, 33))
+    }
+
     fn kind(&self) -> &'static str {
         match self.policy {
             "RestartContainer" => "pod-resize-restart",
