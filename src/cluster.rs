@@ -4,6 +4,7 @@
 //! one line and a hint when none can be had.
 
 use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Mutex, OnceLock};
@@ -185,13 +186,23 @@ fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Clus
     );
     lock.lock()
         .map_err(|e| no_cluster(format!("cannot lock {}: {e}", lock_path.display()), HINT))?;
+    // Its own process group: on SIGTERM the interruption handler stops it
+    // (and the kind create under it) before deleting the cluster.
     let output = std::process::Command::new(&script)
         .args(["up", "--name", name])
         .current_dir(repo_root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output();
+        .process_group(0)
+        .spawn()
+        .and_then(|child| {
+            crate::cleanup::track_child(child.id());
+            let pid = child.id();
+            let output = child.wait_with_output();
+            crate::cleanup::untrack_child(pid);
+            output
+        });
     // The lock is released when `lock` is dropped, after the script ended.
     let output =
         output.map_err(|e| no_cluster(format!("cannot run {}: {e}", script.display()), HINT))?;

@@ -133,6 +133,7 @@ impl RunConfig {
     /// How images reach a cluster whose kind node is `kind_node` (if any).
     pub fn image_route<'a>(&'a self, kind_node: Option<&'a str>) -> crate::images::Route<'a> {
         crate::images::Route {
+            run_id: &self.run_id,
             delivery: self.delivery,
             registry: self.image_registry.as_deref(),
             kind_node,

@@ -86,6 +86,8 @@ impl Delivered {
 /// `External`) and the kind cluster whose node may be reached, if any.
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
+    /// Labels what is started for the run (a per-scenario registry).
+    pub run_id: &'a str,
     pub delivery: ImageDelivery,
     pub registry: Option<&'a str>,
     pub kind_node: Option<&'a str>,
@@ -173,7 +175,7 @@ pub async fn deliver(
         }
         (ImageDelivery::Registry, node) => {
             let node = node.unwrap_or_default().to_string();
-            let registry = LocalRegistry::start(repo_root, slug).await?;
+            let registry = LocalRegistry::start(repo_root, slug, route.run_id).await?;
             // From here on the registry must be removed even on error.
             match registry.publish(repo_root, &node, &repo, slug, slots).await {
                 Ok(images) => Ok(Delivered {
@@ -234,7 +236,7 @@ impl LocalRegistry {
         )
     }
 
-    async fn start(repo_root: &Path, slug: &str) -> anyhow::Result<LocalRegistry> {
+    async fn start(repo_root: &Path, slug: &str, run_id: &str) -> anyhow::Result<LocalRegistry> {
         ensure_docker_host(repo_root).await?;
         let image = registry_image(repo_root).await?;
         let (name, tag) = split_image(&image);
@@ -244,6 +246,8 @@ impl LocalRegistry {
             .with_wait_for(WaitFor::message_on_either_std("listening on"))
             .with_network(KIND_NETWORK)
             .with_container_name(&container_name)
+            // What `cleanup --run-id` finds after an interruption.
+            .with_label(crate::cleanup::RUN_LABEL, run_id)
             .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
@@ -549,6 +553,7 @@ mod tests {
     #[test]
     fn routes_without_a_way_to_the_nodes_are_refused() {
         let foreign = |delivery, registry| Route {
+            run_id: "r",
             delivery,
             registry,
             kind_node: None,
@@ -563,6 +568,7 @@ mod tests {
         );
         assert!(foreign(ImageDelivery::External, None).check().is_err());
         let kind = Route {
+            run_id: "r",
             delivery: ImageDelivery::Registry,
             registry: None,
             kind_node: Some("ipc-dev"),

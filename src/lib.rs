@@ -13,6 +13,7 @@ pub mod assess;
 pub mod batch;
 pub mod catalog;
 pub mod changes;
+pub mod cleanup;
 pub mod cluster;
 pub mod config;
 pub mod crosscell;

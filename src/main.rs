@@ -17,7 +17,9 @@ use inplace_conformance::cluster::{self, ClusterSource};
 use inplace_conformance::config::RunConfig;
 use inplace_conformance::gate::{self, Policy, exit};
 use inplace_conformance::observe::ImageDelivery;
-use inplace_conformance::{batch, config, crosscell, images, qualify, report, wait, workloads};
+use inplace_conformance::{
+    batch, cleanup, config, crosscell, images, qualify, report, wait, workloads,
+};
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +46,9 @@ enum Command {
     /// Qualify a release: run the scenarios in each cell of a Kubernetes x
     /// OpenKruise matrix (build, cluster, install, run, delete), then gate.
     Qualify(QualifyOptions),
+    /// Remove what an interrupted run left: its namespaces and cluster-scoped
+    /// objects (by the run label) and its registry containers.
+    Cleanup(CleanupOptions),
     /// Combine cell folders (from `qualify --cell/--shard` on several
     /// runners) into one report and one gate decision.
     Merge(MergeOptions),
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::List => list(),
         Command::Report { run } => rerender(run),
         Command::Merge(options) => merge(options),
+        Command::Cleanup(options) => runtime().block_on(cleanup_run(options)),
         Command::Run(options) => runtime().block_on(run(options)),
         Command::Qualify(options) => runtime().block_on(qualify_run(options)),
     }
@@ -199,6 +205,16 @@ struct MergeOptions {
     inputs: Vec<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct CleanupOptions {
+    /// The run (its folder name under target/conformance).
+    #[arg(long)]
+    run_id: String,
+    /// The cluster to clean (default: registry containers only).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+}
+
 const BAD_INPUT: u8 = exit::BAD_INPUT;
 const INFRASTRUCTURE: u8 = exit::INFRASTRUCTURE;
 
@@ -222,6 +238,17 @@ async fn run(options: RunOptions) -> ExitCode {
         Ok(prepared) => prepared,
         Err(err) => return bad_input(err),
     };
+    let api_was_running = podman_api_running(&config).await;
+    // SIGINT/SIGTERM from here on: remove what the run created, exit 130/143.
+    cleanup::on_interrupt(|plan| {
+        plan.repo_root = config.repo_root.clone();
+        plan.run_id = config.run_id.clone();
+        plan.delete_cluster = match &config.cluster {
+            ClusterSource::Named(name) if !options.keep_cluster => Some(name.clone()),
+            _ => None,
+        };
+        plan.stop_podman_api = !api_was_running;
+    });
     // The cluster first: a run that cannot have one says so (and why)
     // before anything is created or any report is written.
     if let Err((code, err)) = cluster_ready(&config).await {
@@ -235,7 +262,6 @@ async fn run(options: RunOptions) -> ExitCode {
         "run",
         &format!("run {} into {}", config.run_id, config.output_dir.display()),
     );
-    let api_was_running = podman_api_running(&config).await;
     batch::run_scenarios(&config, &scenarios, options.jobs).await;
     let rendered = report::render_dir(&config.output_dir);
     match &rendered {
@@ -326,6 +352,7 @@ async fn qualify_run(options: QualifyOptions) -> ExitCode {
         ),
     );
     let api_was_running = podman_api_running(&config).await;
+    cleanup::on_interrupt(|plan| plan.stop_podman_api = !api_was_running);
     let mut ran = Vec::new();
     for cell in &cells {
         let dir = config.output_dir.join("cells").join(&cell.name);
@@ -397,6 +424,48 @@ fn finish_combined(
             "error: infrastructure: cell(s) {} did not run; the gate cannot be decided",
             broken.join(", ")
         );
+        ExitCode::from(INFRASTRUCTURE)
+    }
+}
+
+async fn cleanup_run(options: CleanupOptions) -> ExitCode {
+    let config = match RunConfig::from_env().and_then(|c| c.with_run_id(&options.run_id)) {
+        Ok(config) => config,
+        Err(err) => return bad_input(err),
+    };
+    let mut removed = cleanup::Removed::default();
+    let mut failed = Vec::new();
+    if let Some(kubeconfig) = &options.kubeconfig {
+        let cluster = cluster::Cluster {
+            name: String::new(),
+            kubeconfig: kubeconfig.clone(),
+            kind_node: None,
+        };
+        let cleaned = async {
+            let client = cluster.client().await?;
+            cleanup::cluster_leftovers(
+                &client,
+                &config.repo_root,
+                &config.run_id,
+                &mut removed,
+                config.timeouts.cleanup,
+            )
+            .await
+        };
+        if let Err(err) = cleaned.await {
+            failed.push(format!("{err:#}"));
+        }
+    }
+    if let Err(err) =
+        cleanup::registry_leftovers(&config.repo_root, &config.run_id, &mut removed).await
+    {
+        failed.push(format!("{err:#}"));
+    }
+    println!("run {}: removed {}", config.run_id, removed.describe());
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: {}", failed.join("; "));
         ExitCode::from(INFRASTRUCTURE)
     }
 }

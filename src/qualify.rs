@@ -307,6 +307,12 @@ pub async fn run_cell(
     };
     let env = cell_env(cell, matrix);
     let progress = |m: &str| crate::wait::progress(&cell.name, m);
+    crate::cleanup::on_interrupt(|plan| {
+        plan.repo_root = base.repo_root.clone();
+        plan.run_id = base.run_id.clone();
+        plan.kubeconfig = None;
+        plan.delete_cluster = (!keep_cluster).then(|| summary.cluster.clone());
+    });
     progress("building what is missing (scripts/bootstrap; cached per version)");
     let built = Instant::now();
     let outcome = async {
@@ -440,14 +446,22 @@ async fn script(
         command.env_remove(derived);
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
-    let output = command
-        .output()
-        .await
+    // Its own process group, stopped by the interruption handler.
+    command.process_group(0);
+    // spawn, not output(): output() would capture stderr, the progress.
+    let child = command
+        .spawn()
         .with_context(|| format!("running {script}"))?;
-    // bootstrap prints its progress on stdout: pass it on.
+    let pid = child.id().unwrap_or_default();
+    crate::cleanup::track_child(pid);
+    let output = child.wait_with_output().await;
+    crate::cleanup::untrack_child(pid);
+    let output = output.with_context(|| format!("running {script}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if script.ends_with("bootstrap") {
-        eprint!("{stdout}");
+    // Progress printed on stdout (bootstrap's) is passed on, the
+    // KUBECONFIG= contract line excepted.
+    for line in stdout.lines().filter(|l| !l.starts_with("KUBECONFIG=")) {
+        eprintln!("{line}");
     }
     anyhow::ensure!(
         output.status.success(),

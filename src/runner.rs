@@ -58,7 +58,13 @@ pub async fn run_with(
 ) -> anyhow::Result<ScenarioOutcome> {
     let key = preflight_expectations(config, scenario)?;
     config.prepare_run_dir()?;
+    anyhow::ensure!(!crate::cleanup::interrupted(), "the run was interrupted");
     let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await?;
+    crate::cleanup::on_interrupt(|plan| {
+        plan.repo_root = config.repo_root.clone();
+        plan.run_id = config.run_id.clone();
+        plan.kubeconfig = Some(cluster.kubeconfig.clone());
+    });
     let client = cluster.client().await?;
     kruise::preflight(&client).await.map_err(|e| {
         anyhow::anyhow!(
@@ -73,7 +79,8 @@ pub async fn run_with(
         return Err(unsupported(config, scenario, &cluster, &unmet.join("; ")));
     }
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
-    create_namespace(&client, &namespace, scenario.name).await?;
+    anyhow::ensure!(!crate::cleanup::interrupted(), "the run was interrupted");
+    create_namespace(&client, &namespace, scenario.name, &config.run_id).await?;
     let cluster_objects = ClusterObjects::default();
     let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario.name);
     guard.cluster_objects = cluster_objects.clone();
@@ -221,7 +228,12 @@ fn describe_failures(record: &ScenarioRecord, failed: &[&Check]) -> String {
     parts.join("; ")
 }
 
-async fn create_namespace(client: &Client, namespace: &str, scenario: &str) -> anyhow::Result<()> {
+async fn create_namespace(
+    client: &Client,
+    namespace: &str,
+    scenario: &str,
+    run_id: &str,
+) -> anyhow::Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let object = Namespace {
         metadata: ObjectMeta {
@@ -230,6 +242,8 @@ async fn create_namespace(client: &Client, namespace: &str, scenario: &str) -> a
                 [
                     ("app.kubernetes.io/part-of", "inplace-conformance"),
                     ("inplace-conformance/scenario", scenario),
+                    // What `cleanup --run-id` finds after an interruption.
+                    (crate::cleanup::RUN_LABEL, run_id),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

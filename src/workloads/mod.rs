@@ -173,6 +173,10 @@ impl Base {
     }
 }
 
+/// The label a cluster-scoped fixture object carries: the scenario
+/// namespace it belongs to.
+pub const NAMESPACE_LABEL: &str = "inplace-conformance/namespace";
+
 /// Creates every object of a fixture, each container's image set from
 /// `images` (by container name), each at the API version the fixture
 /// declares (checked to be served); returns the workload among them.
@@ -190,8 +194,17 @@ pub async fn create(
     for doc in docs {
         let kind_name = doc["kind"].as_str().unwrap_or_default().to_string();
         let (resource, caps) = served_resource(client, &doc).await?;
-        let object: DynamicObject = serde_json::from_value(doc.clone())?;
+        let mut object: DynamicObject = serde_json::from_value(doc.clone())?;
         let cluster_scoped = caps.scope == kube::discovery::Scope::Cluster;
+        if cluster_scoped {
+            // Found by this label if the run is interrupted before the
+            // guard removes it (`cleanup`).
+            object
+                .metadata
+                .labels
+                .get_or_insert_with(Default::default)
+                .insert(NAMESPACE_LABEL.into(), namespace.into());
+        }
         let api = if cluster_scoped {
             Api::<DynamicObject>::all_with(client.clone(), &resource)
         } else {

@@ -1,0 +1,308 @@
+//! What an interrupted run leaves behind, found by label and removed: the
+//! scenario namespaces (`inplace-conformance/run=<run-id>`), the
+//! cluster-scoped objects their fixtures created (labelled with their
+//! namespace) and the per-scenario registry containers (same run label).
+//! Used by the CLI on SIGINT/SIGTERM and by `scripts/test` through
+//! `inplace-conformance cleanup --run-id`, so that a process killed before
+//! its guards ran still leaves nothing.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+
+use crate::catalog::CATALOG;
+
+/// Label on every namespace and registry container a run creates.
+pub const RUN_LABEL: &str = "inplace-conformance/run";
+
+/// What was removed, for the closing line.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub namespaces: Vec<String>,
+    pub cluster_objects: Vec<String>,
+    pub containers: Vec<String>,
+}
+
+impl Removed {
+    pub fn describe(&self) -> String {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        format!(
+            "namespaces: {}; cluster-scoped objects: {}; registry containers: {}",
+            list(&self.namespaces),
+            list(&self.cluster_objects),
+            list(&self.containers)
+        )
+    }
+}
+
+/// Removes the run's namespaces and cluster-scoped objects from the
+/// cluster (waiting up to `timeout` for the namespaces to go).
+pub async fn cluster_leftovers(
+    client: &Client,
+    repo_root: &Path,
+    run_id: &str,
+    removed: &mut Removed,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let selector = ListParams::default().labels(&format!("{RUN_LABEL}={run_id}"));
+    let names: Vec<String> = namespaces
+        .list(&selector)
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    for resource in cluster_scoped_fixture_kinds(client, repo_root).await {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        for name in &names {
+            let labelled = ListParams::default()
+                .labels(&format!("{}={name}", crate::workloads::NAMESPACE_LABEL));
+            for object in api.list(&labelled).await?.items {
+                let object_name = object.metadata.name.unwrap_or_default();
+                api.delete(&object_name, &DeleteParams::default()).await?;
+                removed
+                    .cluster_objects
+                    .push(format!("{} {object_name}", resource.kind));
+            }
+        }
+    }
+    for name in &names {
+        namespaces.delete(name, &DeleteParams::background()).await?;
+        removed.namespaces.push(name.clone());
+    }
+    let gone = async {
+        while !namespaces.list(&selector).await?.items.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok::<(), kube::Error>(())
+    };
+    match tokio::time::timeout(timeout, gone).await {
+        Ok(result) => Ok(result?),
+        Err(_) => anyhow::bail!(
+            "namespaces of run {run_id} still terminating after {}s",
+            timeout.as_secs()
+        ),
+    }
+}
+
+/// The cluster-scoped kinds any catalog fixture creates (a SidecarSet).
+async fn cluster_scoped_fixture_kinds(
+    client: &Client,
+    repo_root: &Path,
+) -> Vec<kube::api::ApiResource> {
+    let fixtures: BTreeSet<&str> = CATALOG.iter().map(|s| s.fixture).collect();
+    let mut kinds = Vec::new();
+    for fixture in fixtures {
+        let Ok(docs) = crate::workloads::load_fixture(repo_root, fixture) else {
+            continue;
+        };
+        for doc in docs {
+            let Ok(gvk) = crate::workloads::document_gvk(&doc) else {
+                continue;
+            };
+            if let Ok((resource, caps)) = kube::discovery::pinned_kind(client, &gvk).await
+                && caps.scope == kube::discovery::Scope::Cluster
+                && !kinds.contains(&resource)
+            {
+                kinds.push(resource);
+            }
+        }
+    }
+    kinds
+}
+
+/// Removes the run's registry containers from podman.
+pub async fn registry_leftovers(
+    repo_root: &Path,
+    run_id: &str,
+    removed: &mut Removed,
+) -> anyhow::Result<()> {
+    let filter = format!("label={RUN_LABEL}={run_id}");
+    let listed = crate::images::podman(
+        repo_root,
+        &["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+    )
+    .await?;
+    for name in listed.lines().map(str::trim).filter(|n| !n.is_empty()) {
+        crate::images::podman(repo_root, &["rm", "-f", "-t", "2", name]).await?;
+        removed.containers.push(name.to_string());
+    }
+    Ok(())
+}
+
+/// What to undo if the process is interrupted, filled in as the run
+/// learns it (the cluster is known only once acquired).
+#[derive(Debug, Clone, Default)]
+pub struct OnInterrupt {
+    pub repo_root: std::path::PathBuf,
+    pub run_id: String,
+    /// The cluster whose namespaces to remove.
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// A kind cluster this run created and must delete.
+    pub delete_cluster: Option<String>,
+    /// Stop podman's API service (this run started it).
+    pub stop_podman_api: bool,
+}
+
+static PLAN: std::sync::Mutex<Option<OnInterrupt>> = std::sync::Mutex::new(None);
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set once a signal arrived: nothing new may be created after it.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn plan() -> std::sync::MutexGuard<'static, Option<OnInterrupt>> {
+    PLAN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Updates what an interruption must undo (the first call also starts the
+/// watcher; later ones change the plan).
+pub fn on_interrupt(update: impl FnOnce(&mut OnInterrupt)) {
+    let mut guard = plan();
+    let first = guard.is_none();
+    update(guard.get_or_insert_with(Default::default));
+    drop(guard);
+    if first {
+        std::thread::spawn(watch_signals);
+    }
+}
+
+/// A child process group to stop on interruption (scripts that create
+/// clusters run in their own group, so a SIGTERM to this process alone
+/// would not reach them).
+pub fn track_child(pgid: u32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(pgid);
+}
+
+pub fn untrack_child(pgid: u32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|p| *p != pgid);
+}
+
+/// Waits for SIGINT or SIGTERM, undoes the run, exits 130 or 143. A second
+/// signal during the cleanup kills the process at once.
+fn watch_signals() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(_) => return,
+    };
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let (name, code) = tokio::select! {
+            _ = int.recv() => ("SIGINT", 130),
+            _ = term.recv() => ("SIGTERM", 143),
+        };
+        let undo = async {
+            // The exit code says "interrupted" whether or not the cleanup
+            // was complete; its lines say what is left.
+            let _ = undo(name).await;
+            std::process::exit(code)
+        };
+        tokio::select! {
+            _ = undo => {}
+            _ = int.recv() => std::process::exit(code),
+            _ = term.recv() => std::process::exit(code),
+        }
+    });
+}
+
+async fn undo(signal: &str) -> anyhow::Result<()> {
+    let Some(plan) = plan().clone() else {
+        return Ok(());
+    };
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Straight to fd 2: a test harness captures eprintln! of test threads
+    // and the threads they spawn, and this process exits before printing it.
+    let say = |m: &str| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "[inplace-conformance interrupted] {m}");
+    };
+    say(&format!(
+        "{signal}: stopping run {} and removing what it created",
+        plan.run_id
+    ));
+    for pgid in CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        // SAFETY: kill(2) on a process group this process started.
+        unsafe { libc::kill(-(pgid as i32), libc::SIGTERM) };
+    }
+    let mut removed = Removed::default();
+    let mut problems = Vec::new();
+    if let Some(kubeconfig) = &plan.kubeconfig
+        && plan.delete_cluster.is_none()
+    {
+        let cluster = crate::cluster::Cluster {
+            name: String::new(),
+            kubeconfig: kubeconfig.clone(),
+            kind_node: None,
+        };
+        let cleaned = async {
+            let client = cluster.client().await?;
+            // Twice: a namespace whose creation was in flight at the first
+            // listing shows up in the second.
+            for _ in 0..2 {
+                cluster_leftovers(
+                    &client,
+                    &plan.repo_root,
+                    &plan.run_id,
+                    &mut removed,
+                    Duration::from_secs(120),
+                )
+                .await?;
+            }
+            Ok::<(), anyhow::Error>(())
+        };
+        if let Err(err) = cleaned.await {
+            problems.push(format!("{err:#}"));
+        }
+    }
+    if let Err(err) = registry_leftovers(&plan.repo_root, &plan.run_id, &mut removed).await {
+        problems.push(format!("{err:#}"));
+    }
+    if let Some(name) = &plan.delete_cluster {
+        match crate::cluster::delete(&plan.repo_root, name).await {
+            Ok(()) => removed.cluster_objects.push(format!("kind cluster {name}")),
+            Err(err) => problems.push(format!("{err:#}")),
+        }
+    }
+    if plan.stop_podman_api {
+        let _ = crate::cluster::run_script(&plan.repo_root, &["registry-socket-stop"]).await;
+    }
+    say(&format!("removed {}", removed.describe()));
+    if problems.is_empty() {
+        say("run interrupted; nothing it created is left");
+        Ok(())
+    } else {
+        say(&format!(
+            "run interrupted; could not remove everything: {}",
+            problems.join("; ")
+        ));
+        anyhow::bail!("incomplete cleanup")
+    }
+}
