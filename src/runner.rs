@@ -82,7 +82,7 @@ pub async fn run_with(
     anyhow::ensure!(!crate::cleanup::interrupted(), "the run was interrupted");
     create_namespace(&client, &namespace, scenario.name, &config.run_id).await?;
     let cluster_objects = ClusterObjects::default();
-    let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario.name);
+    let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario);
     guard.cluster_objects = cluster_objects.clone();
     wait::progress(
         scenario.name,
@@ -108,8 +108,13 @@ pub async fn run_with(
     guard.finish(ok).await;
     let (checks, observations, report) = judged?;
     if !ok {
+        let bundle = guard
+            .bundle
+            .as_ref()
+            .map(|b| format!("; diagnostics {}", b.display()))
+            .unwrap_or_default();
         anyhow::bail!(
-            "scenario {} failed: {}; observations {}; report {}",
+            "scenario {} failed: {}; observations {}; report {}{bundle}",
             scenario.name,
             describe_failures(&record, &assess::failures(&checks)),
             observations.display(),
@@ -273,6 +278,11 @@ struct NamespaceGuard {
     /// Cluster-scoped objects the fixture created (a SidecarSet).
     cluster_objects: ClusterObjects,
     finished: bool,
+    fixture: &'static str,
+    started: Timestamp,
+    kind_node: Option<String>,
+    /// The diagnostics bundle of a failed scenario.
+    bundle: Option<PathBuf>,
 }
 
 impl NamespaceGuard {
@@ -281,14 +291,18 @@ impl NamespaceGuard {
         cluster: &Cluster,
         client: &Client,
         namespace: &str,
-        scenario: &str,
+        scenario: &'static Scenario,
     ) -> NamespaceGuard {
         NamespaceGuard {
+            fixture: scenario.fixture,
+            started: Timestamp::now(),
+            kind_node: cluster.kind_node.clone(),
+            bundle: None,
             config: config.clone(),
             kubeconfig: cluster.kubeconfig.clone(),
             client: client.clone(),
             namespace: namespace.to_string(),
-            scenario: scenario.to_string(),
+            scenario: scenario.name.to_string(),
             cluster_objects: ClusterObjects::default(),
             finished: false,
         }
@@ -303,15 +317,21 @@ impl NamespaceGuard {
     async fn finish(&mut self, ok: bool) {
         self.finished = true;
         if !ok {
-            match crate::diagnostics::write(
-                &self.client,
-                &self.namespace,
-                &self.config.diagnostics_dir(),
-                &self.scenario,
-            )
-            .await
+            let source = crate::diagnostics::Source {
+                client: &self.client,
+                namespace: &self.namespace,
+                repo_root: &self.config.repo_root,
+                fixture: self.fixture,
+                since: self.started,
+                kind_node: self.kind_node.as_deref(),
+            };
+            match crate::diagnostics::write(&source, &self.config.diagnostics_dir(), &self.scenario)
+                .await
             {
-                Ok(path) => self.say(&format!("diagnostics in {}", path.display())),
+                Ok(path) => {
+                    self.say(&format!("diagnostics in {}", path.display()));
+                    self.bundle = Some(path);
+                }
                 Err(err) => self.say(&format!("warning: diagnostics: {err:#}")),
             }
             if self.config.keep_on_failure {
