@@ -77,15 +77,20 @@ pub async fn cluster_leftovers(
             }
         }
     }
+    let mut deleted = Vec::new();
     for name in &names {
         namespaces.delete(name, &DeleteParams::background()).await?;
         removed.namespaces.push(name.clone());
+        let uid = namespaces.get_opt(name).await?.and_then(|n| n.metadata.uid);
+        deleted.push((name.clone(), uid.unwrap_or_default()));
     }
+    // Watched, as the namespace guard waits: each one until it is gone.
     let gone = async {
-        while !namespaces.list(&selector).await?.items.is_empty() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        for (name, uid) in &deleted {
+            let condition = kube::runtime::wait::conditions::is_deleted(uid);
+            kube::runtime::wait::await_condition(namespaces.clone(), name, condition).await?;
         }
-        Ok::<(), kube::Error>(())
+        Ok::<(), anyhow::Error>(())
     };
     match tokio::time::timeout(timeout, gone).await {
         Ok(result) => Ok(result?),
@@ -139,6 +144,41 @@ pub async fn registry_leftovers(
         removed.containers.push(name.to_string());
     }
     Ok(())
+}
+
+/// Removes everything labelled with the run: in the cluster of
+/// `kubeconfig` (if given; twice, so that a namespace whose creation was in
+/// flight at the first listing shows up in the second) and in podman.
+/// Returns what was removed and what could not be.
+pub async fn remove_run(
+    repo_root: &Path,
+    run_id: &str,
+    kubeconfig: Option<&Path>,
+    timeout: Duration,
+) -> (Removed, Vec<String>) {
+    let mut removed = Removed::default();
+    let mut problems = Vec::new();
+    if let Some(kubeconfig) = kubeconfig {
+        let cluster = crate::cluster::Cluster {
+            name: String::new(),
+            kubeconfig: kubeconfig.to_path_buf(),
+            kind_node: None,
+        };
+        let cleaned = async {
+            let client = cluster.client().await?;
+            for _ in 0..2 {
+                cluster_leftovers(&client, repo_root, run_id, &mut removed, timeout).await?;
+            }
+            Ok::<(), anyhow::Error>(())
+        };
+        if let Err(err) = cleaned.await {
+            problems.push(format!("{err:#}"));
+        }
+    }
+    if let Err(err) = registry_leftovers(repo_root, run_id, &mut removed).await {
+        problems.push(format!("{err:#}"));
+    }
+    (removed, problems)
 }
 
 /// What to undo if the process is interrupted, filled in as the run
@@ -252,39 +292,18 @@ async fn undo(signal: &str) -> anyhow::Result<()> {
         // SAFETY: kill(2) on a process group this process started.
         unsafe { libc::kill(-(pgid as i32), libc::SIGTERM) };
     }
-    let mut removed = Removed::default();
-    let mut problems = Vec::new();
-    if let Some(kubeconfig) = &plan.kubeconfig
-        && plan.delete_cluster.is_none()
-    {
-        let cluster = crate::cluster::Cluster {
-            name: String::new(),
-            kubeconfig: kubeconfig.clone(),
-            kind_node: None,
-        };
-        let cleaned = async {
-            let client = cluster.client().await?;
-            // Twice: a namespace whose creation was in flight at the first
-            // listing shows up in the second.
-            for _ in 0..2 {
-                cluster_leftovers(
-                    &client,
-                    &plan.repo_root,
-                    &plan.run_id,
-                    &mut removed,
-                    Duration::from_secs(120),
-                )
-                .await?;
-            }
-            Ok::<(), anyhow::Error>(())
-        };
-        if let Err(err) = cleaned.await {
-            problems.push(format!("{err:#}"));
-        }
-    }
-    if let Err(err) = registry_leftovers(&plan.repo_root, &plan.run_id, &mut removed).await {
-        problems.push(format!("{err:#}"));
-    }
+    // A cluster about to be deleted needs no namespace cleanup.
+    let kubeconfig = plan
+        .kubeconfig
+        .as_deref()
+        .filter(|_| plan.delete_cluster.is_none());
+    let (mut removed, mut problems) = remove_run(
+        &plan.repo_root,
+        &plan.run_id,
+        kubeconfig,
+        Duration::from_secs(120),
+    )
+    .await;
     if let Some(name) = &plan.delete_cluster {
         match crate::cluster::delete(&plan.repo_root, name).await {
             Ok(()) => removed.cluster_objects.push(format!("kind cluster {name}")),

@@ -433,34 +433,13 @@ async fn cleanup_run(options: CleanupOptions) -> ExitCode {
         Ok(config) => config,
         Err(err) => return bad_input(err),
     };
-    let mut removed = cleanup::Removed::default();
-    let mut failed = Vec::new();
-    if let Some(kubeconfig) = &options.kubeconfig {
-        let cluster = cluster::Cluster {
-            name: String::new(),
-            kubeconfig: kubeconfig.clone(),
-            kind_node: None,
-        };
-        let cleaned = async {
-            let client = cluster.client().await?;
-            cleanup::cluster_leftovers(
-                &client,
-                &config.repo_root,
-                &config.run_id,
-                &mut removed,
-                config.timeouts.cleanup,
-            )
-            .await
-        };
-        if let Err(err) = cleaned.await {
-            failed.push(format!("{err:#}"));
-        }
-    }
-    if let Err(err) =
-        cleanup::registry_leftovers(&config.repo_root, &config.run_id, &mut removed).await
-    {
-        failed.push(format!("{err:#}"));
-    }
+    let (removed, failed) = cleanup::remove_run(
+        &config.repo_root,
+        &config.run_id,
+        options.kubeconfig.as_deref(),
+        config.timeouts.cleanup,
+    )
+    .await;
     println!("run {}: removed {}", config.run_id, removed.describe());
     if failed.is_empty() {
         ExitCode::SUCCESS
