@@ -8,7 +8,7 @@ IPC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export IPC_ROOT
 # shellcheck source=scripts/versions.env
 source "$IPC_ROOT/scripts/versions.env"
-export KIND_VERSION K8S_VERSION ETCD_VERSION KRUISE_VERSION KRUISE_MODULE_SUM REGISTRY_VERSION DEBIAN_SUITE
+export KIND_VERSION K8S_VERSION ETCD_VERSION KRUISE_VERSION KRUISE_MODULE_SUM REGISTRY_VERSION LOCAL_PATH_VERSION DEBIAN_SUITE
 
 # Build outputs live outside the repository, keyed by version below it.
 : "${IPC_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/inplace-conformance}"
@@ -34,6 +34,7 @@ export IPC_WORKLOAD_IMAGE="localhost/inplace-conformance/workload"
 # node never holds the suites' images before they pull them from a registry.
 export IPC_SMOKE_IMAGE="localhost/inplace-conformance/smoke"
 export IPC_REGISTRY_IMAGE="localhost/inplace-conformance/registry:$REGISTRY_VERSION"
+export IPC_STORAGE_IMAGE="localhost/inplace-conformance/local-path-provisioner:$LOCAL_PATH_VERSION"
 
 # podman reads only this file when CONTAINERS_CONF is set, so the project's
 # settings never touch the user's system-wide configuration. bootstrap writes

@@ -24,7 +24,7 @@ pub async fn run_scenarios(
     scenarios: &[&'static Scenario],
     jobs: usize,
 ) -> Vec<Ran> {
-    let (alone, shared): (Vec<_>, Vec<_>) = scenarios.iter().partition(|s| s.measure_throughput);
+    let (alone, shared): (Vec<_>, Vec<_>) = scenarios.iter().partition(|s| s.runs_alone());
     let mut ran: Vec<Ran> = futures::stream::iter(shared)
         .map(|s| run_one(config, s))
         .buffer_unordered(jobs.max(1))

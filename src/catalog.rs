@@ -13,6 +13,7 @@ use crate::changes::{
     PodAnnotation, PodResize, SidecarSetImage,
 };
 use crate::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
+use crate::faults::{ContainerdRestarted, DAEMON_RESTARTED, Fault, MANAGER_KILLED};
 use crate::traffic::Traffic;
 
 #[derive(Debug)]
@@ -33,6 +34,33 @@ pub struct Scenario {
     pub requires_kruise_gates: &'static [&'static str],
     /// A Service and client pod of the fixture to watch through each change.
     pub traffic: Option<Traffic>,
+    /// The fault injected during the first change (the opt-in `faults`
+    /// profile); such scenarios run only when asked for.
+    pub fault: Option<&'static dyn Fault>,
+}
+
+impl Scenario {
+    /// In the default selection (every scenario but the faults profile).
+    pub fn by_default(&self) -> bool {
+        self.fault.is_none()
+    }
+
+    /// Run with nothing beside it: a throughput figure would measure its
+    /// neighbours' load, a fault would disturb their updates.
+    pub fn runs_alone(&self) -> bool {
+        self.measure_throughput || self.fault.is_some()
+    }
+}
+
+/// What runs when no scenario is named.
+pub fn default_selection() -> Vec<&'static Scenario> {
+    CATALOG.iter().filter(|s| s.by_default()).collect()
+}
+
+/// The opt-in faults profile, run one scenario at a time: a fault in the
+/// cluster's OpenKruise or runtime would disturb any scenario beside it.
+pub fn faults_profile() -> Vec<&'static Scenario> {
+    CATALOG.iter().filter(|s| !s.by_default()).collect()
 }
 
 const TO_V2: &dyn Change = &Image {
@@ -57,6 +85,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "inplace-successive",
@@ -68,6 +97,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "cloneset-recreate",
@@ -79,6 +109,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "deployment-rolling",
@@ -90,6 +121,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "emptydir-throughput",
@@ -101,6 +133,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: true,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "metadata-only",
@@ -112,6 +145,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "env-from-metadata",
@@ -129,6 +163,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "image-and-env",
@@ -143,6 +178,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "fallback-recreate",
@@ -154,6 +190,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "inplace-only-refused",
@@ -165,6 +202,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "sidecar-image",
@@ -178,6 +216,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "container-priority",
@@ -192,6 +231,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "partition",
@@ -203,6 +243,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "asts-inplace",
@@ -214,6 +255,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "asts-recreate",
@@ -225,6 +267,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "ads-inplace",
@@ -236,6 +279,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "container-recreate",
@@ -249,6 +293,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "sidecarset-upgrade",
@@ -263,6 +308,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "pod-resize",
@@ -279,6 +325,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "pod-resize-restart",
@@ -294,6 +341,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &[],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "workload-resize",
@@ -309,6 +357,7 @@ pub const CATALOG: &[Scenario] = &[
         measure_throughput: false,
         requires_kruise_gates: &["InPlaceWorkloadVerticalScaling"],
         traffic: None,
+        fault: None,
     },
     Scenario {
         name: "graceful-inplace",
@@ -325,6 +374,46 @@ pub const CATALOG: &[Scenario] = &[
             service: "app",
             client: "client",
         }),
+        fault: None,
+    },
+    Scenario {
+        name: "fault-manager-killed",
+        suite: "faults",
+        summary: "kruise-manager killed right after a CloneSet image update was triggered: \
+                  the update still completes in place",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&MANAGER_KILLED),
+    },
+    Scenario {
+        name: "fault-daemon-restarted",
+        suite: "faults",
+        summary: "kruise-daemon restarted during an env-from-metadata update: the container \
+                  is still recreated once with the new value",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[&EnvFromMetadata],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&DAEMON_RESTARTED),
+    },
+    Scenario {
+        name: "fault-containerd-restarted",
+        suite: "faults",
+        summary: "the node's containerd restarted between the marker write and a CloneSet \
+                  image update: containers survive it, the update is in place",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&ContainerdRestarted),
     },
 ];
 
@@ -342,6 +431,26 @@ mod tests {
     use super::*;
     use crate::expect;
     use crate::workloads;
+
+    #[test]
+    fn the_faults_profile_is_opt_in_and_runs_alone() {
+        let faults: Vec<&str> = faults_profile().iter().map(|s| s.name).collect();
+        assert_eq!(
+            faults,
+            [
+                "fault-manager-killed",
+                "fault-daemon-restarted",
+                "fault-containerd-restarted"
+            ]
+        );
+        assert!(default_selection().iter().all(|s| s.fault.is_none()));
+        assert_eq!(default_selection().len() + faults.len(), CATALOG.len());
+        assert!(
+            faults_profile()
+                .iter()
+                .all(|s| s.runs_alone() && s.suite == "faults")
+        );
+    }
 
     #[test]
     fn names_are_unique_and_found() {

@@ -187,27 +187,34 @@ fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Clus
     lock.lock()
         .map_err(|e| no_cluster(format!("cannot lock {}: {e}", lock_path.display()), HINT))?;
     // Its own process group: on SIGTERM the interruption handler stops it
-    // (and the kind create under it) before deleting the cluster.
+    // (and the kind create under it) before deleting the cluster. Its
+    // stderr is passed on (progress) except its `error:`/`hint:` lines,
+    // which become this error's one line.
     let output = std::process::Command::new(&script)
         .args(["up", "--name", name])
         .current_dir(repo_root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .and_then(|child| {
+        .and_then(|mut child| {
             crate::cleanup::track_child(child.id());
             let pid = child.id();
+            let relay = child.stderr.take().map(relay_stderr);
             let output = child.wait_with_output();
             crate::cleanup::untrack_child(pid);
-            output
+            let said = relay.and_then(|r| r.join().ok()).unwrap_or_default();
+            output.map(|o| (o, said))
         });
     // The lock is released when `lock` is dropped, after the script ended.
-    let output =
+    let (output, said) =
         output.map_err(|e| no_cluster(format!("cannot run {}: {e}", script.display()), HINT))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
+        if let Some(cause) = said.error {
+            return Err(no_cluster(cause, said.hint.unwrap_or_else(|| HINT.into())));
+        }
         let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
         return Err(no_cluster(
             format!(
@@ -229,6 +236,64 @@ fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Clus
         name: name.to_string(),
         kubeconfig,
         kind_node: Some(name.to_string()),
+    })
+}
+
+/// Why a kubeconfig cannot name a cluster: no current context, or one its
+/// contexts do not define (kube's own error comes later and says less).
+pub fn context_problem(kubeconfig: &Kubeconfig) -> Option<String> {
+    let names: Vec<&str> = kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let hint = format!(
+        "hint: contexts are [{}]; `kubectl config use-context NAME --kubeconfig FILE`",
+        names.join(", ")
+    );
+    match &kubeconfig.current_context {
+        None => Some(format!("it has no current-context; {hint}")),
+        Some(current) if !names.contains(&current.as_str()) => Some(format!(
+            "its current-context '{current}' is not among its contexts; {hint}"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// What a script said of its failure (`die` in scripts/lib/common.sh).
+#[derive(Debug, Default, PartialEq)]
+pub struct ScriptSaid {
+    pub error: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl ScriptSaid {
+    /// Takes the line if it is the script's `error:` or `hint:` line.
+    pub fn take(&mut self, line: &str) -> bool {
+        if let Some(cause) = line.strip_prefix("error: ") {
+            self.error = Some(cause.to_string());
+        } else if let Some(hint) = line.strip_prefix("hint: ") {
+            self.hint = Some(hint.to_string());
+        } else {
+            return false;
+        }
+        true
+    }
+}
+
+fn relay_stderr(stderr: std::process::ChildStderr) -> std::thread::JoinHandle<ScriptSaid> {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut said = ScriptSaid::default();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if !said.take(&line) {
+                eprintln!("{line}");
+            }
+        }
+        said
     })
 }
 
@@ -328,6 +393,19 @@ mod tests {
         let err = no_cluster("a\nb", "c\n  d");
         let text = err.to_string();
         assert_eq!(text, "no cluster: a b; hint: c d");
+    }
+
+    #[test]
+    fn a_script_error_and_hint_are_taken_other_lines_passed_on() {
+        let mut said = ScriptSaid::default();
+        assert!(!said.take("creating kind cluster 'x'"));
+        assert!(said.take("error: required command 'podman' not found"));
+        assert!(said.take("hint: scripts/bootstrap installs it"));
+        assert_eq!(
+            said.error.as_deref(),
+            Some("required command 'podman' not found")
+        );
+        assert_eq!(said.hint.as_deref(), Some("scripts/bootstrap installs it"));
     }
 
     #[tokio::test]

@@ -176,6 +176,13 @@ impl RunConfig {
         self.output_dir.join("observations")
     }
 
+    /// A run that stopped before its first scenario leaves no folder behind
+    /// (the cluster lock is all it would hold).
+    pub fn discard_empty_run_dir(&self) {
+        let _ = std::fs::remove_dir_all(self.locks_dir());
+        let _ = std::fs::remove_dir(&self.output_dir);
+    }
+
     pub fn locks_dir(&self) -> PathBuf {
         self.output_dir.join("locks")
     }

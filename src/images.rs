@@ -351,7 +351,16 @@ impl LocalRegistry {
         let dir = self.hosts_dir();
         let unconfigured =
             crate::cluster::node_exec(repo_root, cluster, &["rm", "-rf", &dir]).await;
-        let removed = self.container.rm().await.context("removing registry");
+        let id = self.container.id().to_string();
+        // Through podman's API first; if that service is gone (another run
+        // on this machine stopped it), through the podman command.
+        let removed = match self.container.rm().await {
+            Ok(()) => Ok(()),
+            Err(api) => podman(repo_root, &["rm", "-f", "-t", "2", &id])
+                .await
+                .map(drop)
+                .with_context(|| format!("removing registry {id} (the API said: {api})")),
+        };
         unconfigured.with_context(|| format!("removing {dir} on the node"))?;
         removed
     }

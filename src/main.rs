@@ -18,7 +18,7 @@ use inplace_conformance::config::RunConfig;
 use inplace_conformance::gate::{self, Policy, exit};
 use inplace_conformance::observe::ImageDelivery;
 use inplace_conformance::{
-    batch, cleanup, config, crosscell, images, qualify, report, wait, workloads,
+    batch, cleanup, config, crosscell, images, qualify, report, secrets, wait, workloads,
 };
 
 #[derive(Parser)]
@@ -52,6 +52,17 @@ enum Command {
     /// Combine cell folders (from `qualify --cell/--shard` on several
     /// runners) into one report and one gate decision.
     Merge(MergeOptions),
+    /// Search run folders (logs, reports, diagnostics) for the secrets of a
+    /// kubeconfig: tokens, keys, certificates. Exit 1 naming each file and
+    /// field found (never the secret), 0 when none is.
+    ScanSecrets {
+        /// The kubeconfig whose secrets must not appear.
+        #[arg(long)]
+        kubeconfig: PathBuf,
+        /// Folders or files to search.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +71,7 @@ fn main() -> ExitCode {
         Command::List => list(),
         Command::Report { run } => rerender(run),
         Command::Merge(options) => merge(options),
+        Command::ScanSecrets { kubeconfig, paths } => scan_secrets(&kubeconfig, &paths),
         Command::Cleanup(options) => runtime().block_on(cleanup_run(options)),
         Command::Run(options) => runtime().block_on(run(options)),
         Command::Qualify(options) => runtime().block_on(qualify_run(options)),
@@ -96,6 +108,32 @@ fn list() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn scan_secrets(kubeconfig: &std::path::Path, paths: &[PathBuf]) -> ExitCode {
+    let scanned = secrets::kubeconfig_secrets(kubeconfig)
+        .and_then(|found| Ok((found.len(), secrets::scan(paths, &found)?)));
+    match scanned {
+        Err(err) => {
+            eprintln!("error: {err:#}; hint: give the kubeconfig the run used and its run folder");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+        Ok((count, (files, leaks))) if leaks.is_empty() => {
+            println!("secrets: none of {count} kubeconfig secret(s) in {files} file(s)");
+            ExitCode::SUCCESS
+        }
+        Ok((_, (files, leaks))) => {
+            for leak in &leaks {
+                println!(
+                    "LEAK {}: holds the kubeconfig's {}",
+                    leak.file.display(),
+                    leak.what
+                );
+            }
+            println!("secrets: {} leak(s) in {files} file(s)", leaks.len());
+            ExitCode::from(exit::GATE_FAILED)
+        }
+    }
+}
+
 fn rerender(run: Option<PathBuf>) -> ExitCode {
     let dir = match run {
         Some(dir) => Ok(dir),
@@ -129,7 +167,8 @@ fn rerender(run: Option<PathBuf>) -> ExitCode {
 #[derive(clap::Args)]
 struct RunOptions {
     /// kind cluster to create or reuse via scripts/cluster (default
-    /// $INPLACE_CLUSTER or inplace-conformance).
+    /// $INPLACE_CLUSTER or inplace-conformance). One that already exists is
+    /// reused (if its OpenKruise is the requested version) and kept.
     #[arg(long, conflicts_with = "kubeconfig")]
     cluster: Option<String>,
     /// Use an existing cluster, reached through this kubeconfig only (no
@@ -137,7 +176,7 @@ struct RunOptions {
     /// preloaded too.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
-    /// Do not delete the kind cluster at the end.
+    /// Do not delete the kind cluster at the end, even one this run created.
     #[arg(long)]
     keep_cluster: bool,
     /// Keep a failed scenario's namespace for inspection.
@@ -158,6 +197,11 @@ struct RunOptions {
     /// scenario required.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Run the opt-in faults profile (kruise-manager killed mid-update,
+    /// kruise-daemon restarted, the node's containerd restarted), one
+    /// scenario at a time, instead of the default selection.
+    #[arg(long)]
+    faults: bool,
     /// Scenarios run at a time.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
@@ -239,23 +283,34 @@ async fn run(options: RunOptions) -> ExitCode {
         Err(err) => return bad_input(err),
     };
     let api_was_running = podman_api_running(&config).await;
+    // Only a cluster this run creates is deleted: one that existed (the
+    // user's, or another run's) is reused and kept.
+    let keep = if options.keep_cluster {
+        Keep::Asked
+    } else if named_cluster_exists(&config).await {
+        Keep::Existed
+    } else {
+        Keep::No
+    };
     // SIGINT/SIGTERM from here on: remove what the run created, exit 130/143.
     cleanup::on_interrupt(|plan| {
         plan.repo_root = config.repo_root.clone();
         plan.run_id = config.run_id.clone();
         plan.delete_cluster = match &config.cluster {
-            ClusterSource::Named(name) if !options.keep_cluster => Some(name.clone()),
+            ClusterSource::Named(name) if keep == Keep::No => Some(name.clone()),
             _ => None,
         };
         plan.stop_podman_api = !api_was_running;
     });
     // The cluster first: a run that cannot have one says so (and why)
     // before anything is created or any report is written.
-    if let Err((code, err)) = cluster_ready(&config).await {
+    let fixtures = scenarios.iter().map(|s| s.fixture).collect();
+    if let Err((code, err)) = cluster_ready(&config, &fixtures).await {
         eprintln!("error: {err:#}");
         if code == INFRASTRUCTURE {
-            delete_cluster_unless_kept(&config, options.keep_cluster).await;
+            delete_cluster_unless_kept(&config, keep).await;
         }
+        config.discard_empty_run_dir();
         return ExitCode::from(code);
     }
     wait::progress(
@@ -268,8 +323,9 @@ async fn run(options: RunOptions) -> ExitCode {
         Ok(path) => println!("report: {}", path.display()),
         Err(err) => eprintln!("warning: report: {err:#}"),
     }
+    let leaked = leaks_in_run(&config).await;
     stop_podman_api(&config, api_was_running).await;
-    delete_cluster_unless_kept(&config, options.keep_cluster).await;
+    delete_cluster_unless_kept(&config, keep).await;
     let records = report::load_records(&config.output_dir)
         .map(|(records, _)| records)
         .unwrap_or_default();
@@ -277,7 +333,43 @@ async fn run(options: RunOptions) -> ExitCode {
         String::new(),
         scenarios.iter().map(|s| s.name.to_string()).collect(),
     )];
-    announce(&gate::decide(&policy, &expected, &records))
+    let code = announce(&gate::decide(&policy, &expected, &records));
+    if leaked {
+        println!("exit 1: the run folder holds credentials of the cluster (LEAK lines above)");
+        return ExitCode::from(exit::GATE_FAILED);
+    }
+    code
+}
+
+/// The run folder searched for the cluster's credentials (as `scan-secrets`
+/// does); true, with each leak printed, if any is there.
+async fn leaks_in_run(config: &RunConfig) -> bool {
+    let Ok(cluster) =
+        cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await
+    else {
+        return false;
+    };
+    let scanned = secrets::kubeconfig_secrets(&cluster.kubeconfig)
+        .and_then(|found| secrets::scan(std::slice::from_ref(&config.output_dir), &found));
+    match scanned {
+        Ok((files, leaks)) => {
+            for leak in &leaks {
+                println!(
+                    "LEAK {}: holds the kubeconfig's {}",
+                    leak.file.display(),
+                    leak.what
+                );
+            }
+            if leaks.is_empty() {
+                println!("secrets: no kubeconfig secret in the run's {files} file(s)");
+            }
+            !leaks.is_empty()
+        }
+        Err(err) => {
+            eprintln!("warning: secrets scan: {err:#}");
+            false
+        }
+    }
 }
 
 /// Prints the gate's decision and returns its exit code.
@@ -318,6 +410,9 @@ async fn qualify_run(options: QualifyOptions) -> ExitCode {
             names.join(", ")
         );
         let cells = matrix.select(&options.cells, options.shard)?;
+        if !options.list {
+            qualify::preflight(&cells)?;
+        }
         let mut config = RunConfig::from_env()?;
         if std::env::var_os("INPLACE_RUN_ID").is_none() {
             config = config.with_run_id(&format!("qualify-{}", config::new_run_id()))?;
@@ -479,7 +574,10 @@ fn merge(options: MergeOptions) -> ExitCode {
 
 /// Infrastructure (exit 3) unless the cause is the user's input (exit 2):
 /// a kubeconfig that is not a file or does not parse.
-async fn cluster_ready(config: &RunConfig) -> Result<(), (u8, anyhow::Error)> {
+async fn cluster_ready(
+    config: &RunConfig,
+    fixtures: &std::collections::BTreeSet<&str>,
+) -> Result<(), (u8, anyhow::Error)> {
     if let ClusterSource::Kubeconfig { path, .. } = &config.cluster {
         if !path.is_file() {
             return Err((
@@ -490,19 +588,20 @@ async fn cluster_ready(config: &RunConfig) -> Result<(), (u8, anyhow::Error)> {
                 ),
             ));
         }
-        if let Err(err) = kube::config::Kubeconfig::read_from(path) {
+        if let Err(cause) = kube::config::Kubeconfig::read_from(path)
+            .map_err(|e| e.to_string())
+            .and_then(|kc| cluster::context_problem(&kc).map_or(Ok(()), Err))
+        {
             // The YAML error draws a caret diagram: keep one line.
-            let cause = err
-                .to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let cause = cause.split_whitespace().collect::<Vec<_>>().join(" ");
+            let hint = if cause.contains("hint:") {
+                ""
+            } else {
+                "; hint: is it a kubeconfig?"
+            };
             return Err((
                 BAD_INPUT,
-                anyhow::anyhow!(
-                    "--kubeconfig {}: {cause}; hint: is it a kubeconfig?",
-                    path.display()
-                ),
+                anyhow::anyhow!("--kubeconfig {}: {cause}{hint}", path.display()),
             ));
         }
     }
@@ -524,6 +623,11 @@ async fn cluster_ready(config: &RunConfig) -> Result<(), (u8, anyhow::Error)> {
                 cluster.name
             ))
         })?;
+    for fixture in fixtures {
+        workloads::dry_run_fixture(&client, &config.repo_root, fixture)
+            .await
+            .map_err(|e| (BAD_INPUT, e))?;
+    }
     Ok(())
 }
 
@@ -557,8 +661,14 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scen
     }
     anyhow::ensure!(options.jobs > 0, "--jobs must be at least 1");
     config.image_route(config.cluster.kind_node()).check()?;
-    let scenarios = if options.scenarios.is_empty() {
-        CATALOG.iter().collect()
+    let scenarios = if options.faults {
+        anyhow::ensure!(
+            options.scenarios.is_empty(),
+            "--faults runs the faults profile; name its scenarios with --scenario instead"
+        );
+        catalog::faults_profile()
+    } else if options.scenarios.is_empty() {
+        catalog::default_selection()
     } else {
         options
             .scenarios
@@ -566,17 +676,59 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scen
             .map(|name| catalog::find(name))
             .collect::<anyhow::Result<Vec<&'static Scenario>>>()?
     };
+    // Fixtures parse before a cluster is had; the API server's verdict on
+    // their fields comes once it is (`workloads::dry_run_fixture`).
+    for scenario in &scenarios {
+        workloads::fixture_key(&config.repo_root, scenario.fixture)
+            .map_err(|e| anyhow::anyhow!("{e:#}; hint: fix the fixture's YAML"))?;
+    }
+    if config.image_registry.is_some() {
+        inplace_conformance::tools::require(&[(
+            "podman",
+            "it pushes the workload images to --image-registry",
+            "install podman (scripts/bootstrap does on Debian)",
+        )])?;
+    }
     Ok((config, scenarios))
 }
 
 /// A cluster named on the command line (or by default) was brought up for
 /// this run; an explicit kubeconfig is never ours to delete.
-async fn delete_cluster_unless_kept(config: &RunConfig, keep: bool) {
+/// Why a named cluster outlives the run, if it does.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    No,
+    Asked,
+    Existed,
+}
+
+async fn named_cluster_exists(config: &RunConfig) -> bool {
+    let ClusterSource::Named(name) = &config.cluster else {
+        return false;
+    };
+    cluster::run_script(&config.repo_root, &["exists", "--name", name])
+        .await
+        .is_ok()
+}
+
+async fn delete_cluster_unless_kept(config: &RunConfig, keep: Keep) {
     let ClusterSource::Named(name) = &config.cluster else {
         return;
     };
-    if keep {
-        wait::progress("cluster", &format!("kept cluster {name} (--keep-cluster)"));
+    let why = match keep {
+        Keep::No => None,
+        Keep::Asked => Some("--keep-cluster"),
+        Keep::Existed => Some("it existed before this run"),
+    };
+    if let Some(why) = why {
+        wait::progress("cluster", &format!("kept cluster {name} ({why})"));
+        return;
+    }
+    // A bring-up that failed before `kind create` left nothing to delete.
+    if cluster::run_script(&config.repo_root, &["exists", "--name", name])
+        .await
+        .is_err()
+    {
         return;
     }
     wait::progress("cluster", &format!("deleting cluster {name}"));

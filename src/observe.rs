@@ -467,11 +467,18 @@ pub struct Throughput {
     /// Every run, MB/s (10^6 bytes per second), write + fsync.
     pub memory_runs_mb_per_s: Vec<f64>,
     pub disk_runs_mb_per_s: Vec<f64>,
-    pub small_files: u32,
-    pub small_file_bytes: u32,
-    /// Best of the repetitions, small files written with fsync each.
-    pub memory_small_files_per_s: f64,
-    pub disk_small_files_per_s: f64,
+    /// Small writes, each synced to the medium (O_DSYNC) before the next:
+    /// the sharper C12 signal, since tmpfs has nothing to sync while a disk
+    /// waits on the device each time; one process, so no fork cost blurs
+    /// it. Writes per second, every run.
+    #[serde(default)]
+    pub synced_writes: u32,
+    #[serde(default)]
+    pub synced_write_bytes: u32,
+    #[serde(default)]
+    pub memory_synced_writes_per_s: Vec<f64>,
+    #[serde(default)]
+    pub disk_synced_writes_per_s: Vec<f64>,
     pub memory_mount: MountFacts,
     pub disk_mount: MountFacts,
 }
@@ -484,6 +491,14 @@ impl Throughput {
 
     pub fn disk_mb_per_s(&self) -> f64 {
         best(&self.disk_runs_mb_per_s)
+    }
+
+    pub fn memory_synced_writes(&self) -> f64 {
+        best(&self.memory_synced_writes_per_s)
+    }
+
+    pub fn disk_synced_writes(&self) -> f64 {
+        best(&self.disk_synced_writes_per_s)
     }
 }
 
@@ -532,6 +547,23 @@ pub struct ScenarioRecord {
     /// nothing was run, and that is never a pass.
     #[serde(default)]
     pub unsupported: Option<String>,
+    /// Faults the scenario injected (the `faults` profile), with the proof
+    /// that each took effect and when the cluster had recovered.
+    #[serde(default)]
+    pub faults: Vec<FaultRecord>,
+}
+
+/// One injected fault: what was done, at which point of the update, the
+/// evidence that it happened, and the recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    pub fault: String,
+    pub point: String,
+    pub injected_at: String,
+    pub action: String,
+    pub evidence: String,
+    /// None: the fault's own recovery was not seen (the check fails).
+    pub recovered_after_ms: Option<u64>,
 }
 
 impl ScenarioRecord {

@@ -243,13 +243,13 @@ impl Probe {
         let mounts = self.mounts(pod, container).await?;
         let (mem_dir, disk_dir) = ("/data/mem", "/data/disk");
         let (mut mem_runs, mut disk_runs) = (Vec::new(), Vec::new());
-        let (mut mem_small, mut disk_small) = (0.0_f64, 0.0_f64);
+        let (mut mem_synced, mut disk_synced) = (Vec::new(), Vec::new());
         for _ in 0..plan.repetitions {
             let at = (pod, container);
             mem_runs.push(self.large_file_mb_per_s(at, mem_dir, plan).await?);
             disk_runs.push(self.large_file_mb_per_s(at, disk_dir, plan).await?);
-            mem_small = mem_small.max(self.small_files_per_s(at, mem_dir, plan).await?);
-            disk_small = disk_small.max(self.small_files_per_s(at, disk_dir, plan).await?);
+            mem_synced.push(self.synced_writes_per_s(at, mem_dir, plan).await?);
+            disk_synced.push(self.synced_writes_per_s(at, disk_dir, plan).await?);
         }
         Ok(Throughput {
             pod: pod.to_string(),
@@ -257,10 +257,10 @@ impl Probe {
             repetitions: plan.repetitions,
             memory_runs_mb_per_s: mem_runs,
             disk_runs_mb_per_s: disk_runs,
-            small_files: plan.small_files,
-            small_file_bytes: plan.small_file_bytes,
-            memory_small_files_per_s: mem_small,
-            disk_small_files_per_s: disk_small,
+            synced_writes: plan.synced_writes,
+            synced_write_bytes: plan.synced_write_bytes,
+            memory_synced_writes_per_s: mem_synced,
+            disk_synced_writes_per_s: disk_synced,
             memory_mount: mount_facts(&mounts, mem_dir)?,
             disk_mount: mount_facts(&mounts, disk_dir)?,
         })
@@ -293,15 +293,17 @@ impl Probe {
         Ok(mb_per_s(bytes, seconds))
     }
 
-    async fn small_files_per_s(
+    /// `synced_writes` writes of `synced_write_bytes`, each with O_DSYNC,
+    /// by one dd: writes per second.
+    async fn synced_writes_per_s(
         &self,
         (pod, container): (&str, &str),
         dir: &str,
         plan: &ThroughputPlan,
     ) -> anyhow::Result<f64> {
         let (count, size) = (
-            plan.small_files.to_string(),
-            plan.small_file_bytes.to_string(),
+            plan.synced_writes.to_string(),
+            plan.synced_write_bytes.to_string(),
         );
         let output = self
             .run(
@@ -310,11 +312,8 @@ impl Probe {
                 &[
                     "sh",
                     "-c",
-                    "i=0; s=$(date +%s%N); \
-                     while [ $i -lt \"$2\" ]; do \
-                       dd if=/dev/zero of=\"$1/small.$i\" bs=\"$3\" count=1 conv=fsync 2>/dev/null || exit 1; \
-                       i=$((i+1)); \
-                     done; e=$(date +%s%N); rm -f \"$1\"/small.*; echo $((e-s))",
+                    "dd if=/dev/zero of=\"$1/synced.bin\" bs=\"$3\" count=\"$2\" oflag=dsync 2>&1; \
+                     rc=$?; rm -f \"$1/synced.bin\"; exit $rc",
                     "sh",
                     dir,
                     &count,
@@ -322,12 +321,10 @@ impl Probe {
                 ],
             )
             .await?;
-        let nanos: f64 = output
-            .trim()
-            .parse()
-            .with_context(|| format!("unexpected timing output: {output:?}"))?;
-        anyhow::ensure!(nanos > 0.0, "non-positive duration {nanos}ns");
-        Ok(f64::from(plan.small_files) / (nanos / 1e9))
+        let (_, seconds) = parse_dd_summary(&output)
+            .with_context(|| format!("unexpected dd output: {output:?}"))?;
+        anyhow::ensure!(seconds > 0.0, "non-positive duration {seconds}s");
+        Ok(f64::from(plan.synced_writes) / seconds)
     }
 }
 
@@ -336,8 +333,8 @@ impl Probe {
 pub struct ThroughputPlan {
     pub file_mib: u64,
     pub repetitions: u32,
-    pub small_files: u32,
-    pub small_file_bytes: u32,
+    pub synced_writes: u32,
+    pub synced_write_bytes: u32,
 }
 
 impl Default for ThroughputPlan {
@@ -347,8 +344,8 @@ impl Default for ThroughputPlan {
         ThroughputPlan {
             file_mib: 32,
             repetitions: 3,
-            small_files: 200,
-            small_file_bytes: 4096,
+            synced_writes: 400,
+            synced_write_bytes: 4096,
         }
     }
 }

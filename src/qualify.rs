@@ -26,7 +26,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{self, CATALOG, Scenario};
+use crate::catalog::{self, Scenario};
 use crate::cluster::ClusterSource;
 use crate::config::RunConfig;
 
@@ -79,6 +79,64 @@ pub struct Cell {
     pub kubernetes: String,
     pub openkruise: KruiseRelease,
     pub profile: Profile,
+}
+
+/// Before any cell runs: the programs qualify drives, and every version the
+/// selected cells name, looked up on the Go module proxy that bootstrap
+/// builds them from (an unknown version fails here, not after a cluster).
+pub fn preflight(cells: &[Cell]) -> anyhow::Result<()> {
+    crate::tools::require(&[
+        (
+            "go",
+            "bootstrap builds each cell's versions",
+            "install Go 1.22 or newer",
+        ),
+        (
+            "podman",
+            "kind's provider and the image builds",
+            "scripts/bootstrap installs it",
+        ),
+        ("bash", "the project's scripts", "install bash"),
+    ])?;
+    let mut wanted = std::collections::BTreeSet::new();
+    for cell in cells {
+        wanted.insert(("Kubernetes", "k8s.io/kubernetes", cell.kubernetes.clone()));
+        wanted.insert((
+            "OpenKruise",
+            "github.com/openkruise/kruise",
+            cell.openkruise.version.clone(),
+        ));
+    }
+    for (what, module, version) in wanted {
+        module_served(module, &version).map_err(|cause| {
+            anyhow::anyhow!(
+                "the matrix names {what} {version}, which the Go module proxy does not serve \
+                 ({cause}); hint: list the served versions with `go list -m -versions {module}`"
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn module_served(module: &str, version: &str) -> Result<(), String> {
+    let output = std::process::Command::new("go")
+        .args(["list", "-m", "-json", &format!("{module}@{version}")])
+        .current_dir(std::env::temp_dir())
+        .env("GOFLAGS", "-mod=mod")
+        .env("GONOSUMDB", module)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run go: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("go list failed")
+        .trim()
+        .to_string())
 }
 
 impl Matrix {
@@ -184,7 +242,7 @@ impl Matrix {
 
     pub fn scenarios(&self) -> anyhow::Result<Vec<&'static Scenario>> {
         if self.scenarios.is_empty() {
-            return Ok(CATALOG.iter().collect());
+            return Ok(catalog::default_selection());
         }
         self.scenarios.iter().map(|n| catalog::find(n)).collect()
     }
@@ -531,7 +589,10 @@ openkruise:
                 "k8s-v1.35.4-kruise-v1.8.2-default",
             ]
         );
-        assert_eq!(matrix.scenarios().unwrap().len(), CATALOG.len());
+        assert_eq!(
+            matrix.scenarios().unwrap().len(),
+            catalog::default_selection().len()
+        );
     }
 
     #[test]

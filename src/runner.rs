@@ -25,6 +25,7 @@ use crate::cluster::{self, Cluster};
 use crate::config::RunConfig;
 use crate::events;
 use crate::expect;
+use crate::faults::{FaultContext, FaultPoint};
 use crate::images::{self, ImageSlot};
 use crate::kruise;
 use crate::observe::{
@@ -74,7 +75,13 @@ pub async fn run_with(
             cluster.name
         )
     })?;
-    let unmet = crate::requirements::unmet(&client, &config.repo_root, scenario).await?;
+    let mut unmet = crate::requirements::unmet(&client, &config.repo_root, scenario).await?;
+    if let Some(why) = scenario
+        .fault
+        .and_then(|f| f.unsupported(cluster.kind_node.as_deref()))
+    {
+        unmet.push(why);
+    }
     if !unmet.is_empty() {
         return Err(unsupported(config, scenario, &cluster, &unmet.join("; ")));
     }
@@ -84,6 +91,7 @@ pub async fn run_with(
     let cluster_objects = ClusterObjects::default();
     let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario);
     guard.cluster_objects = cluster_objects.clone();
+    crate::pod_security::prove_enforced(&client, &namespace).await?;
     wait::progress(
         scenario.name,
         &format!(
@@ -187,6 +195,7 @@ fn blank_record(config: &RunConfig, scenario: &Scenario, namespace: String) -> S
         notes: Default::default(),
         error: None,
         unsupported: None,
+        faults: Vec::new(),
     }
 }
 
@@ -233,7 +242,7 @@ fn describe_failures(record: &ScenarioRecord, failed: &[&Check]) -> String {
     parts.join("; ")
 }
 
-async fn create_namespace(
+pub async fn create_namespace(
     client: &Client,
     namespace: &str,
     scenario: &str,
@@ -251,6 +260,7 @@ async fn create_namespace(
                     (crate::cleanup::RUN_LABEL, run_id),
                 ]
                 .into_iter()
+                .chain(crate::pod_security::namespace_labels())
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             ),
@@ -258,9 +268,14 @@ async fn create_namespace(
         },
         ..Default::default()
     };
-    api.create(&PostParams::default(), &object)
-        .await
-        .with_context(|| format!("creating namespace {namespace}"))?;
+    match api.create(&PostParams::default(), &object).await {
+        Err(kube::Error::Api(e)) if e.code == 409 => anyhow::bail!(
+            "namespace {namespace} already exists: another run uses it or an interrupted one left \
+             it; hint: `inplace-conformance cleanup --run-id ID` removes a run's namespaces, \
+             `kubectl delete namespace {namespace}` this one"
+        ),
+        created => created.with_context(|| format!("creating namespace {namespace}"))?,
+    };
     Ok(())
 }
 
@@ -458,6 +473,8 @@ struct Session<'a> {
     ctx: WaitContext,
     probe: Probe,
     cluster_objects: ClusterObjects,
+    /// Faults injected so far (the record takes them, error or not).
+    faults: std::sync::Mutex<Vec<crate::observe::FaultRecord>>,
 }
 
 /// The slot name of container `c`'s image at step `step` (0 = creation).
@@ -547,6 +564,7 @@ impl<'a> Session<'a> {
             ctx,
             probe,
             cluster_objects: ClusterObjects::default(),
+            faults: Default::default(),
         }
     }
 
@@ -563,8 +581,17 @@ impl<'a> Session<'a> {
         }
         if let Err(err) = self.fill(&mut record).await {
             self.say(&format!("stopped: {err:#}"));
-            record.error = Some(format!("{err:#}"));
+            record.error = Some(match self.scenario.fault {
+                // The verdict names the fault the scenario ran under.
+                Some(fault) => format!(
+                    "{err:#} (under fault {}, injected {})",
+                    fault.name(),
+                    fault.point().describe()
+                ),
+                None => format!("{err:#}"),
+            });
         }
+        record.faults = self.faults.lock().map(|f| f.clone()).unwrap_or_default();
         if let Ok(components) = kruise::component_restarts(&self.client).await {
             record.kruise_components = components;
         }
@@ -704,6 +731,9 @@ impl<'a> Session<'a> {
             let written = self.probe.write_markers(&name).await?;
             before.push((self.probe.snapshot(&name).await?, written));
         }
+        if index == 0 {
+            self.inject_fault(FaultPoint::BeforeChange).await?;
+        }
         let revision_before = workload.revision().await?;
         let generation_before = base.generation().await?;
         let template = base.object().await?.data["spec"]["template"].clone();
@@ -723,11 +753,9 @@ impl<'a> Session<'a> {
             None => None,
         };
         let admission = self.apply(workload, change, &planned, &reached).await?;
-        let expected_updated = match (&admission, change.acts_on()) {
-            (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
-            (Admission::Accepted, ActsOn::Directly) => reached.len(),
-            _ => 0,
-        };
+        if index == 0 && admission == Admission::Accepted {
+            self.inject_fault(FaultPoint::DuringUpdate).await?;
+        }
         let old_uids: Vec<String> = before.iter().map(|(s, _)| s.uid.clone()).collect();
         let mut planned = planned;
         planned.reports = self
@@ -743,6 +771,13 @@ impl<'a> Session<'a> {
             .await?;
         let completed_at = crate::now_rfc3339();
         let duration_ms = clock.elapsed().as_millis() as u64;
+        // Read once the update is done: right after a fault the API may
+        // still refuse reads (kruise's conversion webhook restarting).
+        let expected_updated = match (&admission, change.acts_on()) {
+            (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
+            (Admission::Accepted, ActsOn::Directly) => reached.len(),
+            _ => 0,
+        };
         let quiet = self.quiet_window(workload).await?;
         let traffic = match (self.scenario.traffic, endpoints) {
             (Some(t), Some(watch)) => Some(self.traffic_record(workload, t, watch, since).await?),
@@ -777,6 +812,36 @@ impl<'a> Session<'a> {
             traffic,
             events,
         })
+    }
+
+    /// The scenario's fault, if it lands at `point`: injected, its own
+    /// recovery awaited (with the ready deadline), recorded.
+    async fn inject_fault(&self, point: FaultPoint) -> anyhow::Result<()> {
+        let Some(fault) = self.scenario.fault.filter(|f| f.point() == point) else {
+            return Ok(());
+        };
+        self.say(&format!(
+            "fault {}: injecting {}",
+            fault.name(),
+            point.describe()
+        ));
+        let ctx = FaultContext {
+            client: &self.client,
+            namespace: &self.namespace,
+            repo_root: &self.config.repo_root,
+            kind_node: self.cluster.kind_node.as_deref(),
+            label: self.scenario.name,
+            deadline: self.config.timeouts.ready,
+        };
+        let injected = fault
+            .inject(&ctx)
+            .await
+            .with_context(|| format!("injecting fault {}", fault.name()))?;
+        self.say(&format!("fault {}: {}", fault.name(), injected.evidence));
+        if let Ok(mut faults) = self.faults.lock() {
+            faults.push(injected);
+        }
+        Ok(())
     }
 
     /// Applies the change; an API refusal is an observation, not an error.

@@ -17,8 +17,14 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn run(args: &[&str], output_dir: &Path) -> (i32, String) {
+    run_with(args, output_dir, &[])
+}
+
+/// `run` with extra environment (PATH, INPLACE_REPO_ROOT, a version).
+fn run_with(args: &[&str], output_dir: &Path, env: &[(&str, &str)]) -> (i32, String) {
     let out = Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         // A bare run writes under INPLACE_OUTPUT_DIR: keep it in scratch.
         .env("INPLACE_OUTPUT_DIR", output_dir)
         .env_remove("INPLACE_KUBECONFIG")
@@ -171,5 +177,250 @@ fn exit_2_on_bad_input_before_anything_is_created(#[case] args: &[&str], #[case]
     assert!(text.contains(says), "{args:?}: {text}");
     // Nothing was written: no run folder appeared.
     assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "{args:?}");
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+/// A PATH with every program of the current one except `missing`.
+fn path_without(missing: &str, root: &Path) -> String {
+    let shadow = root.join("bin");
+    std::fs::create_dir_all(&shadow).unwrap();
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap()) {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let link = shadow.join(entry.file_name());
+            if entry.file_name() != missing && !link.exists() {
+                let _ = std::os::unix::fs::symlink(entry.path(), link);
+            }
+        }
+    }
+    shadow.display().to_string()
+}
+
+/// A file in scratch, for the input under test.
+fn input(root: &Path, name: &str, text: &str) -> String {
+    let path = root.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// A copy of the repository's inputs with one fixture rewritten.
+fn repo_with_fixture(root: &Path, fixture: &str, text: &str) -> String {
+    let repo = root.join("repo");
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(repo.join("fixtures")).unwrap();
+    for dir in ["scripts", "images", "kind-config"] {
+        std::os::unix::fs::symlink(here.join(dir), repo.join(dir)).unwrap();
+    }
+    for entry in std::fs::read_dir(here.join("fixtures")).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), repo.join("fixtures").join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::write(repo.join(fixture), text).unwrap();
+    repo.display().to_string()
+}
+
+/// What a run of the binary left in its output folder (nothing, for bad
+/// input), the scratch inputs aside.
+fn left_behind(root: &Path, inputs: &[&str]) -> Vec<String> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !inputs.contains(&name.as_str()))
+        .collect()
+}
+
+const MATRIX_HEAD: &str = "openkruise: [{version: v1.9.0, module_sum: 'h1:7MWDURrU7VlkapL1qaFLQehJG0OdTN338RSvzuzR3kU='}]\n";
+
+#[test]
+fn exit_2_on_unknown_fields_in_the_matrix_and_the_policy() {
+    let root = scratch("fields");
+    let matrix = input(
+        &root,
+        "m.yaml",
+        &format!("{MATRIX_HEAD}kubernetes: [v1.34.4]\nkubernets: [x]\n"),
+    );
+    let (code, text) = run(&["qualify", "--matrix", &matrix], &root);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("unknown field `kubernets`"), "{text}");
+    let good = input(
+        &root,
+        "good.yaml",
+        &format!("{MATRIX_HEAD}kubernetes: [v1.34.4]\n"),
+    );
+    let policy = input(&root, "p.yaml", "defualt: required\n");
+    let (code, text) = run(&["qualify", "--matrix", &good, "--policy", &policy], &root);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("unknown field `defualt`"), "{text}");
+    assert!(left_behind(&root, &["m.yaml", "good.yaml", "p.yaml"]).is_empty());
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn exit_2_when_the_matrix_names_a_version_the_module_proxy_lacks() {
+    let root = scratch("version");
+    let matrix = input(
+        &root,
+        "m.yaml",
+        &format!("{MATRIX_HEAD}kubernetes: [v9.9.9]\n"),
+    );
+    let (code, text) = run(&["qualify", "--matrix", &matrix], &root);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("names Kubernetes v9.9.9, which the Go module proxy does not serve"),
+        "{text}"
+    );
+    assert_eq!(text.trim().lines().count(), 1, "one line: {text}");
+    assert!(left_behind(&root, &["m.yaml"]).is_empty());
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn exit_2_when_go_is_missing_for_qualify() {
+    let root = scratch("nogo");
+    let path = path_without("go", &root);
+    let (code, text) = run_with(
+        &["qualify", "--matrix", "release/matrix.yaml"],
+        &root,
+        &[("PATH", &path)],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("required command 'go' not found on PATH"),
+        "{text}"
+    );
+    assert!(text.contains("hint: install Go"), "{text}");
+    assert!(left_behind(&root, &["bin"]).is_empty());
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[rstest]
+#[case::podman_missing("podman", None, "required command 'podman' not found")]
+#[case::kind_not_built("", Some(("KIND_VERSION", "v9.9.9")), "kind v9.9.9 is not built")]
+fn exit_3_in_one_line_when_the_cluster_tooling_is_missing(
+    #[case] missing: &str,
+    #[case] env: Option<(&str, &str)>,
+    #[case] says: &str,
+) {
+    let root = scratch("tooling");
+    let path = path_without(missing, &root);
+    let mut vars = vec![("PATH", path.as_str())];
+    vars.extend(env);
+    // A cluster name no one uses: nothing may be created under it.
+    let name = format!("ipc-absent-{}", &uuid::Uuid::new_v4().to_string()[..8]);
+    let (code, text) = run_with(
+        &["run", "--cluster", &name, "--scenario", "inplace-image"],
+        &root,
+        &vars,
+    );
+    assert_eq!(code, 3, "{text}");
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].contains(says) && errors[0].contains("; hint: "),
+        "{text}"
+    );
+    assert!(
+        left_behind(&root, &["bin"]).is_empty(),
+        "{:?}",
+        left_behind(&root, &["bin"])
+    );
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn exit_2_when_a_fixture_is_not_yaml() {
+    let root = scratch("fixture");
+    let repo = repo_with_fixture(
+        &root,
+        "fixtures/cloneset-inplace.yaml",
+        "kind: CloneSet\nspec: [unclosed\n",
+    );
+    let (code, text) = run_with(
+        &["run", "--scenario", "inplace-image"],
+        &root,
+        &[("INPLACE_REPO_ROOT", &repo)],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("fixtures/cloneset-inplace.yaml") && text.contains("hint: fix the fixture"),
+        "{text}"
+    );
+    assert!(left_behind(&root, &["repo"]).is_empty());
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn exit_2_when_the_kubeconfig_context_does_not_exist() {
+    let root = scratch("context");
+    let kubeconfig = input(
+        &root,
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
+         current-context: nope\n",
+    );
+    let (code, text) = run(
+        &[
+            "run",
+            "--kubeconfig",
+            &kubeconfig,
+            "--image-delivery",
+            "preloaded",
+            "--scenario",
+            "inplace-image",
+        ],
+        &root,
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("current-context 'nope' is not among its contexts"),
+        "{text}"
+    );
+    assert!(text.contains("contexts are [x]"), "{text}");
+    assert_eq!(text.trim().lines().count(), 1, "one line: {text}");
+    assert!(left_behind(&root, &["kubeconfig"]).is_empty());
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn scan_secrets_names_a_leaked_token_and_passes_a_clean_folder() {
+    let root = scratch("secrets");
+    let token = format!("eyJ{}", uuid::Uuid::new_v4().simple());
+    let kubeconfig = input(
+        &root,
+        "kubeconfig",
+        &format!("apiVersion: v1\nkind: Config\nusers: [{{name: sa, user: {{token: {token}}}}}]\n"),
+    );
+    std::fs::create_dir_all(root.join("run/diagnostics")).unwrap();
+    input(&root, "run/report.md", "all PASS");
+    let run_dir = root.join("run").display().to_string();
+    let scan = || {
+        run(
+            &["scan-secrets", "--kubeconfig", &kubeconfig, &run_dir],
+            &root,
+        )
+    };
+    let (code, text) = scan();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("none of 1 kubeconfig secret(s) in 1 file(s)"),
+        "{text}"
+    );
+    input(
+        &root,
+        "run/diagnostics/events.yaml",
+        &format!("message: Bearer {token}"),
+    );
+    let (code, text) = scan();
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("events.yaml: holds the kubeconfig's users[sa].token"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&token),
+        "the secret itself is never printed: {text}"
+    );
     std::fs::remove_dir_all(root).unwrap();
 }

@@ -11,7 +11,12 @@ staging=v0.${K8S_VERSION#v1.}
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 mkdir -p "$out" "$work"
 cd "$work"
-gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .GoMod)
+if ! json=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION"); then
+  jq -r .Error <<<"$json" >&2
+  echo "Kubernetes $K8S_VERSION: no such version of k8s.io/kubernetes on the Go module proxy" >&2
+  exit 1
+fi
+gomod=$(jq -r .GoMod <<<"$json")
 gover=$(go mod edit -json "$gomod" | jq -r .Go)
 printf 'module local/k8sbuild\n\ngo %s\n' "$gover" >go.mod
 # GODEBUG defaults follow the main module: keep upstream's.

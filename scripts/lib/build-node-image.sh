@@ -73,6 +73,8 @@ cat >"$root/etc/cni/net.d/10-bridge.conflist" <<'CNI'
   ]
 }
 CNI
+# kind applies this at creation instead of its legacy host-path class.
+sed "s#@IMAGE@#$IPC_STORAGE_IMAGE#" "$IPC_ROOT/images/local-path/default-storage.yaml" >"$root/kind/manifests/default-storage.yaml"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 
 echo "== import rootfs as $base_ref"
@@ -84,18 +86,20 @@ rm -rf "$root"
 echo "== preload control-plane images into the node's containerd"
 podman run -d --name "$builder" --privileged --entrypoint sleep "$base_ref" infinity
 podman cp "$(k8s_images_tar)" "$builder:/root/images.tar"
+podman cp "$(storage_tar)" "$builder:/root/storage.tar"
 podman exec "$builder" bash -euc '
   mkdir -p /run/containerd
   containerd >/root/containerd.log 2>&1 &
   for _ in $(seq 60); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done
   ctr -n k8s.io images import --all-platforms --no-unpack --digests /root/images.tar
+  ctr -n k8s.io images import --all-platforms --no-unpack --digests /root/storage.tar
   # Pinned images are never garbage-collected by the kubelet.
   for ref in $(ctr -n k8s.io images ls -q | grep -v "@sha256"); do
     ctr -n k8s.io images label "$ref" io.cri-containerd.pinned=pinned >/dev/null
   done
   ctr -n k8s.io images ls -q
   kill %1; wait || true
-  rm -f /root/images.tar /root/containerd.log'
+  rm -f /root/images.tar /root/storage.tar /root/containerd.log'
 podman commit \
   --change 'ENTRYPOINT ["/usr/local/bin/entrypoint","/sbin/init"]' \
   --change 'STOPSIGNAL SIGRTMIN+3' --change 'ENV container=docker' "$builder" "$IPC_NODE_IMAGE"

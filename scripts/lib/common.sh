@@ -41,7 +41,7 @@ run_step() {
   if [[ $rc -ne 0 ]]; then
     info "[$n/$m] $name: FAILED after $(elapsed "$start") (exit $rc); last lines of $log:"
     tail -n 25 "$log" | sed 's/^/      | /' >&2
-    die "step '$name' failed" "$hint"
+    die "step '$name' failed: $(grep -v '^[[:space:]]*$' "$log" | tail -n 1 | cut -c1-200)" "$hint"
   fi
   info "[$n/$m] $name: done in $(elapsed "$start")"
 }

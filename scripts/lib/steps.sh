@@ -168,9 +168,22 @@ do_control_plane_images() {
   printf 'saved %s\n' "${refs[@]}"
 }
 
+# --- default storage: local-path-provisioner (images/local-path) -------------
+storage_tar() { echo "$IPC_CACHE/images/local-path-$LOCAL_PATH_VERSION-$(tree_hash images/local-path).tar"; }
+done_storage() { [[ -s $(storage_tar) ]]; }
+do_storage() {
+  local out=$IPC_CACHE/local-path/$LOCAL_PATH_VERSION
+  GOBIN=$out CGO_ENABLED=0 GOTOOLCHAIN=local go install -trimpath -ldflags '-s -w' \
+    "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
+  image_from_binary "$IPC_STORAGE_IMAGE" "$out/local-path-provisioner" /usr/local/bin/local-path-provisioner
+  rm -f "$IPC_CACHE/images/local-path-"*.tar
+  podman save -o "$(storage_tar).part" "$IPC_STORAGE_IMAGE"
+  mv "$(storage_tar).part" "$(storage_tar)"
+}
+
 # --- node image -------------------------------------------------------------
 # The node image embeds the control-plane images and kind's base files.
-node_key() { echo "$(basename "$(k8s_images_tar)")-kind-$KIND_VERSION-$(tree_hash scripts/lib/build-node-image.sh)"; }
+node_key() { echo "$(basename "$(k8s_images_tar)")-$(basename "$(storage_tar)")-kind-$KIND_VERSION-$(tree_hash scripts/lib/build-node-image.sh)"; }
 done_node_image() { stamp_matches "node-image-$K8S_VERSION" "$(node_key)" && image_exists "$IPC_NODE_IMAGE"; }
 do_node_image() {
   local old
@@ -217,7 +230,8 @@ build_kruise_binaries() { # OUT_DIR
 # pinned hash (the checksum database has no entry for it here).
 kruise_module_dir() {
   local json sum
-  json=$(GONOSUMDB=github.com/openkruise/kruise go mod download -json "github.com/openkruise/kruise@$KRUISE_VERSION")
+  json=$(GONOSUMDB=github.com/openkruise/kruise go mod download -json "github.com/openkruise/kruise@$KRUISE_VERSION") ||
+    { jq -r .Error <<<"$json"; echo "OpenKruise $KRUISE_VERSION: no such version of github.com/openkruise/kruise"; return 1; }
   sum=$(jq -r .Sum <<<"$json")
   if [[ $sum != "$KRUISE_MODULE_SUM" ]]; then
     echo "kruise module hash $sum differs from the pinned KRUISE_MODULE_SUM $KRUISE_MODULE_SUM"

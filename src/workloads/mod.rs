@@ -205,13 +205,8 @@ pub async fn create(
                 .get_or_insert_with(Default::default)
                 .insert(NAMESPACE_LABEL.into(), namespace.into());
         }
-        let api = if cluster_scoped {
-            Api::<DynamicObject>::all_with(client.clone(), &resource)
-        } else {
-            Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource)
-        };
-        let created = api
-            .create(&PostParams::default(), &object)
+        let scope = (!cluster_scoped).then_some(namespace);
+        let created = create_strict(client, &resource, scope, &object, false)
             .await
             .with_context(|| format!("creating {kind_name} from {fixture} in {namespace}"))?;
         if cluster_scoped {
@@ -239,6 +234,64 @@ pub async fn create(
     }
     let kinds: Vec<&str> = KINDS.iter().map(|k| k.kind()).collect();
     workload.with_context(|| format!("{fixture} contains none of {}", kinds.join(", ")))
+}
+
+/// Creation that refuses unknown or duplicate fields instead of dropping
+/// them (`fieldValidation=Strict`, which kube's PostParams cannot say): a
+/// misspelt field in a fixture must not pass as its default.
+async fn create_strict(
+    client: &Client,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    object: &DynamicObject,
+    dry_run: bool,
+) -> Result<DynamicObject, kube::Error> {
+    use kube::Resource;
+    let url = DynamicObject::url_path(resource, namespace);
+    let params = PostParams {
+        dry_run,
+        ..Default::default()
+    };
+    let body = serde_json::to_vec(object).map_err(kube::Error::SerdeError)?;
+    let mut request = kube::core::Request::new(url)
+        .create(&params, body)
+        .map_err(kube::Error::BuildRequest)?;
+    let uri = request.uri().to_string();
+    let joiner = if uri.contains('?') { '&' } else { '?' };
+    *request.uri_mut() = format!("{uri}{joiner}fieldValidation=Strict")
+        .parse()
+        .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    client.request::<DynamicObject>(request).await
+}
+
+/// A fixture the API server would refuse (unknown field, invalid value, a
+/// webhook's denial), found by a strict dry run in `default` before any
+/// scenario starts. Kinds the cluster does not serve are left to the
+/// scenario's requirements (UNSUPPORTED there, not bad input).
+pub async fn dry_run_fixture(
+    client: &Client,
+    repo_root: &Path,
+    fixture: &str,
+) -> anyhow::Result<()> {
+    for doc in load_fixture_in(repo_root, fixture, "default")? {
+        let Ok((resource, caps)) = served_resource(client, &doc).await else {
+            continue;
+        };
+        let object: DynamicObject = serde_json::from_value(doc.clone())?;
+        let namespace = (caps.scope != kube::discovery::Scope::Cluster).then_some("default");
+        if let Err(kube::Error::Api(e)) =
+            create_strict(client, &resource, namespace, &object, true).await
+            && matches!(e.code, 400 | 422)
+        {
+            anyhow::bail!(
+                "{fixture}: the API server refuses its {}: {}; hint: fix the fixture \
+                 (`kubectl explain` names the fields)",
+                resource.kind,
+                e.message
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The workload kind and strategy a fixture declares (its expectation key),
