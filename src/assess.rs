@@ -1274,23 +1274,16 @@ fn left_before_stopping(
             }
         }
     }
-    if seen.is_empty() {
-        problems += 1;
-        seen.push("no updated pod".into());
-    }
-    check(
+    per_pod_check(
         record,
-        &format!(
-            "#{} pod left the Service before its container stopped",
-            step.index + 1
-        ),
-        &[],
+        step,
+        "pod left the Service before its container stopped",
         format!(
             "spec changed at least {grace:.0}s (gracePeriodSeconds) after kruise's recorded \
              start; out of the EndpointSlice before that"
         ),
-        seen.join("; "),
-        Verdict::from_bool(problems == 0),
+        seen,
+        problems,
     )
 }
 
@@ -1309,15 +1302,15 @@ fn stayed_out_until_stopped(
     let mut problems = 0;
     for pod in step.updated_pods() {
         let name = pod.after.name.as_str();
-        let stop = t
+        let stop_at = t
             .spec_changes
             .iter()
             .find(|e| e.pod == name)
-            .map(|e| e.at.as_str());
+            .map_or("", |e| e.at.as_str());
         let transitions: Vec<&crate::observe::EndpointTransition> =
             t.endpoints.iter().filter(|e| e.pod == name).collect();
         let left = transitions.iter().position(|e| !e.ready);
-        let (Some(stop), Some(left)) = (stop.and_then(parse_ts), left) else {
+        let (Some(stop), Some(left)) = (parse_ts(stop_at), left) else {
             problems += 1;
             seen.push(format!(
                 "{name}: no exit from the EndpointSlice or no spec change seen"
@@ -1336,33 +1329,22 @@ fn stayed_out_until_stopped(
             ));
         } else {
             problems += 1;
-            let sequence: Vec<String> = transitions
-                .iter()
-                .map(|e| format!("{} {}", if e.ready { "in" } else { "out" }, clock(&e.at)))
-                .collect();
             seen.push(format!(
                 "{name}: back in at {} before its container was told to stop ({}); \
                  in the EndpointSlice: {}",
                 back_early.join(", "),
-                clock(&t.spec_changes.iter().find(|e| e.pod == name).unwrap().at),
-                sequence.join(", ")
+                clock(stop_at),
+                endpoint_sequence(t, name)
             ));
         }
     }
-    if seen.is_empty() {
-        problems += 1;
-        seen.push("no updated pod".into());
-    }
-    check(
+    per_pod_check(
         record,
-        &format!(
-            "#{} pod stayed out of the Service until its container stopped",
-            step.index + 1
-        ),
-        &[],
+        step,
+        "pod stayed out of the Service until its container stopped",
         "no return to the EndpointSlice between leaving it and the spec change",
-        seen.join("; "),
-        Verdict::from_bool(problems == 0),
+        seen,
+        problems,
     )
 }
 
@@ -1400,38 +1382,58 @@ fn rejoined_when_ready(
             }
             (back, started) => {
                 problems += 1;
-                // The whole sequence: a flap (out, back, out again) is told
-                // apart from a late or missing rejoin.
-                let transitions: Vec<String> = t
-                    .endpoints
-                    .iter()
-                    .filter(|e| e.pod == *name)
-                    .map(|e| format!("{} {}", if e.ready { "in" } else { "out" }, clock(&e.at)))
-                    .collect();
+                // The whole sequence tells a flap from a late or missing rejoin.
                 seen.push(format!(
                     "{name}: back {}, new container started {}; in the EndpointSlice: {}",
                     back.map_or("never".into(), |b| b.to_string()),
                     started.map_or("never".into(), |s| s.to_string()),
-                    transitions.join(", ")
+                    endpoint_sequence(t, name)
                 ));
             }
         }
     }
-    if seen.is_empty() {
-        problems += 1;
+    per_pod_check(
+        record,
+        step,
+        "pod rejoined the Service once its new container ran",
+        "ready again in the EndpointSlice, not before the new container started",
+        seen,
+        problems,
+    )
+}
+
+/// A check over a step's updated pods: `seen` one line per pod, `problems`
+/// how many failed; no updated pod at all fails it too.
+fn per_pod_check(
+    record: &ScenarioRecord,
+    step: &UpdateStep,
+    name: &str,
+    expected: impl Into<String>,
+    mut seen: Vec<String>,
+    problems: usize,
+) -> Check {
+    let none = seen.is_empty();
+    if none {
         seen.push("no updated pod".into());
     }
     check(
         record,
-        &format!(
-            "#{} pod rejoined the Service once its new container ran",
-            step.index + 1
-        ),
+        &format!("#{} {name}", step.index + 1),
         &[],
-        "ready again in the EndpointSlice, not before the new container started",
+        expected,
         seen.join("; "),
-        Verdict::from_bool(problems == 0),
+        Verdict::from_bool(problems == 0 && !none),
     )
+}
+
+/// A pod's EndpointSlice transitions: "in 12:00:01.000, out 12:00:02.500".
+fn endpoint_sequence(t: &crate::observe::TrafficRecord, pod: &str) -> String {
+    t.endpoints
+        .iter()
+        .filter(|e| e.pod == pod)
+        .map(|e| format!("{} {}", if e.ready { "in" } else { "out" }, clock(&e.at)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The time of day of an RFC 3339 stamp, to the millisecond.
