@@ -29,6 +29,8 @@ pub mod observe;
 pub mod pod_security;
 pub mod probe;
 pub mod qualify;
+pub mod races;
+pub mod repeat;
 pub mod report;
 pub mod requirements;
 pub mod runner;

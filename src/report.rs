@@ -459,8 +459,68 @@ pub fn render_markdown(report: &Report) -> String {
     render_comparison(report, &mut out);
     render_matrix(report, &mut out);
     render_claims(report, &mut out);
+    render_races(report, &mut out);
     render_scenarios(report, &mut out);
     out
+}
+
+/// Each check that met a known race: (scenario, check, the race).
+pub fn races_met(report: &Report) -> Vec<(&str, &str, &'static crate::races::Race)> {
+    let mut met = Vec::new();
+    for s in &report.scenarios {
+        for c in &s.checks {
+            for race in c.races.iter().filter_map(|r| crate::races::named(r)) {
+                met.push((s.scenario.as_str(), c.name.as_str(), race));
+            }
+        }
+    }
+    met
+}
+
+/// Known races do not change a verdict; this section is where they are
+/// told, each with its cause and what was judged instead.
+fn render_races(report: &Report, out: &mut String) {
+    out.push_str(
+        "## Known races met
+
+",
+    );
+    let met = races_met(report);
+    if met.is_empty() {
+        out.push_str("None of the known races (`src/races.rs`) showed in this run.\n\n");
+        return;
+    }
+    push_row(
+        out,
+        &[
+            "scenario".into(),
+            "check".into(),
+            "race".into(),
+            "what happened".into(),
+            "judged instead".into(),
+        ],
+    );
+    push_row(out, &vec!["---".to_string(); 5]);
+    for (scenario, check, race) in &met {
+        push_row(
+            out,
+            &[
+                scenario.to_string(),
+                check.to_string(),
+                format!("[{}]({})", race.name, race.upstream),
+                race.symptom.into(),
+                race.judged_by.into(),
+            ],
+        );
+    }
+    out.push('\n');
+    let mut causes: Vec<&crate::races::Race> = met.iter().map(|(_, _, r)| *r).collect();
+    causes.sort_by_key(|r| r.name);
+    causes.dedup_by_key(|r| r.name);
+    for race in causes {
+        out.push_str(&format!("- `{}`: {}\n", race.name, race.cause));
+    }
+    out.push('\n');
 }
 
 fn render_comparison(report: &Report, out: &mut String) {
@@ -886,6 +946,26 @@ mod tests {
 
     use super::*;
     use crate::observe::samples::{self, fixture};
+
+    /// A known race does not change the verdict; the report tells it, with
+    /// its cause and link, under its own heading.
+    #[test]
+    fn known_races_are_listed_with_their_cause() {
+        let raced = render_markdown(&build(&[fixture("quirks/graceful-readiness-flap.json")]));
+        assert!(raced.contains("### graceful-inplace: PASS"), "{raced}");
+        let section = raced
+            .split("## Known races met")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap();
+        assert!(section.contains(
+            "| graceful-inplace | #1 pod was out of the Service when its container stopped | \
+             [stale-ready-republished](https://github.com/kubernetes/kubernetes/issues/122002) |"
+        ));
+        assert!(section.contains("- `stale-ready-republished`: kruise writes"));
+        let calm = render_markdown(&build(&[fixture("graceful-inplace.json")]));
+        assert!(calm.contains("None of the known races (`src/races.rs`) showed in this run."));
+    }
 
     fn both() -> Vec<ScenarioRecord> {
         vec![samples::recreate(), samples::in_place()]

@@ -424,3 +424,53 @@ fn scan_secrets_names_a_leaked_token_and_passes_a_clean_folder() {
     );
     std::fs::remove_dir_all(root).unwrap();
 }
+
+/// Two run folders of real recordings: one graceful run without the known
+/// race and one with it are steady (exit 0, the race counted); a run where
+/// the scenario failed makes the comparison exit 1 naming the check; a
+/// folder with no recording is bad input.
+#[test]
+fn compare_runs_exits_by_whether_every_verdict_stayed_the_same() {
+    let root = scratch("compare");
+    let calm = cell(&root, "calm", &["graceful-inplace.json"], None);
+    let raced = cell(
+        &root,
+        "raced",
+        &["quirks/graceful-readiness-flap.json"],
+        None,
+    );
+    // The flap with the pod's second exit taken out: still in the Service
+    // when its container was told to stop.
+    let failed = cell(
+        &root,
+        "failed",
+        &["quirks/graceful-readiness-flap.json"],
+        None,
+    );
+    let copy = failed.join("observations/quirks-graceful-readiness-flap.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+    record["steps"][0]["traffic"]["endpoints"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| {
+            !e["at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-11-27T22:25:14.06")
+        });
+    std::fs::write(&copy, record.to_string()).unwrap();
+    let path = |p: &PathBuf| p.display().to_string();
+    let (code, text) = run(&["compare-runs", &path(&calm), &path(&raced)], &root);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("| `graceful-inplace` | PASS x2 |"), "{text}");
+    assert!(text.contains("known race `stale-ready-republished` met in 1 of 2 run(s)"));
+    let (code, text) = run(&["compare-runs", &path(&calm), &path(&failed)], &root);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("- verdict differs: graceful-inplace / #1 pod was out of the Service"));
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, text) = run(&["compare-runs", &path(&calm), &path(&empty)], &root);
+    assert_eq!(code, 2, "{text}");
+    std::fs::remove_dir_all(root).unwrap();
+}
