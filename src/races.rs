@@ -5,10 +5,8 @@
 //! hit it has the same verdict as one that did not, and the report lists
 //! every occurrence with its cause: the race is told, not hidden.
 
-use serde::Serialize;
-
 /// One known race, as the report explains it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Race {
     /// Stable name, kept in records and results.json.
     pub name: &'static str,

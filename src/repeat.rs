@@ -45,6 +45,8 @@ pub fn load(dir: &Path) -> anyhow::Result<Run> {
 #[derive(Debug, Default)]
 pub struct Comparison {
     pub runs: usize,
+    /// Distinct (scenario, check) pairs seen over all runs.
+    pub checks: usize,
     /// Per run: how many scenarios passed, and which did not.
     pub per_run: Vec<(String, usize, Vec<String>)>,
     /// Per scenario: verdict counts ("PASS x10") and durations in seconds.
@@ -98,6 +100,7 @@ pub fn compare(runs: &[Run]) -> Comparison {
         }
         out.per_run.push((run.name.clone(), passed, failed));
     }
+    out.checks = verdicts.len();
     for (key, seen) in verdicts {
         let first = seen[0].1;
         // A check missing from some run differs too (it did not get that far).
@@ -130,10 +133,11 @@ pub fn markdown(c: &Comparison) -> String {
     let mut out = String::new();
     let green = c.per_run.iter().filter(|(_, _, f)| f.is_empty()).count();
     out.push_str(&format!(
-        "{} run(s), {green} with every scenario PASS; {} check(s) whose verdict differed \
-         between runs.\n\n",
+        "{} run(s), {green} with every scenario PASS; {} of {} check(s) had a verdict that \
+         differed between runs.\n\n",
         c.runs,
-        c.unsteady.len()
+        c.unsteady.len(),
+        c.checks
     ));
     out.push_str(
         "| scenario | verdict in each run | min | median | max |\n|---|---|---|---|---|\n",
@@ -161,6 +165,9 @@ pub fn markdown(c: &Comparison) -> String {
             .map(|(run, v)| format!("{v} in {run}"))
             .collect();
         out.push_str(&format!("- verdict differs: {key}: {}\n", each.join(", ")));
+    }
+    if c.races.is_empty() {
+        out.push_str("- no known race met (`src/races.rs`)\n");
     }
     for (race, runs) in &c.races {
         out.push_str(&format!(
