@@ -657,10 +657,18 @@ async fn cluster_ready(
     inplace_conformance::kruise::preflight(&client)
         .await
         .map_err(|e| {
+            // Only a cluster named to `run` is one scripts/cluster manages.
+            let hint = match &config.cluster {
+                ClusterSource::Named(name) => {
+                    format!("`scripts/cluster up --name {name}` installs it")
+                }
+                ClusterSource::Kubeconfig { .. } => "install OpenKruise on that cluster (its \
+                     Helm chart; the version this suite pins is KRUISE_VERSION in \
+                     scripts/versions.env), or use --cluster NAME for a kind cluster set up here"
+                    .to_string(),
+            };
             infrastructure(anyhow::anyhow!(
-                "cluster {} has no ready OpenKruise: {e:#}; hint: `scripts/cluster up --name {}` \
-                 installs it",
-                cluster.name,
+                "cluster {} has no ready OpenKruise: {e:#}; hint: {hint}",
                 cluster.name
             ))
         })?;
