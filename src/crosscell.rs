@@ -32,7 +32,7 @@ pub fn combine(
 ) -> anyhow::Result<Combined> {
     let mut records = Vec::new();
     for (dir, summary) in cells {
-        let mut cell_records = cell_records(dir)?;
+        let mut cell_records = report::folder_records(dir)?;
         for record in &mut cell_records {
             // The cell is the folder's, whatever an older record says.
             record.cluster.cell = summary.name.clone();
@@ -51,17 +51,6 @@ pub fn combine(
         policy: policy.clone(),
         decision,
     })
-}
-
-fn cell_records(dir: &Path) -> anyhow::Result<Vec<ScenarioRecord>> {
-    let results = dir.join("results.json");
-    if results.is_file() {
-        let text = std::fs::read_to_string(&results)?;
-        let parsed: report::Results = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", results.display()))?;
-        return Ok(parsed.records);
-    }
-    Ok(report::load_records(dir)?.0)
 }
 
 /// Writes results.json, junit.xml, gate.json, report.md and report.html

@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::assess::{self, Verdict};
 use crate::observe::ScenarioRecord;
 
@@ -20,16 +18,7 @@ pub struct Run {
 
 /// Reads a run folder: its results.json, else its observation files.
 pub fn load(dir: &Path) -> anyhow::Result<Run> {
-    let results = dir.join("results.json");
-    let records = if results.is_file() {
-        let text = std::fs::read_to_string(&results)
-            .with_context(|| format!("reading {}", results.display()))?;
-        let parsed: crate::report::Results = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", results.display()))?;
-        parsed.records
-    } else {
-        crate::report::load_records(dir)?.0
-    };
+    let records = crate::report::folder_records(dir)?;
     anyhow::ensure!(
         !records.is_empty(),
         "{} holds no recorded scenario",
@@ -76,7 +65,7 @@ pub fn compare(runs: &[Run]) -> Comparison {
         let mut failed = Vec::new();
         for record in &run.records {
             let checks = assess::scenario_checks(record);
-            let verdict = crate::report::verdict_of(record);
+            let verdict = crate::report::record_verdict(record, &checks);
             if verdict == Verdict::Pass {
                 passed += 1;
             } else {

@@ -220,7 +220,7 @@ pub fn verdict_of(record: &ScenarioRecord) -> Verdict {
 }
 
 /// UNSUPPORTED when the cluster could not run it, else PASS or FAIL.
-fn record_verdict(record: &ScenarioRecord, checks: &[Check]) -> Verdict {
+pub fn record_verdict(record: &ScenarioRecord, checks: &[Check]) -> Verdict {
     if record.unsupported.is_some() {
         Verdict::Unsupported
     } else if assess::failures(checks).is_empty() && record.error.is_none() {
@@ -718,6 +718,20 @@ pub fn escape_cell(text: &str) -> String {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A run or cell folder's records: its results.json, else its observation
+/// files.
+pub fn folder_records(dir: &Path) -> anyhow::Result<Vec<ScenarioRecord>> {
+    let results = dir.join("results.json");
+    if results.is_file() {
+        let text = std::fs::read_to_string(&results)
+            .with_context(|| format!("reading {}", results.display()))?;
+        let parsed: Results = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}", results.display()))?;
+        return Ok(parsed.records);
+    }
+    Ok(load_records(dir)?.0)
 }
 
 /// Reads every `observations/*.json` under `output_dir`.
