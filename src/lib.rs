@@ -1,43 +1,22 @@
 //! End-to-end conformance suite: what survives an OpenKruise in-place update.
 //!
-//! Scenarios are data (`catalog`): a fixture, a list of changes (`changes`)
-//! applied to a workload (`workloads`), each observed on a real cluster
-//! (`cluster`, `images`, `probe`, `wait`, `events`) and recorded
-//! (`observe`); the records are judged afterwards against expectation
-//! tables keyed by workload, strategy and change (`expect`, `assess`), and
-//! `report` renders the seed's comparison table, the behaviour matrix and
-//! the claims C1..C13 from whatever was recorded. `runner` ties it together
-//! for the CLI and the cargo test suites.
+//! One route through the harness, in layers (each imports only the ones
+//! above it in this list; `layers_never_import_upward` enforces it):
+//! `model` (what a run writes), `environment` (where it runs), `observe`
+//! (reading a live cluster), `workloads`, `changes` and `faults` (what is
+//! deployed, changed and broken), `scenarios` (what to run and what must
+//! hold), `judge` (pure functions of records), `report` (rendering), `run`
+//! (running scenarios, the CLI's commands).
 
-pub mod assess;
-pub mod batch;
-pub mod catalog;
 pub mod changes;
-pub mod cleanup;
-pub mod cluster;
-pub mod config;
-pub mod crosscell;
-pub mod diagnostics;
-pub mod events;
-pub mod expect;
+pub mod environment;
 pub mod faults;
-pub mod gate;
-pub mod html;
-pub mod images;
-pub mod kruise;
+pub mod judge;
+pub mod model;
 pub mod observe;
-pub mod pod_security;
-pub mod probe;
-pub mod qualify;
-pub mod races;
-pub mod repeat;
 pub mod report;
-pub mod requirements;
-pub mod runner;
-pub mod secrets;
-pub mod tools;
-pub mod traffic;
-pub mod wait;
+pub mod run;
+pub mod scenarios;
 pub mod workloads;
 
 /// A short random suffix for names (namespaces, registry repositories).

@@ -12,14 +12,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use inplace_conformance::catalog::{self, CATALOG, Scenario};
-use inplace_conformance::cluster::{self, ClusterSource};
-use inplace_conformance::config::RunConfig;
-use inplace_conformance::gate::{self, Policy, exit};
-use inplace_conformance::observe::ImageDelivery;
-use inplace_conformance::{
-    batch, cleanup, config, crosscell, images, qualify, repeat, report, secrets, wait, workloads,
-};
+use inplace_conformance::environment::cluster::{self, ClusterSource};
+use inplace_conformance::environment::config::RunConfig;
+use inplace_conformance::environment::interrupt;
+use inplace_conformance::environment::{config, images};
+use inplace_conformance::judge::gate::{self, Policy, exit};
+use inplace_conformance::model::event::{self, Event};
+use inplace_conformance::model::record::ImageDelivery;
+use inplace_conformance::report::folder::RunContext;
+use inplace_conformance::report::{self, compare as repeat, crosscell};
+use inplace_conformance::run::{batch, cleanup, qualify, secrets};
+use inplace_conformance::scenarios::catalog::{self, CATALOG, Scenario};
+use inplace_conformance::workloads;
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +80,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    report::console::install();
     match cli.command {
         Command::List => list(),
         Command::Report { run } => rerender(run),
@@ -162,19 +167,7 @@ fn rerender(run: Option<PathBuf>) -> ExitCode {
         Some(dir) => Ok(dir),
         None => RunConfig::from_env().map(|c| c.base_dir().join("latest")),
     };
-    let result = dir.and_then(|dir| {
-        if dir.join("results.json").is_file() {
-            report::render_from_results(&dir)
-        } else if dir.join("observations").is_dir() {
-            report::render_dir(&dir)
-        } else {
-            anyhow::bail!(
-                "{} holds no results.json and no observations; hint: name a run folder \
-                 under target/conformance/",
-                dir.display()
-            )
-        }
-    });
+    let result = dir.and_then(|dir| report::folder::render_again(&dir));
     match result {
         Ok(path) => {
             println!("{}", path.display());
@@ -336,28 +329,34 @@ async fn run(options: RunOptions) -> ExitCode {
         config.discard_empty_run_dir();
         return ExitCode::from(code);
     }
-    wait::progress(
-        "run",
-        &format!("run {} into {}", config.run_id, config.output_dir.display()),
-    );
+    event::emit(Event::RunStarted {
+        run_id: config.run_id.clone(),
+        output_dir: config.output_dir.display().to_string(),
+        scenarios: scenarios.len(),
+    });
     batch::run_scenarios(&config, &scenarios, options.jobs).await;
-    let rendered = report::render_dir(&config.output_dir);
-    match &rendered {
-        Ok(path) => println!("report: {}", path.display()),
-        Err(err) => eprintln!("warning: report: {err:#}"),
+    let context = RunContext {
+        run_id: config.run_id.clone(),
+        policy,
+        expected: scenarios.iter().map(|s| s.name.to_string()).collect(),
+        interrupted: interrupt::signal().map(str::to_string),
+    };
+    let written = finish_folder(&config, &context);
+    if context.interrupted.is_some() {
+        cleanup::finish_interrupted().await;
     }
     let leaked = leaks_in_run(&config).await;
     stop_podman_api(&config, api_was_running).await;
     delete_cluster_unless_kept(&config, keep).await;
-    let records = report::load_records(&config.output_dir)
-        .map(|(records, _)| records)
-        .unwrap_or_default();
-    let expected = vec![(
-        String::new(),
-        scenarios.iter().map(|s| s.name.to_string()).collect(),
-    )];
-    announce_races(&records);
-    let code = announce(&gate::decide(&policy, &expected, &records));
+    let Some(folder) = written else {
+        return ExitCode::from(INFRASTRUCTURE);
+    };
+    announce_races(&folder.report);
+    let code = if folder.report.summary.gate_passed {
+        ExitCode::from(exit::PASSED)
+    } else {
+        ExitCode::from(exit::GATE_FAILED)
+    };
     if leaked {
         println!("exit 1: the run folder holds credentials of the cluster (LEAK lines above)");
         return ExitCode::from(exit::GATE_FAILED);
@@ -401,10 +400,25 @@ fn print_leaks(leaks: &[secrets::Leak]) {
     }
 }
 
+/// The run folder, written once from every record of the run; its summary
+/// and failures reach the terminal as the run's last event.
+fn finish_folder(config: &RunConfig, context: &RunContext) -> Option<report::folder::Folder> {
+    let started = std::time::Instant::now();
+    match report::folder::write_run(&config.output_dir, context) {
+        Ok((folder, path)) => {
+            report::folder::announce(&folder, &path, started.elapsed());
+            Some(folder)
+        }
+        Err(err) => {
+            event::warn("run", format!("writing the run folder: {err:#}"));
+            None
+        }
+    }
+}
+
 /// Known races do not change verdicts; the run still says which it met.
-fn announce_races(records: &[inplace_conformance::observe::ScenarioRecord]) {
-    let report = report::build(records);
-    for (scenario, check, race) in report::races_met(&report) {
+fn announce_races(report: &report::Report) {
+    for (scenario, check, race) in report::races_met(report) {
         println!(
             "known race {} in {scenario} (\"{check}\"), judged on what still holds; \
              see report.md, \"Known races met\"",
@@ -474,9 +488,9 @@ async fn qualify_run(options: QualifyOptions) -> ExitCode {
         eprintln!("error: {err:#}");
         return ExitCode::from(INFRASTRUCTURE);
     }
-    wait::progress(
+    event::note(
         "qualify",
-        &format!(
+        format!(
             "{} cell(s) into {}: {}",
             cells.len(),
             config.output_dir.display(),
@@ -501,9 +515,9 @@ async fn qualify_run(options: QualifyOptions) -> ExitCode {
             options.keep_clusters,
         )
         .await;
-        wait::progress(
+        event::note(
             &cell.name,
-            &format!("cell done in {:.0} s", summary.wall_seconds),
+            format!("cell done in {:.0} s", summary.wall_seconds),
         );
         ran.push((dir, summary));
     }
@@ -654,7 +668,7 @@ async fn cluster_ready(
         .client()
         .await
         .map_err(|e| infrastructure(e.into()))?;
-    inplace_conformance::kruise::preflight(&client)
+    inplace_conformance::observe::kruise::preflight(&client)
         .await
         .map_err(|e| {
             // Only a cluster named to `run` is one scripts/cluster manages.
@@ -683,7 +697,7 @@ async fn cluster_ready(
 fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scenario>)> {
     let mut config = RunConfig::from_env()?;
     if std::env::var_os("INPLACE_RUN_ID").is_none() {
-        config = config.with_run_id(&inplace_conformance::config::new_run_id())?;
+        config = config.with_run_id(&inplace_conformance::environment::config::new_run_id())?;
     }
     if let Some(path) = &options.kubeconfig {
         anyhow::ensure!(
@@ -732,7 +746,7 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scen
             .map_err(|e| anyhow::anyhow!("{e:#}; hint: fix the fixture's YAML"))?;
     }
     if config.image_registry.is_some() {
-        inplace_conformance::tools::require(&[(
+        inplace_conformance::environment::tools::require(&[(
             "podman",
             "it pushes the workload images to --image-registry",
             "install podman (scripts/bootstrap does on Debian)",
@@ -770,7 +784,7 @@ async fn delete_cluster_unless_kept(config: &RunConfig, keep: Keep) {
         Keep::Existed => Some("it existed before this run"),
     };
     if let Some(why) = why {
-        wait::progress("cluster", &format!("kept cluster {name} ({why})"));
+        event::note("cluster", format!("kept cluster {name} ({why})"));
         return;
     }
     // A bring-up that failed before `kind create` left nothing to delete.
@@ -780,7 +794,7 @@ async fn delete_cluster_unless_kept(config: &RunConfig, keep: Keep) {
     {
         return;
     }
-    wait::progress("cluster", &format!("deleting cluster {name}"));
+    event::note("cluster", format!("deleting cluster {name}"));
     if let Err(err) = cluster::delete(&config.repo_root, name).await {
         eprintln!("warning: {err:#}");
     }

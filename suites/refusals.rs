@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use inplace_conformance::cluster::{self, Cluster};
-use inplace_conformance::config::RunConfig;
+use inplace_conformance::environment::cluster::{self, Cluster};
+use inplace_conformance::environment::config::RunConfig;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, DeleteParams, PostParams};
@@ -33,7 +33,8 @@ async fn a_namespace_name_in_use_is_refused_and_left_alone() {
         .await
         .unwrap();
     let refused =
-        inplace_conformance::runner::create_namespace(&client, &name, "x", &config.run_id).await;
+        inplace_conformance::run::runner::create_namespace(&client, &name, "x", &config.run_id)
+            .await;
     let still = namespaces.get(&name).await.unwrap();
     namespaces
         .delete(&name, &DeleteParams::default())
@@ -60,10 +61,10 @@ async fn a_reused_cluster_with_another_openkruise_version_is_refused_untouched()
         .kind_node
         .clone()
         .expect("this test needs the run's kind cluster (INPLACE_CLUSTER)");
-    let before = inplace_conformance::kruise::manager_image(&client).await;
+    let before = inplace_conformance::observe::kruise::manager_image(&client).await;
     let installed = before
         .as_deref()
-        .and_then(inplace_conformance::kruise::version_of_image);
+        .and_then(inplace_conformance::observe::kruise::version_of_image);
     let other = if installed.as_deref() == Some("v1.8.2") {
         "v1.9.0"
     } else {
@@ -83,7 +84,7 @@ async fn a_reused_cluster_with_another_openkruise_version_is_refused_untouched()
     assert!(stderr.contains(&cause), "{stderr}");
     assert!(stderr.contains("hint: use another --name"), "{stderr}");
     assert_eq!(
-        inplace_conformance::kruise::manager_image(&client).await,
+        inplace_conformance::observe::kruise::manager_image(&client).await,
         before
     );
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Change, Plan};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct Combined {

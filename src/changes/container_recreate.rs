@@ -10,7 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::json;
 
 use super::{ActsOn, Change, Plan, Target, token};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct ContainerRecreate {
@@ -19,7 +19,7 @@ pub struct ContainerRecreate {
 
 fn resource() -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(
-        crate::kruise::GROUP,
+        crate::observe::kruise::GROUP,
         "v1alpha1",
         "ContainerRecreateRequest",
     ))

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::pod_resize::resize_policy;
 use super::{Change, Plan, container_mut};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct CpuLimit {

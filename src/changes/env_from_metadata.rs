@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Change, Plan, set_metadata, token};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 pub const ANNOTATION: &str = "inplace-conformance/env-value";
 

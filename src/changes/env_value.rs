@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{Change, Plan, container_mut, token};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct EnvValue {

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Change, Plan, container_mut};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct Image {

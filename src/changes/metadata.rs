@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Change, Plan, set_metadata, token};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 pub const LABEL: &str = "inplace-conformance/touch";
 pub const ANNOTATION: &str = "inplace-conformance/note";

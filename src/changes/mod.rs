@@ -35,7 +35,7 @@ pub use pod_annotation::PodAnnotation;
 pub use pod_resize::PodResize;
 pub use sidecarset_image::SidecarSetImage;
 
-use crate::observe::{ChangeRecord, ImageRef};
+use crate::model::record::{ChangeRecord, ImageRef};
 
 /// Where a change lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

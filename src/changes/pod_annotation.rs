@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::{ActsOn, Change, Plan, Target, patch_pods_metadata, token};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct PodAnnotation {

@@ -11,7 +11,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use serde_json::json;
 
 use super::{ActsOn, Change, Plan, Target};
-use crate::observe::ChangeRecord;
+use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
 pub struct SidecarSetImage {
@@ -21,7 +21,7 @@ pub struct SidecarSetImage {
 
 fn resource() -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(
-        crate::kruise::GROUP,
+        crate::observe::kruise::GROUP,
         "v1alpha1",
         "SidecarSet",
     ))

@@ -15,8 +15,9 @@ use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::watcher;
 
 use super::{Fault, FaultContext, FaultPoint};
-use crate::observe::FaultRecord;
-use crate::wait::{self, Poll, WaitContext};
+use crate::model::event;
+use crate::model::record::FaultRecord;
+use crate::observe::wait::{self, Poll, WaitContext};
 
 #[derive(Debug)]
 pub struct ComponentKilled {
@@ -58,7 +59,8 @@ async fn kill_component(
     fault: &dyn Fault,
     component: &str,
 ) -> anyhow::Result<FaultRecord> {
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), crate::kruise::SYSTEM_NAMESPACE);
+    let pods: Api<Pod> =
+        Api::namespaced(ctx.client.clone(), crate::observe::kruise::SYSTEM_NAMESPACE);
     let selector = format!("control-plane={component}");
     let victims = pods
         .list(&ListParams::default().labels(&selector))
@@ -86,13 +88,13 @@ async fn kill_component(
         pods.delete(name, &now).await?;
     }
     let names: Vec<&str> = killed.iter().map(|(n, _)| n.as_str()).collect();
-    wait::progress(
+    event::note(
         ctx.label,
-        &format!("fault {}: killed {}", fault.name(), names.join(", ")),
+        format!("fault {}: killed {}", fault.name(), names.join(", ")),
     );
     let ctx_wait = WaitContext {
         client: ctx.client.clone(),
-        namespace: crate::kruise::SYSTEM_NAMESPACE.to_string(),
+        namespace: crate::observe::kruise::SYSTEM_NAMESPACE.to_string(),
         label: ctx.label.to_string(),
     };
     let triggers = watcher(pods.clone(), watcher::Config::default().labels(&selector))
@@ -153,7 +155,7 @@ async fn kill_component(
 /// The scenario's CloneSets read in every served version: a version other
 /// than the stored one goes through kruise's conversion webhook.
 async fn cloneset_reads(ctx: &FaultContext<'_>) -> anyhow::Result<Poll<()>> {
-    let group = kube::discovery::group(ctx.client, crate::kruise::GROUP).await?;
+    let group = kube::discovery::group(ctx.client, crate::observe::kruise::GROUP).await?;
     for version in group.versions() {
         let Some((resource, _)) = group
             .versioned_resources(version)

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{Fault, FaultContext, FaultPoint};
-use crate::observe::FaultRecord;
-use crate::wait::{self, Poll, WaitContext};
+use crate::model::event;
+use crate::model::record::FaultRecord;
+use crate::observe::wait::{self, Poll, WaitContext};
 
 #[derive(Debug)]
 pub struct ContainerdRestarted;
@@ -46,15 +47,16 @@ impl Fault for ContainerdRestarted {
 
     async fn inject(&self, ctx: &FaultContext<'_>) -> anyhow::Result<FaultRecord> {
         let node = ctx.kind_node.expect("checked by unsupported()");
-        let exec =
-            |argv: &'static [&'static str]| crate::cluster::node_exec(ctx.repo_root, node, argv);
+        let exec = |argv: &'static [&'static str]| {
+            crate::environment::cluster::node_exec(ctx.repo_root, node, argv)
+        };
         let pid_before = exec(MAIN_PID).await?.trim().to_string();
         let running_before = running(&exec(TASKS).await?);
         let started = Instant::now();
         exec(&["systemctl", "restart", "containerd"]).await?;
-        wait::progress(
+        event::note(
             ctx.label,
-            &format!(
+            format!(
                 "fault {}: containerd (pid {pid_before}) restarted on {node}",
                 self.name()
             ),

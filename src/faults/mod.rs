@@ -16,7 +16,7 @@ use kube::Client;
 pub use component_killed::{ComponentKilled, DAEMON_RESTARTED, MANAGER_KILLED};
 pub use containerd_restarted::ContainerdRestarted;
 
-use crate::observe::FaultRecord;
+use crate::model::record::FaultRecord;
 
 /// Where in the first change a fault lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

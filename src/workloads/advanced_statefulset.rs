@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Base, Kind, Workload, pod_ready, pods_settled};
-use crate::kruise;
+use crate::observe::kruise;
 
 pub struct AdvancedStatefulSetKind;
 

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
 use super::{Base, Kind, Workload, pods_settled};
-use crate::kruise::{self, CloneSetView};
+use crate::observe::kruise::{self, CloneSetView};
 
 pub struct CloneSetKind;
 

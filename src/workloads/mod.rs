@@ -22,8 +22,8 @@ use kube::api::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::kruise::pod_condition;
-use crate::observe::WorkloadRef;
+use crate::model::record::WorkloadRef;
+use crate::observe::kruise::pod_condition;
 
 /// One kind of workload: how to recognise it in a fixture and open it.
 pub trait Kind: Sync {
@@ -501,8 +501,9 @@ pub fn pods_settled(
 /// own completion) when it runs that revision, else simply Ready (held
 /// back by a partition).
 pub fn kruise_pod_settled(pod: &Pod, revision: &str) -> Result<(), String> {
-    if crate::kruise::revision_matches(crate::kruise::pod_revision(pod), revision) {
-        crate::kruise::pod_updated(pod, revision)
+    if crate::observe::kruise::revision_matches(crate::observe::kruise::pod_revision(pod), revision)
+    {
+        crate::observe::kruise::pod_updated(pod, revision)
     } else {
         pod_ready(pod)
     }
@@ -532,7 +533,7 @@ mod tests {
     /// an image for each of its containers.
     #[test]
     fn every_catalog_fixture_takes_its_images() {
-        for scenario in crate::catalog::CATALOG {
+        for scenario in crate::scenarios::catalog::CATALOG {
             let mut docs = load_fixture(repo(), scenario.fixture).unwrap();
             let workload = docs
                 .iter()
@@ -589,7 +590,7 @@ mod tests {
 
     #[test]
     fn fixtures_mount_the_marker_volumes_from_the_default_class() {
-        for scenario in crate::catalog::CATALOG {
+        for scenario in crate::scenarios::catalog::CATALOG {
             let docs = load_fixture(repo(), scenario.fixture).unwrap();
             let text = serde_json::to_string(&docs).unwrap();
             for mount in ["/data/disk", "/data/mem", "/data/pvc"] {

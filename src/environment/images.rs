@@ -1,0 +1,613 @@
+//! Getting the workload images to the kubelet.
+//!
+//! Default (`ImageDelivery::Registry`, as the issue asks): each scenario
+//! starts its own OCI registry container (testcontainers over the podman
+//! API) on the `kind` network, pushes the images it needs under a
+//! scenario-unique repository and step-unique tags, and points the node's
+//! containerd at it with a `certs.d/localhost:<port>/hosts.toml`. Every
+//! image reference is new to the node, so every update makes the kubelet
+//! really pull. A registry per scenario (not per binary) because the
+//! container must be removed in the runtime that created it, statics are
+//! never dropped, and unique `localhost:<port>` names let scenarios run in
+//! parallel without sharing a hosts.toml.
+//!
+//! `ImageDelivery::External` (`--image-registry REF`, for clusters that are
+//! not this machine's kind clusters): the images are pushed under
+//! `REF/<namespace>/workload:<slot>-<version>` to a registry the nodes
+//! already pull from; nothing on the nodes is touched. `http://REF` pushes
+//! without TLS verification (a plain-HTTP CI registry).
+//!
+//! `ImageDelivery::Preloaded`: the images are on the nodes already. On a
+//! kind cluster of this machine they are `kind load`ed (`scripts/cluster
+//! load-workload`); elsewhere the user loaded them under the names
+//! `scripts/env.sh` gives (`IPC_WORKLOAD_IMAGE:v1`, `:v2`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use tokio::sync::OnceCell;
+
+use crate::model::record::{ImageDelivery, ImageRef};
+
+/// podman network kind puts its nodes on.
+pub const KIND_NETWORK: &str = "kind";
+const REGISTRY_PORT: u16 = 5000;
+
+pub fn local_image(repo: &str, content_version: &str) -> String {
+    format!("{repo}:{content_version}")
+}
+
+/// The workload repository as scripts/env.sh names it (what bootstrap built
+/// and `kind load` loaded; tag = content version). Image names and versions
+/// are pinned there only.
+async fn workload_repo(repo_root: &Path) -> anyhow::Result<String> {
+    project_env(repo_root, "IPC_WORKLOAD_IMAGE").await
+}
+
+/// One image a scenario needs: a name unique within the scenario (it
+/// becomes the tag, so each is a distinct reference the kubelet must pull)
+/// and the content version (`v1`, `v2`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSlot {
+    pub name: String,
+    pub version: String,
+}
+
+/// Images ready for a scenario, by slot name. Call [`Delivered::release`]
+/// when done.
+pub struct Delivered {
+    pub images: std::collections::BTreeMap<String, ImageRef>,
+    description: String,
+    registry: Option<(LocalRegistry, String)>,
+}
+
+impl Delivered {
+    /// One line about the delivery, for the record's notes.
+    pub fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    /// Removes the node's registry configuration and the container (a
+    /// per-scenario registry only; what was pushed to the user's registry
+    /// stays there under the scenario's namespace).
+    pub async fn release(self, repo_root: &Path) -> anyhow::Result<()> {
+        match self.registry {
+            None => Ok(()),
+            Some((registry, node)) => registry.remove(repo_root, &node).await,
+        }
+    }
+}
+
+/// Where the images go: the run's delivery, the user's registry (for
+/// `External`) and the kind cluster whose node may be reached, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<'a> {
+    /// Labels what is started for the run (a per-scenario registry).
+    pub run_id: &'a str,
+    pub delivery: ImageDelivery,
+    pub registry: Option<&'a str>,
+    pub kind_node: Option<&'a str>,
+}
+
+impl Route<'_> {
+    /// Why this route cannot work, before anything is created.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match (self.delivery, self.registry, self.kind_node) {
+            (ImageDelivery::Registry, _, None) => anyhow::bail!(
+                "a cluster given only by its kubeconfig needs a way for its nodes to get the \
+                 workload images; hint: --image-registry REF (a registry the nodes pull from) \
+                 or --image-delivery preloaded"
+            ),
+            (ImageDelivery::External, None, _) => {
+                anyhow::bail!("external delivery needs a registry; hint: --image-registry REF")
+            }
+            (ImageDelivery::External, Some(reference), _) => check_registry_ref(reference),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `host[:port][/path]`, optionally with `http://` (push without TLS).
+pub fn check_registry_ref(reference: &str) -> anyhow::Result<()> {
+    let bare = reference.strip_prefix("http://").unwrap_or(reference);
+    let host = bare.split('/').next().unwrap_or_default();
+    let ok = !host.is_empty()
+        && !bare.ends_with('/')
+        && !bare.contains("://")
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:/".contains(c));
+    anyhow::ensure!(
+        ok,
+        "--image-registry {reference:?} is not a registry reference; hint: HOST[:PORT][/PATH], \
+         e.g. registry.example:5000/ci, or http://HOST:PORT for a plain-HTTP registry"
+    );
+    Ok(())
+}
+
+/// Makes every slot available to the cluster's kubelet.
+pub async fn deliver(
+    route: Route<'_>,
+    repo_root: &Path,
+    slug: &str,
+    slots: &[ImageSlot],
+) -> anyhow::Result<Delivered> {
+    route.check()?;
+    let repo = workload_repo(repo_root).await?;
+    match (route.delivery, route.kind_node) {
+        (ImageDelivery::Preloaded, node) => {
+            if let Some(node) = node {
+                // The suite's default path removes them again after the
+                // smoke check, so load them here.
+                crate::environment::cluster::run_script(
+                    repo_root,
+                    &["load-workload", "--name", node],
+                )
+                .await?;
+            }
+            let images = slots
+                .iter()
+                .map(|slot| {
+                    let image = ImageRef {
+                        reference: local_image(&repo, &slot.version),
+                        content_version: slot.version.clone(),
+                    };
+                    (slot.name.clone(), image)
+                })
+                .collect();
+            Ok(Delivered {
+                images,
+                description: match node {
+                    Some(_) => "preloaded images (kind load), no registry".into(),
+                    None => "preloaded images (put on the nodes by the user), no registry".into(),
+                },
+                registry: None,
+            })
+        }
+        (ImageDelivery::External, _) => {
+            let reference = route.registry.unwrap_or_default();
+            let images = push_to(repo_root, reference, &repo, slug, slots).await?;
+            Ok(Delivered {
+                images,
+                description: format!("pushed to the registry {reference} (the nodes pull from it)"),
+                registry: None,
+            })
+        }
+        (ImageDelivery::Registry, node) => {
+            let node = node.unwrap_or_default().to_string();
+            let registry = LocalRegistry::start(repo_root, slug, route.run_id).await?;
+            // From here on the registry must be removed even on error.
+            match registry.publish(repo_root, &node, &repo, slug, slots).await {
+                Ok(images) => Ok(Delivered {
+                    images,
+                    description: registry.describe(),
+                    registry: Some((registry, node)),
+                }),
+                Err(err) => {
+                    let _ = registry.remove(repo_root, &node).await;
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
+/// Pushes each slot's image to `REF/<slug>/workload:<slot>-<version>`:
+/// slot-unique tags, so even v1 -> v2 -> v1 makes the kubelet pull.
+async fn push_to(
+    repo_root: &Path,
+    reference: &str,
+    workload_repo: &str,
+    slug: &str,
+    slots: &[ImageSlot],
+) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
+    let (host_path, tls) = match reference.strip_prefix("http://") {
+        Some(bare) => (bare, "--tls-verify=false"),
+        None => (reference, "--tls-verify=true"),
+    };
+    let mut images = std::collections::BTreeMap::new();
+    for slot in slots {
+        let target = format!("{host_path}/{slug}/workload:{}-{}", slot.name, slot.version);
+        let source = local_image(workload_repo, &slot.version);
+        podman(repo_root, &["push", "--quiet", tls, &source, &target])
+            .await
+            .with_context(|| format!("pushing {source} to {target}"))?;
+        let image = ImageRef {
+            reference: target,
+            content_version: slot.version.clone(),
+        };
+        images.insert(slot.name.clone(), image);
+    }
+    Ok(images)
+}
+
+struct LocalRegistry {
+    container: ContainerAsync<GenericImage>,
+    container_name: String,
+    host_port: u16,
+    kind_ip: String,
+}
+
+impl LocalRegistry {
+    fn describe(&self) -> String {
+        format!(
+            "registry container {} at {}:{} on network {KIND_NETWORK}, pushed via 127.0.0.1:{}",
+            self.container_name, self.kind_ip, REGISTRY_PORT, self.host_port
+        )
+    }
+
+    async fn start(repo_root: &Path, slug: &str, run_id: &str) -> anyhow::Result<LocalRegistry> {
+        ensure_docker_host(repo_root).await?;
+        let image = registry_image(repo_root).await?;
+        let (name, tag) = split_image(&image);
+        let container_name = format!("{slug}-registry");
+        let container = GenericImage::new(name, tag)
+            .with_exposed_port(REGISTRY_PORT.tcp())
+            .with_wait_for(WaitFor::message_on_either_std("listening on"))
+            .with_network(KIND_NETWORK)
+            .with_container_name(&container_name)
+            // What `cleanup --run-id` finds after an interruption.
+            .with_label(crate::environment::interrupt::RUN_LABEL, run_id)
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .with_context(|| {
+                format!("starting registry {image} on podman network {KIND_NETWORK}")
+            })?;
+        // testcontainers can read neither the published port (podman reports
+        // HostIp "", which it skips) nor, on podman 4.3, the network address
+        // (get_bridge_ip_address): ask podman for both.
+        let addresses = async {
+            let port = published_port(repo_root, container.id(), REGISTRY_PORT).await?;
+            let ip = container_ip(repo_root, container.id(), KIND_NETWORK).await?;
+            Ok::<(u16, String), anyhow::Error>((port, ip))
+        };
+        let (host_port, kind_ip) = match addresses.await {
+            Ok(addresses) => addresses,
+            Err(err) => {
+                let _ = container.rm().await;
+                return Err(err);
+            }
+        };
+        Ok(LocalRegistry {
+            container,
+            container_name,
+            host_port,
+            kind_ip,
+        })
+    }
+
+    /// The name pods use; containerd resolves it through hosts.toml.
+    fn pod_side_host(&self) -> String {
+        format!("localhost:{}", self.host_port)
+    }
+
+    async fn publish(
+        &self,
+        repo_root: &Path,
+        cluster: &str,
+        workload_repo: &str,
+        slug: &str,
+        slots: &[ImageSlot],
+    ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
+        self.configure_node(repo_root, cluster).await?;
+        let mut images = std::collections::BTreeMap::new();
+        for slot in slots {
+            let version = &slot.version;
+            // Slot-unique tags: even v1 -> v2 -> v1 pulls each time.
+            let path = format!("{slug}/workload:{}-{version}", slot.name);
+            let push_target = format!("127.0.0.1:{}/{path}", self.host_port);
+            podman(
+                repo_root,
+                &[
+                    "push",
+                    "--quiet",
+                    "--tls-verify=false",
+                    &local_image(workload_repo, version),
+                    &push_target,
+                ],
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "pushing {} to {push_target}",
+                    local_image(workload_repo, version)
+                )
+            })?;
+            let image = ImageRef {
+                reference: format!("{}/{path}", self.pod_side_host()),
+                content_version: version.to_string(),
+            };
+            images.insert(slot.name.clone(), image);
+        }
+        Ok(images)
+    }
+
+    fn hosts_dir(&self) -> String {
+        format!("/etc/containerd/certs.d/{}", self.pod_side_host())
+    }
+
+    async fn configure_node(&self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+        let content = hosts_toml(&self.kind_ip);
+        let dir = self.hosts_dir();
+        crate::environment::cluster::node_exec(
+            repo_root,
+            cluster,
+            &[
+                "sh",
+                "-c",
+                "mkdir -p \"$1\" && printf '%s' \"$2\" > \"$1/hosts.toml\"",
+                "sh",
+                &dir,
+                &content,
+            ],
+        )
+        .await
+        .with_context(|| format!("writing {dir}/hosts.toml on the node"))?;
+        Ok(())
+    }
+
+    async fn remove(self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+        let dir = self.hosts_dir();
+        let unconfigured =
+            crate::environment::cluster::node_exec(repo_root, cluster, &["rm", "-rf", &dir]).await;
+        let id = self.container.id().to_string();
+        // Through podman's API first; if that service is gone (another run
+        // on this machine stopped it), through the podman command.
+        let removed = match self.container.rm().await {
+            Ok(()) => Ok(()),
+            Err(api) => podman(repo_root, &["rm", "-f", "-t", "2", &id])
+                .await
+                .map(drop)
+                .with_context(|| format!("removing registry {id} (the API said: {api})")),
+        };
+        unconfigured.with_context(|| format!("removing {dir} on the node"))?;
+        removed
+    }
+}
+
+/// `INPLACE_REGISTRY_IMAGE`, else the project's pinned `IPC_REGISTRY_IMAGE`.
+async fn registry_image(repo_root: &Path) -> anyhow::Result<String> {
+    match std::env::var("INPLACE_REGISTRY_IMAGE") {
+        Ok(image) if !image.is_empty() => Ok(image),
+        _ => project_env(repo_root, "IPC_REGISTRY_IMAGE").await,
+    }
+}
+
+pub async fn project_env(repo_root: &Path, name: &str) -> anyhow::Result<String> {
+    let output = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg("source \"$0\" && printf '%s' \"${!1:-}\"")
+        .arg(env_script(repo_root))
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .context("sourcing scripts/env.sh")?;
+    anyhow::ensure!(output.status.success(), "sourcing scripts/env.sh failed");
+    let value = String::from_utf8_lossy(&output.stdout).into_owned();
+    anyhow::ensure!(!value.is_empty(), "scripts/env.sh does not set {name}");
+    Ok(value)
+}
+
+/// containerd host config: pull from the registry container over plain
+/// HTTP on the kind network.
+pub fn hosts_toml(registry_ip: &str) -> String {
+    format!(
+        "# written by inplace-conformance for one scenario, removed afterwards\n\
+         [host.\"http://{registry_ip}:{REGISTRY_PORT}\"]\n  \
+         capabilities = [\"pull\", \"resolve\"]\n"
+    )
+}
+
+/// `name:tag` -> (`name`, `tag`); the tag is the part after the last colon
+/// that is not followed by a slash (a registry port is not a tag).
+pub fn split_image(image: &str) -> (String, String) {
+    match image.rfind(':') {
+        Some(i) if !image[i + 1..].contains('/') => (image[..i].into(), image[i + 1..].into()),
+        _ => (image.into(), "latest".into()),
+    }
+}
+
+/// `DOCKER_HOST` for testcontainers: `scripts/cluster registry-socket`
+/// starts the podman API service (idempotent) and prints its address.
+async fn ensure_docker_host(repo_root: &Path) -> anyhow::Result<()> {
+    static READY: OnceCell<String> = OnceCell::const_new();
+    READY
+        .get_or_try_init(|| async {
+            let printed =
+                crate::environment::cluster::run_script(repo_root, &["registry-socket"]).await?;
+            let host = parse_docker_host(&printed).with_context(|| {
+                format!("`scripts/cluster registry-socket` printed no address: {printed:?}")
+            })?;
+            if std::env::var_os("DOCKER_HOST").is_none() {
+                // SAFETY: set once per process (OnceCell), before the first
+                // testcontainers call reads it. Other threads may be running
+                // tests; none of our code reads DOCKER_HOST concurrently, and
+                // a driver that exports DOCKER_HOST avoids this path entirely.
+                unsafe { std::env::set_var("DOCKER_HOST", &host) };
+            }
+            Ok::<String, anyhow::Error>(host)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Last non-empty line, with or without a `DOCKER_HOST=` prefix.
+pub fn parse_docker_host(stdout: &str) -> Option<String> {
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+    let value = last.strip_prefix("DOCKER_HOST=").unwrap_or(last);
+    let value = value.trim_matches('"').trim_matches('\'');
+    value.contains("://").then(|| value.to_string())
+}
+
+fn env_script(repo_root: &Path) -> PathBuf {
+    repo_root.join("scripts/env.sh")
+}
+
+/// podman with the environment kind's nodes need (scripts/env.sh).
+pub async fn podman(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let env = env_script(repo_root);
+    anyhow::ensure!(
+        env.is_file(),
+        "{} not found (it sets up podman's environment)",
+        env.display()
+    );
+    let output = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg("source \"$0\" && exec podman \"$@\"")
+        .arg(&env)
+        .args(args)
+        .current_dir(repo_root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .context("running podman")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "podman {} failed ({}): {}",
+        args.first().unwrap_or(&""),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+async fn container_ip(repo_root: &Path, id: &str, network: &str) -> anyhow::Result<String> {
+    let json = podman(
+        repo_root,
+        &[
+            "inspect",
+            "--format",
+            "{{json .NetworkSettings.Networks}}",
+            id,
+        ],
+    )
+    .await?;
+    network_ip(&json, network)
+        .with_context(|| format!("container {id} has no address on network {network}: {json}"))
+}
+
+async fn published_port(repo_root: &Path, id: &str, port: u16) -> anyhow::Result<u16> {
+    let printed = podman(repo_root, &["port", id, &format!("{port}/tcp")]).await?;
+    parse_published_port(&printed)
+        .with_context(|| format!("container {id} publishes no port for {port}/tcp: {printed:?}"))
+}
+
+/// `podman port` prints `0.0.0.0:33763` (one line per binding).
+pub fn parse_published_port(printed: &str) -> Option<u16> {
+    printed
+        .lines()
+        .filter_map(|l| l.trim().rsplit_once(':'))
+        .find_map(|(_, port)| port.parse().ok())
+}
+
+/// Picks `<network>.IPAddress` out of `podman inspect`'s Networks JSON.
+pub fn network_ip(networks_json: &str, network: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(networks_json.trim()).ok()?;
+    let ip = value.get(network)?.get("IPAddress")?.as_str()?;
+    (!ip.is_empty()).then(|| ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_split_at_the_tag_not_the_port() {
+        assert_eq!(
+            split_image("localhost/inplace-conformance/registry:v3.1.2"),
+            (
+                "localhost/inplace-conformance/registry".into(),
+                "v3.1.2".into()
+            )
+        );
+        assert_eq!(
+            split_image("localhost:5001/a/b"),
+            ("localhost:5001/a/b".into(), "latest".into())
+        );
+    }
+
+    #[test]
+    fn docker_host_line_with_or_without_prefix() {
+        let sock = "unix:///run/podman/podman.sock";
+        assert_eq!(
+            parse_docker_host(&format!("starting\n{sock}\n")).as_deref(),
+            Some(sock)
+        );
+        assert_eq!(
+            parse_docker_host(&format!("DOCKER_HOST={sock}")).as_deref(),
+            Some(sock)
+        );
+        assert_eq!(parse_docker_host("ready\n"), None);
+    }
+
+    #[test]
+    fn network_ip_from_podman_inspect() {
+        let json = r#"{"kind":{"IPAddress":"10.89.0.7","Gateway":"10.89.0.1"},"podman":{"IPAddress":"10.88.0.3"}}"#;
+        assert_eq!(network_ip(json, "kind").as_deref(), Some("10.89.0.7"));
+        assert_eq!(network_ip(json, "other"), None);
+        assert_eq!(network_ip(r#"{"kind":{"IPAddress":""}}"#, "kind"), None);
+    }
+
+    #[test]
+    fn published_port_from_podman_port() {
+        assert_eq!(parse_published_port("0.0.0.0:33763\n"), Some(33763));
+        assert_eq!(
+            parse_published_port("[::]:40001\n0.0.0.0:40001\n"),
+            Some(40001)
+        );
+        assert_eq!(parse_published_port(""), None);
+    }
+
+    #[test]
+    fn routes_without_a_way_to_the_nodes_are_refused() {
+        let foreign = |delivery, registry| Route {
+            run_id: "r",
+            delivery,
+            registry,
+            kind_node: None,
+        };
+        let err = foreign(ImageDelivery::Registry, None).check().unwrap_err();
+        assert!(err.to_string().contains("--image-registry REF"), "{err}");
+        assert!(foreign(ImageDelivery::Preloaded, None).check().is_ok());
+        assert!(
+            foreign(ImageDelivery::External, Some("10.89.0.9:5000/ci"))
+                .check()
+                .is_ok()
+        );
+        assert!(foreign(ImageDelivery::External, None).check().is_err());
+        let kind = Route {
+            run_id: "r",
+            delivery: ImageDelivery::Registry,
+            registry: None,
+            kind_node: Some("ipc-dev"),
+        };
+        assert!(kind.check().is_ok());
+    }
+
+    #[test]
+    fn registry_references_are_checked() {
+        for good in [
+            "registry.example:5000/ci",
+            "http://10.89.0.9:5000",
+            "ghcr.io/org/x",
+        ] {
+            assert!(check_registry_ref(good).is_ok(), "{good}");
+        }
+        for bad in ["", "https://r.example/x", "r.example/", "r example", "/ci"] {
+            assert!(check_registry_ref(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hosts_toml_points_at_the_registry_over_http() {
+        let toml = hosts_toml("10.89.0.7");
+        assert!(toml.contains("[host.\"http://10.89.0.7:5000\"]"));
+        assert!(toml.contains("capabilities = [\"pull\", \"resolve\"]"));
+    }
+}

@@ -1,0 +1,22 @@
+//! What a qualification cell folder says of itself (`cell.json`).
+
+use serde::{Deserialize, Serialize};
+
+/// What a cell folder says of itself (`cell.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellSummary {
+    pub name: String,
+    pub kubernetes: String,
+    pub openkruise: String,
+    pub profile: String,
+    pub cluster: String,
+    pub started_at: String,
+    pub wall_seconds: f64,
+    /// Seconds spent building what was missing (0 when cached).
+    pub build_seconds: f64,
+    pub scenarios: Vec<String>,
+    /// Set when the cell could not run: a build, the cluster, OpenKruise.
+    pub infrastructure_error: Option<String>,
+}
+
+pub const CELL_FILE: &str = "cell.json";

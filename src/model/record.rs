@@ -1,0 +1,706 @@
+//! Data model of what a scenario records. Raw observations only: verdicts are
+//! derived later (`assess`), so a report can be re-rendered from old records
+//! and a recording can be fed to other expectations (the self-check tests).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning; older records are then refused.
+/// 2: every container of every followed pod, changes as data.
+pub const RECORD_SCHEMA: u32 = 2;
+
+/// Where a marker token is written inside the container.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarkerLocation {
+    RootFs,
+    DiskEmptyDir,
+    MemoryEmptyDir,
+    Pvc,
+}
+
+impl MarkerLocation {
+    /// The marker file; the fixtures mount the volumes under /data.
+    pub fn path(self) -> &'static str {
+        match self {
+            MarkerLocation::RootFs => "/var/tmp/inplace-marker",
+            MarkerLocation::DiskEmptyDir => "/data/disk/inplace-marker",
+            MarkerLocation::MemoryEmptyDir => "/data/mem/inplace-marker",
+            MarkerLocation::Pvc => "/data/pvc/inplace-marker",
+        }
+    }
+
+    /// The mount point the marker must resolve to for the observation to
+    /// mean what it claims (a rootfs marker on a volume would prove nothing).
+    pub fn expected_mount_point(self) -> &'static str {
+        match self {
+            MarkerLocation::RootFs => "/",
+            MarkerLocation::DiskEmptyDir => "/data/disk",
+            MarkerLocation::MemoryEmptyDir => "/data/mem",
+            MarkerLocation::Pvc => "/data/pvc",
+        }
+    }
+
+    /// Every container has its own root filesystem; volumes are the pod's.
+    pub fn per_container(self) -> bool {
+        self == MarkerLocation::RootFs
+    }
+}
+
+/// How the workload images reach the kubelet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageDelivery {
+    /// A registry container per scenario; every update makes the kubelet pull.
+    Registry,
+    /// Images already on the nodes (`kind load`ed into a kind cluster of
+    /// this machine; put there by the user on another); no pull happens.
+    Preloaded,
+    /// Pushed to a registry the user names (`--image-registry REF`), that
+    /// the nodes pull from; every update makes the kubelet pull. Chosen by
+    /// naming the registry, not by this name.
+    #[value(skip)]
+    External,
+}
+
+impl ImageDelivery {
+    /// Whether every image a pod takes must be pulled by its kubelet.
+    pub fn pulls(self) -> bool {
+        self != ImageDelivery::Preloaded
+    }
+}
+
+/// One image as the pod spec names it, and which build it is (`v1`/`v2`,
+/// the content of /etc/inplace-conformance/image-version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub reference: String,
+    pub content_version: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterFacts {
+    /// The cluster's name (kind cluster, or kubeconfig context).
+    pub name: String,
+    /// The matrix cell the run belongs to (`qualify`); empty for `run`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cell: String,
+    pub kubeconfig: String,
+    pub server_version: String,
+    pub nodes: Vec<String>,
+    /// The nodes' container runtimes (`containerd://1.6.20`), distinct.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub runtime: String,
+    /// Image of kruise-controller-manager (names the Kruise version).
+    pub kruise_image: Option<String>,
+    /// The OpenKruise version, read from that image's tag.
+    #[serde(default)]
+    pub kruise_version: Option<String>,
+    /// The feature gates kruise-manager's flag sets.
+    #[serde(default)]
+    pub kruise_gates: BTreeMap<String, bool>,
+}
+
+/// The workload under test, as created from its fixture.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub fixture: String,
+    /// The update strategy as the object spells it (`InPlaceIfPossible`,
+    /// `ReCreate`, `InPlaceOnly`, `RollingUpdate`).
+    pub strategy: String,
+}
+
+/// Where a path resolved in /proc/self/mountinfo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFacts {
+    pub mount_point: String,
+    pub fstype: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkerWrite {
+    pub location: MarkerLocation,
+    /// The container it was written in (its own rootfs, or the pod's volume).
+    pub container: String,
+    pub path: String,
+    pub token: String,
+    pub mount: MountFacts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkerRead {
+    pub location: MarkerLocation,
+    pub container: String,
+    pub path: String,
+    /// File content, `None` when the file does not exist.
+    pub found: Option<String>,
+    pub mount: Option<MountFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TerminatedRecord {
+    pub exit_code: i32,
+    pub reason: Option<String>,
+    pub container_id: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// A container's status as the kubelet reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub name: String,
+    pub container_id: Option<String>,
+    pub image: String,
+    pub image_id: String,
+    pub restart_count: i32,
+    pub ready: bool,
+    pub started_at: Option<String>,
+    pub last_terminated: Option<TerminatedRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionRecord {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub last_transition: Option<String>,
+}
+
+/// What the container itself sees (read through exec).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsideView {
+    /// `readlink /proc/self/ns/net`, e.g. `net:[4026532511]`.
+    pub netns: String,
+    /// `/proc/self/cgroup`; `0::/` under a private cgroup namespace.
+    pub cgroup: String,
+    /// `readlink /proc/self/ns/cgroup`.
+    pub cgroup_ns: String,
+    /// Inode of the container's cgroup directory (/sys/fs/cgroup): it
+    /// identifies the cgroup even when the namespace hides its path.
+    pub cgroup_inode: String,
+    /// Content of /etc/inplace-conformance/image-version.
+    pub image_version: String,
+    /// The container's `IPC_*` environment variables (env from metadata).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The CPU quota of the container's own cgroup as "quota period"
+    /// (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us cpu.cfs_period_us`).
+    #[serde(default)]
+    pub cpu_quota: String,
+}
+
+impl InsideView {
+    /// The cgroup's CPU limit in millicores; `None` when unlimited or
+    /// unreadable.
+    pub fn cpu_limit_millicores(&self) -> Option<i64> {
+        let mut parts = self.cpu_quota.split_whitespace();
+        let quota: i64 = parts.next()?.parse().ok()?;
+        let period: i64 = parts.next()?.parse().ok()?;
+        (quota > 0 && period > 0).then(|| quota * 1000 / period)
+    }
+}
+
+/// One container: the kubelet's status and the view from inside.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSnapshot {
+    pub status: ContainerRecord,
+    pub inside: InsideView,
+    /// `KRUISE_CONTAINER_PRIORITY` from the pod spec, when set.
+    #[serde(default)]
+    pub priority: Option<i32>,
+}
+
+/// A PersistentVolumeClaim a pod mounts, with the claim object's UID: a
+/// claim of the same name can be a new object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimRecord {
+    pub volume: String,
+    pub claim: String,
+    pub uid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodSnapshot {
+    pub taken_at: String,
+    pub name: String,
+    pub uid: String,
+    pub node: Option<String>,
+    pub pod_ips: Vec<String>,
+    pub phase: Option<String>,
+    pub creation_timestamp: Option<String>,
+    /// `controller-revision-hash` label (Deployment: `pod-template-hash`).
+    pub revision_label: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Parsed `apps.kruise.io/inplace-update-state` annotation.
+    pub inplace_update_state: Option<serde_json::Value>,
+    pub conditions: Vec<ConditionRecord>,
+    /// Every container of the pod, in spec order.
+    pub containers: Vec<ContainerSnapshot>,
+    #[serde(default)]
+    pub claims: Vec<ClaimRecord>,
+}
+
+impl PodSnapshot {
+    pub fn condition(&self, type_: &str) -> Option<&ConditionRecord> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+
+    pub fn container(&self, name: &str) -> Option<&ContainerSnapshot> {
+        self.containers.iter().find(|c| c.status.name == name)
+    }
+
+    /// The pod's network namespace, as its first container sees it (every
+    /// container of a pod shares it).
+    pub fn netns(&self) -> &str {
+        self.containers
+            .first()
+            .map(|c| c.inside.netns.as_str())
+            .unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub reason: String,
+    pub message: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub object_kind: String,
+    pub object_name: String,
+    pub object_uid: Option<String>,
+    pub first_seen: Option<String>,
+    /// The event's time by the one rule of `events::event_time`.
+    pub last_seen: Option<String>,
+    pub count: i32,
+    pub source: Option<String>,
+}
+
+/// What a change did, as applied: the facts the judgement needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// The change type, the expectation table's key (`image`, `metadata`, ...).
+    pub kind: String,
+    pub description: String,
+    /// Containers the change targets (a new image, or env that reads
+    /// changed metadata); the others must not be rebuilt in place.
+    pub containers: Vec<String>,
+    /// New images per container.
+    pub images: BTreeMap<String, ImageRef>,
+    /// Metadata the change sets on the template or the pods.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Env values the targeted containers must see afterwards.
+    pub env: BTreeMap<String, String>,
+    /// Other planned facts (a request's name, a SidecarSet's name).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+    /// What the objects a direct change created or edited report of
+    /// themselves once done (a ContainerRecreateRequest's phase, ...).
+    #[serde(default)]
+    pub reports: BTreeMap<String, String>,
+}
+
+/// How the API server answered the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Admission {
+    Accepted,
+    Rejected { code: u16, message: String },
+}
+
+/// One pod through one step: paired by UID, then by name, then in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodStep {
+    pub before: PodSnapshot,
+    pub after: PodSnapshot,
+    /// Whether the controller moved this pod to the new revision.
+    pub updated: bool,
+    pub written: Vec<MarkerWrite>,
+    pub read_back: Vec<MarkerRead>,
+}
+
+impl PodStep {
+    pub fn written(&self, location: MarkerLocation, container: &str) -> Option<&MarkerWrite> {
+        self.written.iter().find(|m| {
+            m.location == location && (!location.per_container() || m.container == container)
+        })
+    }
+
+    pub fn read_back(&self, location: MarkerLocation, container: &str) -> Option<&MarkerRead> {
+        self.read_back.iter().find(|m| {
+            m.location == location && (!location.per_container() || m.container == container)
+        })
+    }
+
+    pub fn same_pod(&self) -> bool {
+        self.before.uid == self.after.uid
+    }
+}
+
+/// Watching the pods for a while after completion: what must not happen
+/// (a late restart) can only be shown over a window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuietWindow {
+    pub window_ms: u64,
+    /// Container status changes seen in the window (`pod/container: ...`).
+    pub changes: Vec<String>,
+}
+
+/// A Service in front of the workload, watched through a change: its
+/// EndpointSlice transitions and what a client pod probing it saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficRecord {
+    pub service: String,
+    pub client: String,
+    /// The workload's in-place grace period (`gracePeriodSeconds`), if any.
+    pub grace_seconds: Option<i64>,
+    /// Every change of an endpoint's `ready` condition, as the watch saw it.
+    pub endpoints: Vec<EndpointTransition>,
+    /// The client's requests from the change to the end of the quiet window.
+    pub requests: Vec<ProbeResult>,
+    /// When a pod's spec got new container images (the moment the kubelet
+    /// is told to stop the old container), as the watch saw it.
+    #[serde(default)]
+    pub spec_changes: Vec<EndpointTransition>,
+    /// When a pod's `InPlaceUpdateReady` condition changed (kruise takes the
+    /// pod out of service with it), as the same pod watch saw it.
+    #[serde(default)]
+    pub gate_changes: Vec<EndpointTransition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointTransition {
+    /// When the watch delivered it (the harness's clock, milliseconds).
+    pub at: String,
+    pub pod: String,
+    pub ready: bool,
+}
+
+/// One request of the client pod (`serve -probe-service`), as it logged it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub at: String,
+    #[serde(default)]
+    pub ms: i64,
+    #[serde(default)]
+    pub status: u16,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub error: String,
+}
+
+impl ProbeResult {
+    /// Answered by a container that was serving (not stopping, no error).
+    pub fn served(&self) -> bool {
+        self.status == 200 && self.body.starts_with("serving")
+    }
+}
+
+/// One change and everything seen around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateStep {
+    pub index: usize,
+    pub change: ChangeRecord,
+    pub admission: Admission,
+    pub started_at: String,
+    pub completed_at: String,
+    pub duration_ms: u64,
+    pub revision_before: Option<String>,
+    pub revision_after: Option<String>,
+    /// `metadata.generation` of the workload before and after.
+    pub generation_before: Option<i64>,
+    pub generation_after: Option<i64>,
+    /// Pods the controller should move to the new revision (replicas minus
+    /// partition; 0 when the change was refused).
+    pub expected_updated: usize,
+    pub pods: Vec<PodStep>,
+    pub quiet: Option<QuietWindow>,
+    /// The Service and its client, for scenarios that put one in front.
+    #[serde(default)]
+    pub traffic: Option<TrafficRecord>,
+    /// Namespace events since the step started (Scheduled, Pulling,
+    /// Killing, SuccessfulUpdatePodInPlace, ...).
+    pub events: Vec<EventRecord>,
+}
+
+impl UpdateStep {
+    pub fn events_with_reason<'a>(
+        &'a self,
+        reason: &'a str,
+    ) -> impl Iterator<Item = &'a EventRecord> + 'a {
+        self.events.iter().filter(move |e| e.reason == reason)
+    }
+
+    pub fn updated_pods(&self) -> impl Iterator<Item = &PodStep> {
+        self.pods.iter().filter(|p| p.updated)
+    }
+}
+
+/// Write throughput of the two emptyDir media, measured in one pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub pod: String,
+    pub file_bytes: u64,
+    pub repetitions: u32,
+    /// Every run, MB/s (10^6 bytes per second), write + fsync.
+    pub memory_runs_mb_per_s: Vec<f64>,
+    pub disk_runs_mb_per_s: Vec<f64>,
+    /// Small writes, each synced to the medium (O_DSYNC) before the next:
+    /// the sharper C12 signal, since tmpfs has nothing to sync while a disk
+    /// waits on the device each time; one process, so no fork cost blurs
+    /// it. Writes per second, every run.
+    #[serde(default)]
+    pub synced_writes: u32,
+    #[serde(default)]
+    pub synced_write_bytes: u32,
+    #[serde(default)]
+    pub memory_synced_writes_per_s: Vec<f64>,
+    #[serde(default)]
+    pub disk_synced_writes_per_s: Vec<f64>,
+    pub memory_mount: MountFacts,
+    pub disk_mount: MountFacts,
+}
+
+impl Throughput {
+    /// Best run: the least disturbed by other load on the machine.
+    pub fn memory_mb_per_s(&self) -> f64 {
+        best(&self.memory_runs_mb_per_s)
+    }
+
+    pub fn disk_mb_per_s(&self) -> f64 {
+        best(&self.disk_runs_mb_per_s)
+    }
+
+    pub fn memory_synced_writes(&self) -> f64 {
+        best(&self.memory_synced_writes_per_s)
+    }
+
+    pub fn disk_synced_writes(&self) -> f64 {
+        best(&self.disk_synced_writes_per_s)
+    }
+}
+
+fn best(runs: &[f64]) -> f64 {
+    runs.iter().copied().fold(0.0, f64::max)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentRestarts {
+    pub pod: String,
+    pub container: String,
+    pub restart_count: i32,
+}
+
+/// Everything one scenario run recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    pub schema: u32,
+    pub scenario: String,
+    pub summary: String,
+    /// The seed-table column this scenario feeds, if any.
+    pub seed_column: Option<String>,
+    pub namespace: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub cluster: ClusterFacts,
+    pub image_delivery: ImageDelivery,
+    pub workload: WorkloadRef,
+    /// Images at creation, per container.
+    pub initial_images: BTreeMap<String, ImageRef>,
+    pub steps: Vec<UpdateStep>,
+    pub throughput: Option<Throughput>,
+    /// kruise-system pods after the scenario (suite invariant: 0 restarts).
+    pub kruise_components: Vec<ComponentRestarts>,
+    /// The same at the start, to tell restarts during the scenario from
+    /// restarts the cluster already had.
+    #[serde(default)]
+    pub kruise_components_at_start: Vec<ComponentRestarts>,
+    /// Free-form notes (image delivery details, ...).
+    #[serde(default)]
+    pub notes: BTreeMap<String, String>,
+    /// Set when the scenario stopped early; `steps` holds what completed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Set when the cluster cannot run the scenario (a feature gate off):
+    /// nothing was run, and that is never a pass.
+    #[serde(default)]
+    pub unsupported: Option<String>,
+    /// Faults the scenario injected (the `faults` profile), with the proof
+    /// that each took effect and when the cluster had recovered.
+    #[serde(default)]
+    pub faults: Vec<FaultRecord>,
+    /// Set when a signal stopped the scenario (SIGINT, SIGTERM): recorded
+    /// INTERRUPTED, neither a pass nor a failure of what it checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+}
+
+/// One injected fault: what was done, at which point of the update, the
+/// evidence that it happened, and the recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    pub fault: String,
+    pub point: String,
+    pub injected_at: String,
+    pub action: String,
+    pub evidence: String,
+    /// None: the fault's own recovery was not seen (the check fails).
+    pub recovered_after_ms: Option<u64>,
+}
+
+impl ScenarioRecord {
+    pub fn file_name(scenario: &str) -> String {
+        format!("{scenario}.json")
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<ScenarioRecord> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading observations {}", path.display()))?;
+        let schema = serde_json::from_str::<serde_json::Value>(&text)
+            .with_context(|| format!("parsing observations {}", path.display()))?["schema"]
+            .as_u64();
+        anyhow::ensure!(
+            schema == Some(u64::from(RECORD_SCHEMA)),
+            "{} has schema {schema:?}, this build reads {RECORD_SCHEMA}",
+            path.display(),
+        );
+        serde_json::from_str(&text)
+            .with_context(|| format!("parsing observations {}", path.display()))
+    }
+
+    /// Writes `<dir>/<scenario>.json` atomically (temp file + rename), so a
+    /// report rendered concurrently never reads half a record.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let path = dir.join(Self::file_name(&self.scenario));
+        let text = serde_json::to_string_pretty(self)?;
+        write_atomic(&path, text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+/// Temp file in the same directory, then rename: readers see old or new.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("path without parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path.file_name().context("path without file name")?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        crate::short_id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming onto {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod samples {
+    //! Recordings shipped in fixtures/observations: real runs of scenarios
+    //! on the project's kind cluster (replace them with newer recordings
+    //! freely; the tests derive names and values from the files).
+    use super::ScenarioRecord;
+
+    pub fn fixture(name: &str) -> ScenarioRecord {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/observations")
+            .join(name);
+        ScenarioRecord::load(&path).expect("sample observations parse")
+    }
+
+    pub fn recreate() -> ScenarioRecord {
+        fixture("cloneset-recreate.json")
+    }
+
+    pub fn in_place() -> ScenarioRecord {
+        fixture("inplace-image.json")
+    }
+
+    pub fn unsupported() -> ScenarioRecord {
+        fixture("unsupported/workload-resize.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+
+    use super::*;
+
+    #[test]
+    fn samples_round_trip_through_json() {
+        for record in [samples::recreate(), samples::in_place()] {
+            let text = serde_json::to_string(&record).unwrap();
+            let back: ScenarioRecord = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, record);
+        }
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = std::env::temp_dir().join(format!("ipc-observe-{}", crate::short_id()));
+        let path = dir.join("x.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp files left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn marker_paths_live_under_their_mount_points() {
+        for location in MarkerLocation::iter() {
+            let mount = location.expected_mount_point();
+            assert!(location.path().starts_with(mount), "{location:?}");
+        }
+    }
+
+    #[test]
+    fn cpu_quota_reads_as_millicores() {
+        let mut view = samples::in_place().steps[0].pods[0].after.containers[0]
+            .inside
+            .clone();
+        view.cpu_quota = "30000 100000".into();
+        assert_eq!(view.cpu_limit_millicores(), Some(300));
+        view.cpu_quota = "max 100000".into();
+        assert_eq!(view.cpu_limit_millicores(), None);
+        view.cpu_quota = "-1 100000".into();
+        assert_eq!(view.cpu_limit_millicores(), None);
+    }
+
+    #[test]
+    fn older_schemas_are_refused_with_the_path() {
+        let dir = std::env::temp_dir().join(format!("ipc-schema-{}", crate::short_id()));
+        let path = dir.join("old.json");
+        write_atomic(&path, br#"{"schema": 1, "scenario": "x"}"#).unwrap();
+        let err = ScenarioRecord::load(&path).unwrap_err().to_string();
+        assert!(err.contains("schema Some(1)"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

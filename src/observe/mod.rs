@@ -1,0 +1,8 @@
+//! Observing a live cluster: OpenKruise's objects as the suite reads them,
+//! probes inside pods, events, traffic, and watch-woken waits.
+
+pub mod events;
+pub mod kruise;
+pub mod probe;
+pub mod traffic;
+pub mod wait;

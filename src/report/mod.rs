@@ -1,0 +1,1185 @@
+//! The report, rendered from recorded observations only: the seed's
+//! comparison table with one observed column per strategy run, the
+//! behaviour matrix (one row per scenario, every cell observed and judged
+//! against its expectation, whose source is linked), the claims C1..C13
+//! with their verdicts, and every scenario's checks, opened by the run's
+//! summary. Markdown for people, JSON for tools, written once per run
+//! (`folder`); the console reporter (`console`) prints while it runs.
+
+pub mod compare;
+pub mod console;
+pub mod crosscell;
+pub mod folder;
+pub mod html;
+
+pub use folder::{RESULTS_SCHEMA, Results, folder_records, junit, load_records, results};
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::judge::assess::{self, CellVerdict, Check, ClaimVerdict, Verdict};
+use crate::judge::judged::{self, Judged};
+use crate::model::record::ScenarioRecord;
+use crate::scenarios::expect::{self, Outcome, Row};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub generated_at: String,
+    pub columns: Vec<Column>,
+    pub comparison: Vec<ComparisonRow>,
+    pub matrix: Vec<MatrixRow>,
+    pub claims: Vec<ClaimVerdict>,
+    pub scenarios: Vec<ScenarioSummary>,
+    /// Observation files that could not be read (listed, not fatal).
+    pub unreadable: Vec<String>,
+    /// What the report opens with: verdict counts, gate, cluster, time.
+    pub summary: Summary,
+}
+
+/// The run at a glance: the first lines of every report and what the
+/// terminal prints at the end.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Scenarios per verdict (label, count), only the verdicts that occur.
+    pub verdicts: Vec<(String, usize)>,
+    pub scenarios: usize,
+    pub gate_passed: bool,
+    /// Scenarios that block the gate, "cluster / name: VERDICT".
+    pub blocking: Vec<String>,
+    /// One line per cluster: name, Kubernetes, OpenKruise, runtime, nodes.
+    pub clusters: Vec<String>,
+    /// From the first scenario's start to the last one's end.
+    pub wall_seconds: Option<f64>,
+    pub interrupted: Option<String>,
+    /// The first failed check (or error) of each scenario that failed.
+    pub failures: Vec<String>,
+}
+
+impl Summary {
+    pub fn of(judged: &[Judged], context: &folder::RunContext) -> Summary {
+        let mut verdicts: Vec<(String, usize)> = Vec::new();
+        for verdict in [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Unsupported,
+            Verdict::Interrupted,
+        ] {
+            let count = judged.iter().filter(|j| j.verdict == verdict).count();
+            if count > 0 {
+                verdicts.push((verdict.label().to_string(), count));
+            }
+        }
+        let expected = if context.expected.is_empty() {
+            judged.iter().map(|j| j.record.scenario.clone()).collect()
+        } else {
+            context.expected.clone()
+        };
+        let cells: std::collections::BTreeSet<String> = judged
+            .iter()
+            .map(|j| j.record.cluster.cell.clone())
+            .collect();
+        let cells: Vec<String> = if cells.is_empty() {
+            vec![String::new()]
+        } else {
+            cells.into_iter().collect()
+        };
+        let expected: Vec<(String, Vec<String>)> =
+            cells.into_iter().map(|c| (c, expected.clone())).collect();
+        let decision = crate::judge::gate::decide_judged(&context.policy, &expected, judged);
+        Summary {
+            verdicts,
+            scenarios: judged.len(),
+            gate_passed: decision.passed,
+            blocking: decision.blocking(),
+            clusters: cluster_lines(judged),
+            wall_seconds: wall_seconds(judged),
+            interrupted: context.interrupted.clone(),
+            failures: judged
+                .iter()
+                .filter(|j| j.verdict == Verdict::Fail)
+                .map(first_failure)
+                .collect(),
+        }
+    }
+
+    /// The summary as plain lines (the terminal's; the report's bullets).
+    pub fn lines(&self) -> Vec<String> {
+        let counts: Vec<String> = self
+            .verdicts
+            .iter()
+            .map(|(label, n)| format!("{n} {label}"))
+            .collect();
+        let mut lines = vec![format!(
+            "verdicts: {} of {} scenario(s)",
+            if counts.is_empty() {
+                "none".to_string()
+            } else {
+                counts.join(", ")
+            },
+            self.scenarios
+        )];
+        lines.push(if self.gate_passed {
+            "gate: PASS".to_string()
+        } else {
+            format!("gate: FAIL, blocked by {}", self.blocking.join(", "))
+        });
+        for cluster in &self.clusters {
+            lines.push(format!("cluster: {cluster}"));
+        }
+        if let Some(seconds) = self.wall_seconds {
+            lines.push(format!(
+                "wall time: {} (first scenario start to last scenario end)",
+                minutes(seconds)
+            ));
+        }
+        if let Some(signal) = &self.interrupted {
+            lines.push(format!(
+                "INTERRUPTED by {signal}: the report holds what finished before it"
+            ));
+        }
+        lines
+    }
+}
+
+fn minutes(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    format!("{}m{:02}s", whole / 60, whole % 60)
+}
+
+fn cluster_lines(judged: &[Judged]) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for j in judged.iter().filter(|j| !j.record.cluster.name.is_empty()) {
+        let c = &j.record.cluster;
+        let line = format!(
+            "{}{}: Kubernetes {}, OpenKruise {}, runtime {}, {} node(s)",
+            c.name,
+            if c.cell.is_empty() {
+                String::new()
+            } else {
+                format!(" (cell {})", c.cell)
+            },
+            or_unknown(&c.server_version),
+            c.kruise_version.as_deref().unwrap_or("?"),
+            or_unknown(&c.runtime),
+            c.nodes.len()
+        );
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+fn wall_seconds(judged: &[Judged]) -> Option<f64> {
+    use k8s_openapi::jiff::Timestamp;
+    let parse = |s: &str| s.parse::<Timestamp>().ok();
+    let start = judged
+        .iter()
+        .filter_map(|j| parse(&j.record.started_at))
+        .min()?;
+    let end = judged
+        .iter()
+        .filter_map(|j| parse(&j.record.finished_at))
+        .max()?;
+    Some(end.duration_since(start).as_secs_f64())
+}
+
+fn first_failure(judged: &Judged) -> String {
+    let why = judged
+        .record
+        .error
+        .as_ref()
+        .map(|e| format!("stopped early: {e}"))
+        .or_else(|| {
+            assess::failures(&judged.checks).first().map(|c| {
+                format!(
+                    "[{}] expected {}, observed {}",
+                    c.name, c.expected, c.observed
+                )
+            })
+        })
+        .unwrap_or_default();
+    format!("{}: {why}", judged.record.scenario)
+}
+
+/// A seed column that was run, and the recording it shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub label: String,
+    pub scenario: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonRow {
+    pub row: Row,
+    pub label: String,
+    pub seed_standard_rolling: String,
+    pub seed_openkruise_in_place: String,
+    /// One per column, same order.
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub expected: Outcome,
+    pub observed: Outcome,
+    pub detail: String,
+    pub verdict: Verdict,
+}
+
+/// The behaviour matrix's columns, in order.
+pub const MATRIX_COLUMNS: &[&str] = &[
+    "pod identity",
+    "containers restarted",
+    "root fs",
+    "emptyDir",
+    "memory emptyDir",
+    "PVC",
+    "IP",
+    "restartCount per container",
+];
+
+/// One scenario in the behaviour matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixRow {
+    pub scenario: String,
+    pub key: String,
+    pub changes: Vec<String>,
+    /// One per `MATRIX_COLUMNS` entry.
+    pub cells: Vec<MatrixCell>,
+    /// Where the expectations come from (title, url), one per distinct one.
+    pub sources: Vec<(String, String)>,
+    pub verdict: Verdict,
+    pub unsupported: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixCell {
+    pub observed: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioSummary {
+    pub scenario: String,
+    pub summary: String,
+    pub namespace: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub cluster: String,
+    pub workload: String,
+    pub image_delivery: String,
+    pub updates: Vec<String>,
+    pub error: Option<String>,
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+}
+
+/// Builds the report model from records (any order, any subset).
+pub fn build(records: &[ScenarioRecord]) -> Report {
+    build_judged(&judged::all(records))
+}
+
+/// Builds the report model from records judged once.
+pub fn build_judged(judged: &[Judged]) -> Report {
+    let mut judged: Vec<&Judged> = judged.iter().collect();
+    judged.sort_by(|a, b| a.record.scenario.cmp(&b.record.scenario));
+    let records: Vec<&ScenarioRecord> = judged.iter().map(|j| &j.record).collect();
+    let column_records: Vec<&ScenarioRecord> = expect::SEED_COLUMNS
+        .iter()
+        .filter_map(|c| column_record(&records, c))
+        .collect();
+    let owned: Vec<Judged> = judged.iter().map(|j| (*j).clone()).collect();
+    Report {
+        generated_at: crate::now_rfc3339(),
+        columns: column_records
+            .iter()
+            .map(|r| Column {
+                label: r.seed_column.clone().unwrap_or_default(),
+                scenario: r.scenario.clone(),
+            })
+            .collect(),
+        comparison: comparison_rows(&column_records),
+        matrix: judged
+            .iter()
+            .filter(|j| !j.record.steps.is_empty() || j.record.unsupported.is_some())
+            .map(|j| matrix_row_judged(j))
+            .collect(),
+        claims: judged::claims(&owned),
+        scenarios: judged.iter().map(|j| summarize(j)).collect(),
+        unreadable: Vec::new(),
+        summary: Summary::default(),
+    }
+}
+
+/// The recording of a seed column; the latest if several.
+fn column_record<'a>(records: &[&'a ScenarioRecord], column: &str) -> Option<&'a ScenarioRecord> {
+    records
+        .iter()
+        .filter(|r| r.seed_column.as_deref() == Some(column))
+        .max_by(|a, b| a.finished_at.cmp(&b.finished_at))
+        .copied()
+}
+
+fn comparison_rows(columns: &[&ScenarioRecord]) -> Vec<ComparisonRow> {
+    use strum::IntoEnumIterator;
+    Row::iter()
+        .map(|row| {
+            let seed = expect::seed_row(row);
+            ComparisonRow {
+                row,
+                label: row.label(),
+                seed_standard_rolling: seed.standard_rolling.into(),
+                seed_openkruise_in_place: seed.openkruise_in_place.into(),
+                cells: columns
+                    .iter()
+                    .map(|record| {
+                        let (expected, observed, detail) = assess::seed_row_outcome(record, row);
+                        Cell {
+                            expected,
+                            observed,
+                            detail,
+                            verdict: if observed == expected {
+                                Verdict::Pass
+                            } else {
+                                Verdict::Fail
+                            },
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// One matrix row: the record's cells grouped by matrix column.
+pub fn matrix_row(record: &ScenarioRecord) -> MatrixRow {
+    matrix_row_judged(&Judged::of(record.clone()))
+}
+
+/// The same for a record judged once.
+pub fn matrix_row_judged(judged: &Judged) -> MatrixRow {
+    let record = &judged.record;
+    let cells = &judged.cells;
+    let of = |rows: &[Row]| -> Vec<&CellVerdict> {
+        cells.iter().filter(|c| rows.contains(&c.row)).collect()
+    };
+    let columns = vec![
+        matrix_cell(record, &of(&[Row::PodIdentity])),
+        restarted_cell(record, &of(&[Row::ContainerRebuild])),
+        matrix_cell(record, &of(&[Row::RootFs])),
+        matrix_cell(record, &of(&[Row::EmptyDir])),
+        matrix_cell(record, &of(&[Row::MemoryEmptyDir])),
+        matrix_cell(record, &of(&[Row::Pvc])),
+        matrix_cell(record, &of(&[Row::NetworkIdentity])),
+        restart_counts_cell(record, &of(&[Row::RestartCount])),
+    ];
+    let mut sources: Vec<(String, String)> = Vec::new();
+    for e in record
+        .steps
+        .iter()
+        .filter_map(|s| assess::expectation(record, s))
+    {
+        let source = (e.source.title.to_string(), e.source.url.to_string());
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    MatrixRow {
+        scenario: record.scenario.clone(),
+        key: format!("{} {}", record.workload.kind, record.workload.strategy),
+        changes: record
+            .steps
+            .iter()
+            .map(|s| format!("{}: {}", s.change.kind, admission_note(s)))
+            .collect(),
+        cells: columns,
+        sources,
+        unsupported: record.unsupported.clone(),
+        verdict: judged.verdict,
+    }
+}
+
+fn admission_note(step: &crate::model::record::UpdateStep) -> String {
+    match &step.admission {
+        crate::model::record::Admission::Accepted => step.change.description.clone(),
+        crate::model::record::Admission::Rejected { code, .. } => {
+            format!("{} (refused, {code})", step.change.description)
+        }
+    }
+}
+
+fn cells_verdict(cells: &[&CellVerdict]) -> Verdict {
+    if cells.is_empty() {
+        Verdict::NotRun
+    } else {
+        assess::roll_up(cells.iter().map(|c| c.verdict))
+    }
+}
+
+/// Observed outcomes, grouped: "kept" when all agree, else
+/// "app-1: kept; app-2, app-3: not kept"; a single cell shows its facts.
+fn matrix_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> MatrixCell {
+    let observed = match cells {
+        [] => "-".to_string(),
+        [one] => format!("{} ({})", one.observed.label(), one.detail),
+        _ => group_by_label(record, cells, |c| c.observed.label()),
+    };
+    MatrixCell {
+        observed: with_expectations(observed, cells),
+        verdict: cells_verdict(cells),
+    }
+}
+
+/// Failing cells name what was expected.
+fn with_expectations(observed: String, cells: &[&CellVerdict]) -> String {
+    let failed: BTreeSet<String> = cells
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.expected.label())
+        .collect();
+    if failed.is_empty() {
+        observed
+    } else {
+        let list: Vec<String> = failed.into_iter().collect();
+        format!("{observed}; expected {}", list.join(" / "))
+    }
+}
+
+fn group_by_label(
+    record: &ScenarioRecord,
+    cells: &[&CellVerdict],
+    label: impl Fn(&CellVerdict) -> String,
+) -> String {
+    let labels: Vec<String> = cells.iter().map(|c| label(c)).collect();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (cell, l) in cells.iter().zip(labels) {
+        let place = assess::cell_place(record, cell);
+        match groups.iter_mut().find(|(g, _)| *g == l) {
+            Some((_, places)) => places.push(place),
+            None => groups.push((l, vec![place])),
+        }
+    }
+    if let [(l, places)] = groups.as_slice() {
+        return format!("{l} ({})", places.join(", "));
+    }
+    groups
+        .into_iter()
+        .map(|(l, places)| format!("{}: {l}", places.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Which containers were rebuilt (in place or in a new pod), per step.
+fn restarted_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> MatrixCell {
+    let mut parts = Vec::new();
+    for step in &record.steps {
+        let of_step: Vec<&&CellVerdict> = cells.iter().filter(|c| c.step == step.index).collect();
+        let mut in_place = BTreeSet::new();
+        let mut new_pod = BTreeSet::new();
+        for c in &of_step {
+            let name = assess::cell_place_in_step(record, c);
+            match c.observed {
+                Outcome::RebuiltInPod => {
+                    in_place.insert(name);
+                }
+                Outcome::NewPod => {
+                    new_pod.insert(name);
+                }
+                _ => {}
+            }
+        }
+        let mut text = Vec::new();
+        if !in_place.is_empty() {
+            text.push(format!("{} in place", join(&in_place)));
+        }
+        if !new_pod.is_empty() {
+            text.push(format!("{} in a new pod", join(&new_pod)));
+        }
+        if text.is_empty() {
+            text.push("none".into());
+        }
+        let prefix = if record.steps.len() > 1 {
+            format!("#{}: ", step.index + 1)
+        } else {
+            String::new()
+        };
+        parts.push(format!("{prefix}{}", text.join(", ")));
+    }
+    MatrixCell {
+        observed: with_expectations(parts.join("; "), cells),
+        verdict: cells_verdict(cells),
+    }
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// "app 0 -> 1, side 0 -> 0" per step.
+fn restart_counts_cell(record: &ScenarioRecord, cells: &[&CellVerdict]) -> MatrixCell {
+    let mut parts = Vec::new();
+    for step in &record.steps {
+        let texts: Vec<String> = cells
+            .iter()
+            .filter(|c| c.step == step.index)
+            .map(|c| format!("{} {}", assess::cell_place_in_step(record, c), c.detail))
+            .collect();
+        let prefix = if record.steps.len() > 1 {
+            format!("#{}: ", step.index + 1)
+        } else {
+            String::new()
+        };
+        parts.push(format!("{prefix}{}", texts.join(", ")));
+    }
+    MatrixCell {
+        observed: with_expectations(parts.join("; "), cells),
+        verdict: cells_verdict(cells),
+    }
+}
+
+fn summarize(judged: &Judged) -> ScenarioSummary {
+    let record = &judged.record;
+    ScenarioSummary {
+        scenario: record.scenario.clone(),
+        summary: record.summary.clone(),
+        namespace: record.namespace.clone(),
+        started_at: record.started_at.clone(),
+        finished_at: record.finished_at.clone(),
+        cluster: format!(
+            "{}: Kubernetes {}, OpenKruise {} ({}), gates on: {}",
+            or_unknown(&record.cluster.name),
+            or_unknown(&record.cluster.server_version),
+            record.cluster.kruise_version.as_deref().unwrap_or("?"),
+            record
+                .cluster
+                .kruise_image
+                .as_deref()
+                .unwrap_or("kruise image unknown"),
+            gates_on(&record.cluster.kruise_gates),
+        ),
+        workload: format!(
+            "{} {} ({}, {}), fixture {}",
+            record.workload.kind,
+            record.workload.name,
+            record.workload.api_version,
+            record.workload.strategy,
+            record.workload.fixture
+        ),
+        image_delivery: record
+            .notes
+            .get("image delivery")
+            .cloned()
+            .unwrap_or_else(|| format!("{:?}", record.image_delivery)),
+        updates: record
+            .steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "#{} {}: {} in {:.1}s",
+                    s.index + 1,
+                    s.change.kind,
+                    admission_note(s),
+                    s.duration_ms as f64 / 1000.0
+                )
+            })
+            .collect(),
+        error: record.error.clone(),
+        verdict: judged.verdict,
+        checks: judged.checks.clone(),
+    }
+}
+
+fn gates_on(gates: &std::collections::BTreeMap<String, bool>) -> String {
+    let on: Vec<&str> = gates
+        .iter()
+        .filter(|(_, on)| **on)
+        .map(|(g, _)| g.as_str())
+        .collect();
+    if on.is_empty() {
+        "none named".into()
+    } else {
+        on.join(", ")
+    }
+}
+
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() { "?" } else { s }
+}
+
+/// Markdown rendering of the report.
+pub fn render_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str("# OpenKruise in-place update: conformance report\n\n");
+    for line in report.summary.lines() {
+        out.push_str(&format!("- {}\n", escape_cell(&line)));
+    }
+    for failure in &report.summary.failures {
+        out.push_str(&format!("- FAIL {}\n", escape_cell(failure)));
+    }
+    out.push('\n');
+    out.push_str(&format!(
+        "Generated {} from {} recorded scenario(s). Every value below was observed on a real \
+         cluster; expectations are in `src/expect.rs`, each with its source in OpenKruise \
+         ({}).\n\n",
+        report.generated_at,
+        report.scenarios.len(),
+        expect::kruise_source_root()
+    ));
+    if !report.unreadable.is_empty() {
+        out.push_str(&format!(
+            "Unreadable observation files (ignored): {}\n\n",
+            report.unreadable.join(", ")
+        ));
+    }
+    render_comparison(report, &mut out);
+    render_matrix(report, &mut out);
+    render_claims(report, &mut out);
+    render_races(report, &mut out);
+    render_scenarios(report, &mut out);
+    out
+}
+
+/// Each check that met a known race: (scenario, check, the race).
+pub fn races_met(report: &Report) -> Vec<(&str, &str, &'static crate::scenarios::races::Race)> {
+    let mut met = Vec::new();
+    for s in &report.scenarios {
+        for c in &s.checks {
+            for race in c
+                .races
+                .iter()
+                .filter_map(|r| crate::scenarios::races::named(r))
+            {
+                met.push((s.scenario.as_str(), c.name.as_str(), race));
+            }
+        }
+    }
+    met
+}
+
+/// Known races do not change a verdict; this section is where they are
+/// told, each with its cause and what was judged instead.
+fn render_races(report: &Report, out: &mut String) {
+    out.push_str(
+        "## Known races met
+
+",
+    );
+    let met = races_met(report);
+    if met.is_empty() {
+        out.push_str("None of the known races (`src/races.rs`) showed in this run.\n\n");
+        return;
+    }
+    push_row(
+        out,
+        &[
+            "scenario".into(),
+            "check".into(),
+            "race".into(),
+            "what happened".into(),
+            "judged instead".into(),
+        ],
+    );
+    push_row(out, &vec!["---".to_string(); 5]);
+    for (scenario, check, race) in &met {
+        push_row(
+            out,
+            &[
+                scenario.to_string(),
+                check.to_string(),
+                format!("[{}]({})", race.name, race.upstream),
+                race.symptom.into(),
+                race.judged_by.into(),
+            ],
+        );
+    }
+    out.push('\n');
+    let mut causes: Vec<&crate::scenarios::races::Race> = met.iter().map(|(_, _, r)| *r).collect();
+    causes.sort_by_key(|r| r.name);
+    causes.dedup_by_key(|r| r.name);
+    for race in causes {
+        out.push_str(&format!("- `{}`: {}\n", race.name, race.cause));
+    }
+    out.push('\n');
+}
+
+fn render_comparison(report: &Report, out: &mut String) {
+    out.push_str("## What survives an update (the seed's comparison table, observed)\n\n");
+    if report.columns.is_empty() {
+        out.push_str("No single-update scenario recorded yet: every column NOT RUN.\n\n");
+    }
+    let mut header = vec![
+        "property".to_string(),
+        "seed: standard rolling update".into(),
+        "seed: OpenKruise in-place".into(),
+    ];
+    header.extend(
+        report
+            .columns
+            .iter()
+            .map(|c| format!("{} (`{}`)", c.label, c.scenario)),
+    );
+    push_row(out, &header);
+    push_row(out, &vec!["---".to_string(); header.len()]);
+    for row in &report.comparison {
+        let mut cells = vec![
+            row.label.clone(),
+            row.seed_standard_rolling.clone(),
+            row.seed_openkruise_in_place.clone(),
+        ];
+        cells.extend(row.cells.iter().map(render_cell));
+        push_row(out, &cells);
+    }
+    out.push_str(
+        "\nEach observed cell: verdict against that strategy's expectation, the observed \
+         outcome, and the facts behind it.\n",
+    );
+    let not_run: Vec<&str> = expect::SEED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|s| !report.columns.iter().any(|c| c.label == *s))
+        .collect();
+    if !not_run.is_empty() {
+        out.push_str(&format!("Not run: {}.\n", not_run.join(", ")));
+    }
+    out.push('\n');
+}
+
+fn render_cell(cell: &Cell) -> String {
+    let mut text = format!(
+        "**{}** {} ({})",
+        cell.verdict.label(),
+        cell.observed.label(),
+        cell.detail
+    );
+    if cell.verdict != Verdict::Pass {
+        text.push_str(&format!("; expected {}", cell.expected.label()));
+    }
+    text
+}
+
+fn render_matrix(report: &Report, out: &mut String) {
+    out.push_str("## Behaviour matrix (one row per scenario, every cell observed)\n\n");
+    if report.matrix.is_empty() {
+        out.push_str("No scenario with a change recorded yet.\n\n");
+        return;
+    }
+    let mut header = vec!["scenario".to_string(), "workload, change".into()];
+    header.extend(MATRIX_COLUMNS.iter().map(|c| c.to_string()));
+    header.push("expectation source".into());
+    push_row(out, &header);
+    push_row(out, &vec!["---".to_string(); header.len()]);
+    for row in &report.matrix {
+        let mut cells = vec![
+            format!("`{}` **{}**", row.scenario, row.verdict.label()),
+            format!("{}: {}", row.key, row.changes.join("; then ")),
+        ];
+        if let Some(reason) = &row.unsupported {
+            cells[1] = format!("unsupported here: {reason}");
+        }
+        cells.extend(
+            row.cells
+                .iter()
+                .map(|c| format!("**{}** {}", c.verdict.label(), c.observed)),
+        );
+        cells.push(
+            row.sources
+                .iter()
+                .map(|(title, url)| format!("[{title}]({url})"))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+        );
+        push_row(out, &cells);
+    }
+    out.push_str(
+        "\nEach cell: verdict against the expectation of the scenario's (workload, strategy, \
+         change), then what was observed (per step `#n`, per pod and container where they \
+         differ). Pods a partition or a refusal holds back are judged as untouched.\n\n",
+    );
+}
+
+fn render_claims(report: &Report, out: &mut String) {
+    out.push_str("## Claims of the seed\n\n");
+    push_row(
+        out,
+        &[
+            "claim".into(),
+            "statement".into(),
+            "checked by".into(),
+            "verdict".into(),
+            "evidence".into(),
+        ],
+    );
+    push_row(out, &vec!["---".to_string(); 5]);
+    for claim in &report.claims {
+        let checked_by = if claim.scenarios.is_empty() {
+            "-".to_string()
+        } else {
+            claim.scenarios.join(", ")
+        };
+        let mut evidence: Vec<String> = claim.missing.iter().cloned().collect();
+        if claim.evidence.is_empty() {
+            evidence.push("no scenario recorded".into());
+        }
+        evidence.extend(claim.evidence.iter().cloned());
+        let evidence = evidence.join("<br>");
+        push_row(
+            out,
+            &[
+                claim.claim.id(),
+                claim.summary.clone(),
+                checked_by,
+                format!("**{}**", claim.verdict.label()),
+                evidence,
+            ],
+        );
+    }
+    out.push('\n');
+}
+
+fn render_scenarios(report: &Report, out: &mut String) {
+    out.push_str("## Scenarios\n\n");
+    for s in &report.scenarios {
+        out.push_str(&format!("### {}: {}\n\n", s.scenario, s.verdict.label()));
+        out.push_str(&format!(
+            "- {}\n- {}\n- namespace `{}`, {} .. {}\n- {}\n- images: {}\n",
+            s.summary,
+            s.workload,
+            s.namespace,
+            s.started_at,
+            s.finished_at,
+            s.cluster,
+            s.image_delivery
+        ));
+        for update in &s.updates {
+            out.push_str(&format!("- change {update}\n"));
+        }
+        if let Some(error) = &s.error {
+            out.push_str(&format!("- **stopped early**: {}\n", one_line(error)));
+        }
+        out.push('\n');
+        push_row(
+            out,
+            &[
+                "check".into(),
+                "claims".into(),
+                "expected".into(),
+                "observed".into(),
+                "verdict".into(),
+            ],
+        );
+        push_row(out, &vec!["---".to_string(); 5]);
+        for c in &s.checks {
+            let claims: Vec<String> = c.claims.iter().map(|c| c.id()).collect();
+            push_row(
+                out,
+                &[
+                    c.name.clone(),
+                    claims.join(" "),
+                    c.expected.clone(),
+                    c.observed.clone(),
+                    format!("**{}**", c.verdict.label()),
+                ],
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn push_row(out: &mut String, cells: &[String]) {
+    let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
+    out.push_str(&format!("| {} |\n", cells.join(" | ")));
+}
+
+/// A table cell must stay on one line and must not close the cell early.
+pub fn escape_cell(text: &str) -> String {
+    one_line(text).replace('|', "\\|")
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+
+    use super::*;
+    use crate::model::record::samples::{self, fixture};
+
+    /// A known race does not change the verdict; the report tells it, with
+    /// its cause and link, under its own heading.
+    #[test]
+    fn known_races_are_listed_with_their_cause() {
+        let raced = render_markdown(&build(&[fixture("quirks/graceful-readiness-flap.json")]));
+        assert!(raced.contains("### graceful-inplace: PASS"), "{raced}");
+        let section = raced
+            .split("## Known races met")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap();
+        assert!(section.contains(
+            "| graceful-inplace | #1 pod was out of the Service when its container stopped | \
+             [stale-ready-republished](https://github.com/kubernetes/kubernetes/issues/122002) |"
+        ));
+        assert!(section.contains("- `stale-ready-republished`: kruise writes"));
+        let calm = render_markdown(&build(&[fixture("graceful-inplace.json")]));
+        assert!(calm.contains("None of the known races (`src/races.rs`) showed in this run."));
+    }
+
+    fn both() -> Vec<ScenarioRecord> {
+        vec![samples::recreate(), samples::in_place()]
+    }
+
+    fn all() -> Vec<ScenarioRecord> {
+        std::fs::read_dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/observations"),
+        )
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| ScenarioRecord::load(&p).unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn columns_follow_the_seed_order_and_only_columns_run() {
+        let report = build(&both());
+        let labels: Vec<&str> = report.columns.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            vec!["CloneSet InPlaceIfPossible", "CloneSet ReCreate"]
+        );
+        assert!(report.comparison.iter().all(|r| r.cells.len() == 2));
+    }
+
+    #[test]
+    fn markdown_table_reproduces_the_seed_rows() {
+        let md = render_markdown(&build(&both()));
+        for row in Row::iter() {
+            assert!(md.contains(&format!("| {} |", row.label())), "{row:?}");
+        }
+        assert!(md.contains(
+            "| property | seed: standard rolling update | seed: OpenKruise in-place | \
+             CloneSet InPlaceIfPossible (`inplace-image`) | CloneSet ReCreate (`cloneset-recreate`) |"
+        ));
+        let pod_identity = md
+            .lines()
+            .find(|l| l.starts_with("| pod identity |"))
+            .unwrap();
+        let in_place = &samples::in_place().steps[0].pods[0].after;
+        let recreate = &samples::recreate().steps[0].pods[0];
+        assert!(pod_identity.contains(&format!(
+            "**PASS** kept (name {} kept, UID kept)",
+            in_place.name
+        )));
+        assert!(pod_identity.contains(&format!(
+            "**PASS** not kept (name {} -> {}, UID changed)",
+            recreate.before.name, recreate.after.name
+        )));
+    }
+
+    #[test]
+    fn table_rows_have_as_many_cells_as_the_header() {
+        let md = render_markdown(&build(&all()));
+        for start in ["| property", "| scenario"] {
+            let table: Vec<&str> = md
+                .lines()
+                .skip_while(|l| !l.starts_with(start))
+                .take_while(|l| l.starts_with('|'))
+                .collect();
+            assert!(table.len() > 2, "{start}");
+            let cells = |l: &str| l.matches(" | ").count();
+            assert!(table.iter().all(|l| cells(l) == cells(table[0])), "{start}");
+        }
+    }
+
+    #[test]
+    fn the_matrix_has_a_row_per_scenario_with_a_change_and_links_its_sources() {
+        let records = all();
+        let report = build(&records);
+        let with_steps = records.iter().filter(|r| !r.steps.is_empty()).count();
+        assert_eq!(report.matrix.len(), with_steps);
+        assert!(
+            report
+                .matrix
+                .iter()
+                .all(|r| r.cells.len() == MATRIX_COLUMNS.len())
+        );
+        assert!(report.matrix.iter().all(|r| r.verdict == Verdict::Pass));
+        let md = render_markdown(&report);
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| `sidecar-image`"))
+            .unwrap();
+        assert!(row.contains("**PASS** side in place"), "{row}");
+        assert!(row.contains("side 0 -> 1, app 0 -> 0"), "{row}");
+        assert!(
+            row.contains("(https://github.com/openkruise/kruise/blob/v1.9.0/"),
+            "{row}"
+        );
+        let partition = md.lines().find(|l| l.starts_with("| `partition`")).unwrap();
+        assert!(partition.contains("in place"), "{partition}");
+    }
+
+    #[test]
+    fn a_failing_matrix_cell_names_the_expectation() {
+        let mut record = fixture("metadata-only.json");
+        // As if the metadata change had restarted the container.
+        let image = samples::in_place();
+        record.steps[0].pods = image.steps[0].pods.clone();
+        let row = matrix_row(&record);
+        let restarted = &row.cells[1];
+        assert_eq!(restarted.verdict, Verdict::Fail);
+        assert!(
+            restarted.observed.contains("expected not rebuilt"),
+            "{}",
+            restarted.observed
+        );
+        assert_eq!(row.verdict, Verdict::Fail);
+    }
+
+    /// A real recording of a cluster without the gate the scenario needs:
+    /// UNSUPPORTED with the reason, never PASS, and no claim changes.
+    #[test]
+    fn an_unsupported_scenario_is_never_a_pass() {
+        let record = fixture("unsupported/workload-resize.json");
+        assert!(
+            record
+                .unsupported
+                .as_deref()
+                .unwrap()
+                .contains("InPlaceWorkloadVerticalScaling")
+        );
+        let checks = assess::scenario_checks(&record);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].verdict, Verdict::Unsupported);
+        let report = build(std::slice::from_ref(&record));
+        assert_eq!(report.matrix[0].verdict, Verdict::Unsupported);
+        assert_eq!(report.scenarios[0].verdict, Verdict::Unsupported);
+        let md = render_markdown(&report);
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| `workload-resize`"))
+            .unwrap();
+        assert!(
+            row.contains("**UNSUPPORTED** | unsupported here: kruise-manager runs without"),
+            "{row}"
+        );
+        assert!(!row.contains("PASS"), "{row}");
+        assert!(report.claims.iter().all(|c| c.verdict == Verdict::NotRun));
+    }
+
+    #[test]
+    fn claims_without_a_scenario_are_not_run() {
+        let md = render_markdown(&build(&[samples::in_place()]));
+        let line = |id: &str| {
+            md.lines()
+                .find(|l| l.starts_with(&format!("| {id} |")))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line("C12").contains("**NOT RUN**"));
+        assert!(line("C12").contains("no scenario recorded"));
+        assert!(line("C10").contains("**NOT RUN**"), "comparison claim");
+        assert!(line("C13").contains("needs a run of Deployment RollingUpdate"));
+        assert!(md.contains("Not run: CloneSet ReCreate, Deployment RollingUpdate."));
+        assert!(line("C2").contains("**PASS**"));
+        assert!(line("C2").contains("inplace-image"));
+    }
+
+    #[test]
+    fn every_claim_passes_on_the_shipped_recordings() {
+        let report = build(&all());
+        for claim in &report.claims {
+            assert_eq!(claim.verdict, Verdict::Pass, "{:?}", claim.claim);
+        }
+    }
+
+    #[test]
+    fn empty_observations_render_everything_not_run() {
+        let report = build(&[]);
+        assert!(report.claims.iter().all(|c| c.verdict == Verdict::NotRun));
+        let md = render_markdown(&report);
+        assert!(md.contains("every column NOT RUN"));
+        assert!(md.contains("No scenario with a change recorded yet."));
+    }
+
+    #[test]
+    fn failing_cells_name_the_expectation() {
+        let mut record = samples::in_place();
+        let read = &mut record.steps[0].pods[0].read_back;
+        let disk = read
+            .iter_mut()
+            .find(|m| m.location == crate::model::record::MarkerLocation::DiskEmptyDir)
+            .unwrap();
+        disk.found = None;
+        let md = render_markdown(&build(&[record]));
+        let line = md.lines().find(|l| l.starts_with("| emptyDir |")).unwrap();
+        assert!(
+            line.contains("**FAIL** not kept (file gone); expected kept"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn cells_are_escaped() {
+        assert_eq!(escape_cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn the_run_folder_is_written_once_and_rendered_again_from_results() {
+        let dir = std::env::temp_dir().join(format!("ipc-report-{}", crate::short_id()));
+        samples::in_place().save(&dir.join("observations")).unwrap();
+        std::fs::write(dir.join("observations/broken.json"), "{").unwrap();
+        let context = folder::RunContext {
+            run_id: "run-1".into(),
+            ..Default::default()
+        };
+        let md = folder::write_run(&dir, &context).unwrap().1;
+        let text = std::fs::read_to_string(&md).unwrap();
+        assert!(text.contains("inplace-image"));
+        assert!(text.contains("broken.json"), "unreadable files are listed");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["claims"].as_array().unwrap().len(), 13);
+        assert_eq!(json["matrix"].as_array().unwrap().len(), 1);
+        let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(
+            junit.contains("<testcase name=\"inplace-image\""),
+            "{junit}"
+        );
+        // results.json alone renders the same report again.
+        std::fs::remove_dir_all(dir.join("observations")).unwrap();
+        std::fs::remove_file(&md).unwrap();
+        let again = folder::render_again(&dir).unwrap();
+        assert!(
+            std::fs::read_to_string(again)
+                .unwrap()
+                .contains("inplace-image")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn junit_carries_expected_versus_observed_and_unsupported_is_a_failure() {
+        let mut failing = samples::in_place();
+        let read = &mut failing.steps[0].pods[0].read_back;
+        let disk = read
+            .iter_mut()
+            .find(|m| m.location == crate::model::record::MarkerLocation::DiskEmptyDir)
+            .unwrap();
+        disk.found = None;
+        let unsupported = fixture("unsupported/workload-resize.json");
+        let xml = junit("run-1", &[failing, unsupported, samples::recreate()]).unwrap();
+        assert!(
+            xml.contains("[emptyDir] expected kept, observed not kept (file gone)"),
+            "{xml}"
+        );
+        assert!(xml.contains("type=\"unsupported\""), "{xml}");
+        assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
+        assert!(xml.contains("<testcase name=\"cloneset-recreate\""));
+    }
+}

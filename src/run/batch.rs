@@ -1,0 +1,50 @@
+//! Runs a list of scenarios against one cluster, some at a time, the way
+//! the CLI and `qualify` do (`cargo test` schedules its own).
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::environment::config::RunConfig;
+use crate::scenarios::catalog::Scenario;
+
+/// How one scenario ended.
+#[derive(Debug)]
+pub struct Ran {
+    pub scenario: &'static str,
+    pub error: Option<String>,
+    pub took: Duration,
+}
+
+/// Runs `scenarios`, `jobs` at a time; a scenario that measures throughput
+/// runs alone afterwards, so that no other scenario's I/O skews its figures.
+/// Each scenario announces its verdict on the event stream as it ends.
+pub async fn run_scenarios(
+    config: &RunConfig,
+    scenarios: &[&'static Scenario],
+    jobs: usize,
+) -> Vec<Ran> {
+    let (alone, shared): (Vec<_>, Vec<_>) = scenarios.iter().partition(|s| s.runs_alone());
+    let mut ran: Vec<Ran> = futures::stream::iter(shared)
+        .map(|s| run_one(config, s))
+        .buffer_unordered(jobs.max(1))
+        .collect()
+        .await;
+    for scenario in alone {
+        ran.push(run_one(config, scenario).await);
+    }
+    ran
+}
+
+async fn run_one(config: &RunConfig, scenario: &'static Scenario) -> Ran {
+    let started = Instant::now();
+    let error = crate::run::runner::run_with(config, scenario)
+        .await
+        .err()
+        .map(|e| format!("{e:#}"));
+    Ran {
+        scenario: scenario.name,
+        error,
+        took: started.elapsed(),
+    }
+}

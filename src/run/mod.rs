@@ -1,0 +1,11 @@
+//! Running scenarios on a cluster: one scenario, a batch, a qualification
+//! matrix, requirements, diagnostics, and cleanup of what a run created.
+
+pub mod batch;
+pub mod cleanup;
+pub mod diagnostics;
+pub mod pod_security;
+pub mod qualify;
+pub mod requirements;
+pub mod runner;
+pub mod secrets;

@@ -1,0 +1,645 @@
+//! Release qualification over a matrix of Kubernetes x OpenKruise versions
+//! x profiles. Each cell: build what is missing (`scripts/bootstrap`, cached
+//! by version), create a kind cluster of that version with that OpenKruise
+//! (`scripts/cluster up`), run the scenarios, delete the cluster. Cells
+//! write their own folder (`cells/<cell>/` with `cell.json`); `merge`
+//! combines any set of cell folders into one report and one gate decision,
+//! so a CI system can fan cells out over runners (`--cell`, `--shard`).
+//!
+//! ```yaml
+//! kubernetes: [v1.34.4, v1.35.4]
+//! openkruise:
+//!   - {version: v1.9.0, module_sum: "h1:..."}   # the Go module's h1: hash
+//!   - {version: v1.8.2, module_sum: "h1:..."}
+//! profiles:                                      # optional; one "default"
+//!   - name: default
+//!     kind_config: ../kind-config/single-node.yaml   # relative to this file
+//!     kruise_feature_gates: {InPlaceWorkloadVerticalScaling: true}
+//! scenarios: [inplace-image, cloneset-recreate]  # optional; default all
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::environment::cluster::ClusterSource;
+use crate::environment::config::RunConfig;
+use crate::scenarios::catalog::{self, Scenario};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matrix {
+    pub kubernetes: Vec<String>,
+    pub openkruise: Vec<KruiseRelease>,
+    #[serde(default = "default_profiles")]
+    pub profiles: Vec<Profile>,
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    /// The folder the file is in: profile paths are relative to it.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KruiseRelease {
+    pub version: String,
+    /// The module's `h1:` hash: the checksum database does not answer for
+    /// kruise here, so the pin is ours.
+    pub module_sum: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub kind_config: Option<PathBuf>,
+    /// Added to kruise-manager's --feature-gates (they override ours).
+    #[serde(default)]
+    pub kruise_feature_gates: BTreeMap<String, bool>,
+}
+
+fn default_profiles() -> Vec<Profile> {
+    vec![Profile {
+        name: "default".into(),
+        kind_config: None,
+        kruise_feature_gates: BTreeMap::new(),
+    }]
+}
+
+/// One combination of the matrix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub name: String,
+    pub kubernetes: String,
+    pub openkruise: KruiseRelease,
+    pub profile: Profile,
+}
+
+/// Before any cell runs: the programs qualify drives, and every version the
+/// selected cells name, looked up on the Go module proxy that bootstrap
+/// builds them from (an unknown version fails here, not after a cluster).
+pub fn preflight(cells: &[Cell]) -> anyhow::Result<()> {
+    crate::environment::tools::require(&[
+        (
+            "go",
+            "bootstrap builds each cell's versions",
+            "install Go 1.22 or newer",
+        ),
+        (
+            "podman",
+            "kind's provider and the image builds",
+            "scripts/bootstrap installs it",
+        ),
+        ("bash", "the project's scripts", "install bash"),
+    ])?;
+    let mut wanted = std::collections::BTreeSet::new();
+    for cell in cells {
+        wanted.insert(("Kubernetes", "k8s.io/kubernetes", cell.kubernetes.clone()));
+        wanted.insert((
+            "OpenKruise",
+            "github.com/openkruise/kruise",
+            cell.openkruise.version.clone(),
+        ));
+    }
+    for (what, module, version) in wanted {
+        module_served(module, &version).map_err(|cause| {
+            anyhow::anyhow!(
+                "the matrix names {what} {version}, which the Go module proxy does not serve \
+                 ({cause}); hint: list the served versions with `go list -m -versions {module}`"
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn module_served(module: &str, version: &str) -> Result<(), String> {
+    let output = std::process::Command::new("go")
+        .args(["list", "-m", "-json", &format!("{module}@{version}")])
+        .current_dir(std::env::temp_dir())
+        .env("GOFLAGS", "-mod=mod")
+        .env("GONOSUMDB", module)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run go: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("go list failed")
+        .trim()
+        .to_string())
+}
+
+impl Matrix {
+    pub fn load(path: &Path) -> anyhow::Result<Matrix> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the matrix {}", path.display()))?;
+        let mut matrix =
+            Matrix::parse(&text).with_context(|| format!("matrix {}", path.display()))?;
+        matrix.dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        for profile in &matrix.profiles {
+            if let Some(config) = &profile.kind_config {
+                let resolved = matrix.dir.join(config);
+                anyhow::ensure!(
+                    resolved.is_file(),
+                    "matrix {}: profile {}: kind_config {} is not a file; hint: paths are \
+                     relative to the matrix file",
+                    path.display(),
+                    profile.name,
+                    resolved.display()
+                );
+            }
+        }
+        Ok(matrix)
+    }
+
+    /// Parses and checks: versions look like versions, names are unique
+    /// and folder-safe, scenarios exist.
+    pub fn parse(text: &str) -> anyhow::Result<Matrix> {
+        let matrix: Matrix = serde_yaml::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}; hint: fields are kubernetes, openkruise (version, module_sum), profiles \
+                 (name, kind_config, kruise_feature_gates), scenarios"
+            )
+        })?;
+        anyhow::ensure!(
+            !matrix.kubernetes.is_empty() && !matrix.openkruise.is_empty(),
+            "the matrix needs at least one Kubernetes and one OpenKruise version"
+        );
+        for version in matrix
+            .kubernetes
+            .iter()
+            .chain(matrix.openkruise.iter().map(|k| &k.version))
+        {
+            anyhow::ensure!(
+                is_release(version),
+                "{version:?} is not a release version; hint: write vMAJOR.MINOR.PATCH, e.g. v1.34.4"
+            );
+        }
+        for kruise in &matrix.openkruise {
+            anyhow::ensure!(
+                kruise.module_sum.starts_with("h1:"),
+                "OpenKruise {}: module_sum {:?} is not an h1: hash; hint: `go mod download -json \
+                 github.com/openkruise/kruise@{}` prints it as Sum",
+                kruise.version,
+                kruise.module_sum,
+                kruise.version
+            );
+        }
+        for profile in &matrix.profiles {
+            anyhow::ensure!(
+                folder_safe(&profile.name),
+                "profile name {:?}: use letters, digits and '-'",
+                profile.name
+            );
+        }
+        for name in &matrix.scenarios {
+            catalog::find(name)?;
+        }
+        let cells = matrix.cells();
+        let mut names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        anyhow::ensure!(
+            names.len() == cells.len(),
+            "the matrix names a version or profile twice"
+        );
+        Ok(matrix)
+    }
+
+    /// Every cell, Kubernetes outermost.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for kubernetes in &self.kubernetes {
+            for openkruise in &self.openkruise {
+                for profile in &self.profiles {
+                    cells.push(Cell {
+                        name: format!(
+                            "k8s-{kubernetes}-kruise-{}-{}",
+                            openkruise.version, profile.name
+                        ),
+                        kubernetes: kubernetes.clone(),
+                        openkruise: openkruise.clone(),
+                        profile: profile.clone(),
+                    });
+                }
+            }
+        }
+        cells
+    }
+
+    pub fn scenarios(&self) -> anyhow::Result<Vec<&'static Scenario>> {
+        if self.scenarios.is_empty() {
+            return Ok(catalog::default_selection());
+        }
+        self.scenarios.iter().map(|n| catalog::find(n)).collect()
+    }
+
+    /// The cells to run: those named, else this shard's, else all.
+    pub fn select(&self, named: &[String], shard: Option<Shard>) -> anyhow::Result<Vec<Cell>> {
+        let cells = self.cells();
+        if !named.is_empty() {
+            return named
+                .iter()
+                .map(|n| {
+                    cells
+                        .iter()
+                        .find(|c| c.name == *n)
+                        .cloned()
+                        .with_context(|| {
+                            format!(
+                                "no cell {n:?} in the matrix; hint: cells are {}",
+                                cells
+                                    .iter()
+                                    .map(|c| c.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        })
+                })
+                .collect();
+        }
+        Ok(match shard {
+            None => cells,
+            Some(shard) => cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % shard.count == shard.index - 1)
+                .map(|(_, c)| c)
+                .collect(),
+        })
+    }
+}
+
+fn is_release(version: &str) -> bool {
+    let Some(rest) = version.strip_prefix('v') else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn folder_safe(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// `--shard i/n`: the i-th of n (1-based) slices of the cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)));
+        match parsed {
+            Some((index, count)) if count > 0 && (1..=count).contains(&index) => {
+                Ok(Shard { index, count })
+            }
+            _ => Err(format!("{text:?}: expected i/n with 1 <= i <= n, e.g. 2/4")),
+        }
+    }
+}
+
+pub use crate::model::cell::{CELL_FILE, CellSummary};
+
+/// Runs one cell into `dir`; an infrastructure failure is written into
+/// `cell.json` (and returned as such), never raised.
+pub async fn run_cell(
+    base: &RunConfig,
+    cell: &Cell,
+    matrix: &Matrix,
+    dir: &Path,
+    jobs: usize,
+    keep_cluster: bool,
+) -> CellSummary {
+    let started = Instant::now();
+    let scenarios = matrix.scenarios().unwrap_or_default();
+    let mut summary = CellSummary {
+        name: cell.name.clone(),
+        kubernetes: cell.kubernetes.clone(),
+        openkruise: cell.openkruise.version.clone(),
+        profile: cell.profile.name.clone(),
+        cluster: format!("ipc-q-{}", crate::short_id()),
+        started_at: crate::now_rfc3339(),
+        wall_seconds: 0.0,
+        build_seconds: 0.0,
+        scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
+        infrastructure_error: None,
+    };
+    let env = cell_env(cell, matrix);
+    let progress = |m: &str| crate::model::event::note(&cell.name, m);
+    crate::run::cleanup::on_interrupt(|plan| {
+        plan.repo_root = base.repo_root.clone();
+        plan.run_id = base.run_id.clone();
+        plan.kubeconfig = None;
+        plan.delete_cluster = (!keep_cluster).then(|| summary.cluster.clone());
+    });
+    progress("building what is missing (scripts/bootstrap; cached per version)");
+    let built = Instant::now();
+    let outcome = async {
+        script(&base.repo_root, "scripts/bootstrap", &[], &env)
+            .await
+            .context("scripts/bootstrap failed")?;
+        summary.build_seconds = built.elapsed().as_secs_f64();
+        progress(&format!(
+            "cluster {} (kind, {})",
+            summary.cluster, cell.kubernetes
+        ));
+        let mut up = vec!["up", "--name", summary.cluster.as_str()];
+        let kind_config = cell
+            .profile
+            .kind_config
+            .as_ref()
+            .map(|c| matrix.dir.join(c).display().to_string());
+        if let Some(config) = &kind_config {
+            up.extend(["--config", config]);
+        }
+        let printed = script(&base.repo_root, "scripts/cluster", &up, &env)
+            .await
+            .context("scripts/cluster up failed")?;
+        let kubeconfig = crate::environment::cluster::parse_kubeconfig_line(&printed)
+            .context("scripts/cluster up printed no KUBECONFIG= line")?;
+        let mut config = base.clone();
+        config.cluster = ClusterSource::Kubeconfig {
+            path: kubeconfig,
+            kind_node: Some(summary.cluster.clone()),
+        };
+        config.output_dir = dir.to_path_buf();
+        config.cell = cell.name.clone();
+        config.link_latest = false;
+        verify_versions(&config, cell).await?;
+        config.prepare_run_dir()?;
+        progress(&format!("running {} scenario(s)", scenarios.len()));
+        crate::run::batch::run_scenarios(&config, &scenarios, jobs).await;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    if let Err(err) = outcome {
+        progress(&format!("infrastructure failure: {err:#}"));
+        summary.infrastructure_error = Some(format!("{err:#}"));
+    }
+    if keep_cluster {
+        progress(&format!("kept cluster {}", summary.cluster));
+    } else if let Err(err) =
+        crate::environment::cluster::delete(&base.repo_root, &summary.cluster).await
+    {
+        progress(&format!("warning: {err:#}"));
+    }
+    summary.wall_seconds = started.elapsed().as_secs_f64();
+    if let Err(err) = write_summary(dir, &summary) {
+        progress(&format!("warning: {err:#}"));
+    }
+    summary
+}
+
+/// The cluster really runs the cell's versions (a cached image under the
+/// wrong tag would otherwise qualify the wrong release).
+async fn verify_versions(config: &RunConfig, cell: &Cell) -> anyhow::Result<()> {
+    let cluster = crate::environment::cluster::acquire(
+        &config.cluster,
+        &config.repo_root,
+        &config.locks_dir(),
+    )
+    .await?;
+    let client = cluster.client().await?;
+    let server = client.apiserver_version().await?.git_version;
+    anyhow::ensure!(
+        server == cell.kubernetes,
+        "the cluster's API server reports {server}, the cell asks for {}",
+        cell.kubernetes
+    );
+    let kruise = crate::observe::kruise::installed_version(&client).await;
+    anyhow::ensure!(
+        kruise.as_deref() == Some(cell.openkruise.version.as_str()),
+        "the cluster runs OpenKruise {kruise:?}, the cell asks for {}",
+        cell.openkruise.version
+    );
+    Ok(())
+}
+
+fn write_summary(dir: &Path, summary: &CellSummary) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(CELL_FILE);
+    std::fs::write(&path, serde_json::to_string_pretty(summary)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The environment `scripts/bootstrap` and `scripts/cluster` read for a
+/// cell: versions, the module pin, extra kruise gates. Image names are left
+/// for scripts/env.sh to derive from the versions.
+fn cell_env(cell: &Cell, _matrix: &Matrix) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("K8S_VERSION".to_string(), cell.kubernetes.clone()),
+        ("KRUISE_VERSION".into(), cell.openkruise.version.clone()),
+        (
+            "KRUISE_MODULE_SUM".into(),
+            cell.openkruise.module_sum.clone(),
+        ),
+    ];
+    if !cell.profile.kruise_feature_gates.is_empty() {
+        let gates: Vec<String> = cell
+            .profile
+            .kruise_feature_gates
+            .iter()
+            .map(|(g, on)| format!("{g}={on}"))
+            .collect();
+        env.push(("IPC_KRUISE_GATES".into(), gates.join(",")));
+    }
+    env
+}
+
+/// Runs a project script with the cell's environment; its stderr (progress)
+/// goes to ours, its stdout is returned.
+async fn script(
+    repo_root: &Path,
+    script: &str,
+    args: &[&str],
+    env: &[(String, String)],
+) -> anyhow::Result<String> {
+    let mut command = tokio::process::Command::new(repo_root.join(script));
+    command
+        .args(args)
+        .current_dir(repo_root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    // Names derived from versions must come from the cell's versions.
+    for derived in [
+        "IPC_NODE_IMAGE",
+        "IPC_KRUISE_IMAGE",
+        "IPC_K8S_BIN",
+        "IPC_KIND_BIN",
+    ] {
+        command.env_remove(derived);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    // Its own process group, stopped by the interruption handler.
+    command.process_group(0);
+    // spawn, not output(): output() would capture stderr, the progress.
+    let child = command
+        .spawn()
+        .with_context(|| format!("running {script}"))?;
+    let pid = child.id().unwrap_or_default();
+    crate::environment::interrupt::track_child(pid);
+    let output = child.wait_with_output().await;
+    crate::environment::interrupt::untrack_child(pid);
+    let output = output.with_context(|| format!("running {script}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    // Progress printed on stdout (bootstrap's) is passed on, the
+    // KUBECONFIG= contract line excepted.
+    for line in stdout.lines().filter(|l| !l.starts_with("KUBECONFIG=")) {
+        crate::model::event::note(script, line);
+    }
+    anyhow::ensure!(
+        output.status.success(),
+        "{script} {} exited with {}",
+        args.join(" "),
+        output.status
+    );
+    Ok(stdout)
+}
+
+/// Cell folders under `dirs`: each one holding `cell.json`, or a run folder
+/// holding `cells/*/cell.json`.
+pub fn find_cells(dirs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, CellSummary)>> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        let candidates: Vec<PathBuf> = if dir.join(CELL_FILE).is_file() {
+            vec![dir.clone()]
+        } else {
+            let cells = dir.join("cells");
+            let mut list: Vec<PathBuf> = std::fs::read_dir(&cells)
+                .with_context(|| {
+                    format!(
+                        "{} holds no {CELL_FILE} and no cells/; hint: name cell folders or \
+                         qualify run folders",
+                        dir.display()
+                    )
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join(CELL_FILE).is_file())
+                .collect();
+            list.sort();
+            list
+        };
+        for path in candidates {
+            let file = path.join(CELL_FILE);
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let summary: CellSummary = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", file.display()))?;
+            found.push((path, summary));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MATRIX: &str = "
+kubernetes: [v1.34.4, v1.35.4]
+openkruise:
+  - {version: v1.9.0, module_sum: 'h1:a='}
+  - {version: v1.8.2, module_sum: 'h1:b='}
+";
+
+    #[test]
+    fn cells_are_the_product_with_kubernetes_outermost() {
+        let matrix = Matrix::parse(MATRIX).unwrap();
+        let names: Vec<String> = matrix.cells().into_iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            [
+                "k8s-v1.34.4-kruise-v1.9.0-default",
+                "k8s-v1.34.4-kruise-v1.8.2-default",
+                "k8s-v1.35.4-kruise-v1.9.0-default",
+                "k8s-v1.35.4-kruise-v1.8.2-default",
+            ]
+        );
+        assert_eq!(
+            matrix.scenarios().unwrap().len(),
+            catalog::default_selection().len()
+        );
+    }
+
+    #[test]
+    fn shards_split_the_cells_without_overlap() {
+        let matrix = Matrix::parse(MATRIX).unwrap();
+        let shard = |s: &str| matrix.select(&[], Some(s.parse().unwrap())).unwrap();
+        let (first, second) = (shard("1/2"), shard("2/2"));
+        assert_eq!(first.len() + second.len(), 4);
+        assert!(first.iter().all(|c| !second.contains(c)));
+        assert_eq!(shard("3/3").len(), 1);
+        for bad in ["0/2", "3/2", "1/0", "x", "1-2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_named_cell_must_exist() {
+        let matrix = Matrix::parse(MATRIX).unwrap();
+        let one = matrix
+            .select(&["k8s-v1.35.4-kruise-v1.8.2-default".into()], None)
+            .unwrap();
+        assert_eq!(one[0].openkruise.version, "v1.8.2");
+        let err = matrix.select(&["k8s-v9".into()], None).unwrap_err();
+        assert!(format!("{err:#}").contains("hint: cells are"));
+    }
+
+    #[test]
+    fn malformed_matrices_are_refused_with_a_reason() {
+        let refused = |text: &str| format!("{:#}", Matrix::parse(text).unwrap_err());
+        assert!(refused("kubernetes: [v1.34.4]\nopenkruise: []\n").contains("at least one"));
+        assert!(
+            refused("kubernetes: [1.34]\nopenkruise: [{version: v1.9.0, module_sum: 'h1:x'}]\n")
+                .contains("not a release version")
+        );
+        assert!(
+            refused("kubernetes: [v1.34.4]\nopenkruise: [{version: v1.9.0, module_sum: x}]\n")
+                .contains("not an h1: hash")
+        );
+        assert!(refused(&format!("{MATRIX}kubernets: [v1]\n")).contains("hint: fields are"));
+        assert!(refused(&format!("{MATRIX}scenarios: [nope]\n")).contains("nope"));
+        assert!(refused("kubernetes: [v1.34.4, v1.34.4]\nopenkruise: [{version: v1.9.0, module_sum: 'h1:x'}]\n")
+            .contains("twice"));
+    }
+
+    #[test]
+    fn the_cell_environment_carries_versions_and_gates() {
+        let mut matrix = Matrix::parse(MATRIX).unwrap();
+        matrix.profiles[0]
+            .kruise_feature_gates
+            .insert("InPlaceWorkloadVerticalScaling".into(), false);
+        let cell = &matrix.cells()[3];
+        let env: BTreeMap<String, String> = cell_env(cell, &matrix).into_iter().collect();
+        assert_eq!(env["K8S_VERSION"], "v1.35.4");
+        assert_eq!(env["KRUISE_VERSION"], "v1.8.2");
+        assert_eq!(env["KRUISE_MODULE_SUM"], "h1:b=");
+        assert_eq!(
+            env["IPC_KRUISE_GATES"],
+            "InPlaceWorkloadVerticalScaling=false"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! What a scenario needs of the cluster beyond OpenKruise itself: kruise
+//! feature gates, a Kubernetes minimum, the fixture's APIs at the versions
+//! it is written for, a default StorageClass. A cluster
+//! that lacks one makes the scenario "unsupported here" with the reason and
+//! a hint, never a pass and never a half-run scenario.
+
+use std::path::Path;
+
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::Client;
+use kube::api::Api;
+use serde_json::Value;
+
+use crate::scenarios::catalog::Scenario;
+
+const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+
+/// Every requirement of `scenario` the cluster does not meet, one reason
+/// (with its hint) each; empty when the scenario can run.
+pub async fn unmet(
+    client: &Client,
+    repo_root: &Path,
+    scenario: &Scenario,
+) -> anyhow::Result<Vec<String>> {
+    let mut reasons = Vec::new();
+    let missing =
+        crate::observe::kruise::missing_gates(client, scenario.requires_kruise_gates).await?;
+    if !missing.is_empty() {
+        reasons.push(gates_reason(&missing));
+    }
+    if let Some(minimum) = minimum_kubernetes(scenario) {
+        let version = client.apiserver_version().await?.git_version;
+        if !at_least(&version, minimum) {
+            reasons.push(format!(
+                "Kubernetes {version} is older than v{}.{}, the first to resize pods in place \
+                 (pods/resize); hint: qualify on v{}.{} or newer",
+                minimum.0, minimum.1, minimum.0, minimum.1
+            ));
+        }
+    }
+    let docs = crate::workloads::load_fixture(repo_root, scenario.fixture)?;
+    reasons.extend(unserved_apis(client, &docs).await?);
+    if needs_default_storage_class(&docs) {
+        let classes: Api<StorageClass> = Api::all(client.clone());
+        let classes = classes.list(&Default::default()).await?.items;
+        if !classes.iter().any(is_default_class) {
+            reasons.push(
+                "the cluster has no default StorageClass and the fixture's claims name none; \
+                 hint: mark one with the annotation storageclass.kubernetes.io/is-default-class=true"
+                    .to_string(),
+            );
+        }
+    }
+    Ok(reasons)
+}
+
+/// The fixture's kinds the cluster does not serve at the version the
+/// fixture is written for (OpenKruise v1.8 serves Advanced DaemonSet only as
+/// v1alpha1, for instance).
+async fn unserved_apis(client: &Client, docs: &[Value]) -> anyhow::Result<Vec<String>> {
+    let mut reasons = Vec::new();
+    for doc in docs {
+        let gvk = crate::workloads::document_gvk(doc)?;
+        if kube::discovery::pinned_kind(client, &gvk).await.is_err() {
+            let api = if gvk.group.is_empty() {
+                gvk.version.clone()
+            } else {
+                format!("{}/{}", gvk.group, gvk.version)
+            };
+            let served = served_versions(client, &gvk.group, &gvk.kind).await;
+            reasons.push(format!(
+                "the cluster does not serve {api} {}, the API the fixture is written for ({}); \
+                 hint: an OpenKruise release that serves it",
+                gvk.kind,
+                if served.is_empty() {
+                    "served at no version".to_string()
+                } else {
+                    format!("served as {}", served.join(", "))
+                }
+            ));
+        }
+    }
+    Ok(reasons)
+}
+
+/// The versions of `group` that serve `kind`.
+async fn served_versions(client: &Client, group: &str, kind: &str) -> Vec<String> {
+    let Ok(group) = kube::discovery::group(client, group).await else {
+        return Vec::new();
+    };
+    group
+        .versions()
+        .filter(|v| {
+            group
+                .versioned_resources(v)
+                .iter()
+                .any(|(r, _)| r.kind == kind)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn gates_reason(missing: &[String]) -> String {
+    format!(
+        "kruise-manager runs without {}; hint: add `{}` to its --feature-gates \
+         (this project: kind-config/kruise-overlay/patches.yaml)",
+        missing.join(", "),
+        missing
+            .iter()
+            .map(|g| format!("{g}=true"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// The highest Kubernetes minimum among the scenario's changes.
+fn minimum_kubernetes(scenario: &Scenario) -> Option<(u32, u32)> {
+    scenario
+        .changes
+        .iter()
+        .filter_map(|c| c.minimum_kubernetes())
+        .max()
+}
+
+/// `v1.34.4` (or `v1.35.0-rc.1+k3s1`) is at least `(major, minor)`.
+pub fn at_least(git_version: &str, minimum: (u32, u32)) -> bool {
+    let mut parts = git_version
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= minimum,
+        // An unreadable version is not refused on a guess.
+        _ => true,
+    }
+}
+
+/// A claim (standalone or a template) without `storageClassName` is bound
+/// through the cluster's default class.
+pub fn needs_default_storage_class(docs: &[Value]) -> bool {
+    let unnamed = |claim: &Value| claim.pointer("/spec/storageClassName").is_none();
+    docs.iter().any(|doc| {
+        let standalone = doc["kind"] == "PersistentVolumeClaim" && unnamed(doc);
+        let templates = doc
+            .pointer("/spec/volumeClaimTemplates")
+            .and_then(Value::as_array)
+            .is_some_and(|claims| claims.iter().any(unnamed));
+        standalone || templates
+    })
+}
+
+fn is_default_class(class: &StorageClass) -> bool {
+    class
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_by_major_and_minor() {
+        assert!(at_least("v1.34.4", (1, 33)));
+        assert!(at_least("v1.33.0-rc.1", (1, 33)));
+        assert!(!at_least("v1.32.9", (1, 33)));
+        assert!(!at_least("v1.9.0+k3s1", (1, 33)));
+        assert!(at_least("garbage", (1, 33)));
+    }
+
+    #[test]
+    fn unnamed_claims_need_the_default_class() {
+        let docs = |yaml: &str| crate::workloads::parse_documents(yaml).unwrap();
+        let template = docs(
+            "kind: CloneSet\nspec:\n  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {}\n",
+        );
+        assert!(needs_default_storage_class(&template));
+        let named = docs("kind: PersistentVolumeClaim\nspec: {storageClassName: fast}\n");
+        assert!(!needs_default_storage_class(&named));
+        let standalone = docs("kind: PersistentVolumeClaim\nspec: {}\n");
+        assert!(needs_default_storage_class(&standalone));
+        assert!(!needs_default_storage_class(&docs(
+            "kind: Deployment\nspec: {}\n"
+        )));
+    }
+
+    #[test]
+    fn every_pvc_fixture_is_seen_to_need_storage() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let inplace =
+            crate::workloads::load_fixture(root, "fixtures/cloneset-inplace.yaml").unwrap();
+        assert!(needs_default_storage_class(&inplace));
+    }
+
+    #[test]
+    fn resize_scenarios_need_a_recent_kubernetes() {
+        let resize = crate::scenarios::catalog::find("pod-resize").unwrap();
+        assert_eq!(minimum_kubernetes(resize), Some((1, 33)));
+        let image = crate::scenarios::catalog::find("inplace-image").unwrap();
+        assert_eq!(minimum_kubernetes(image), None);
+    }
+
+    #[test]
+    fn gate_reasons_carry_the_flag_to_add() {
+        let reason = gates_reason(&["InPlaceWorkloadVerticalScaling".into()]);
+        assert!(reason.contains("hint: add `InPlaceWorkloadVerticalScaling=true`"));
+    }
+}

@@ -1,0 +1,507 @@
+//! The scenarios, as data: a fixture, the changes applied one after the
+//! other, the suite that runs it. Which pods and containers are followed
+//! needs no entry: every pod of the workload and every container of each
+//! pod is probed. What each change must do is in `expect`, keyed by the
+//! fixture's workload kind and strategy and the change's type. Adding a
+//! scenario of an existing kind and change type is an entry here, a
+//! fixture and (for a new key) expectation rows.
+
+use anyhow::Context;
+
+use crate::changes::{
+    Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, Image, Metadata,
+    PodAnnotation, PodResize, SidecarSetImage,
+};
+use crate::faults::{ContainerdRestarted, DAEMON_RESTARTED, Fault, MANAGER_KILLED};
+use crate::observe::traffic::Traffic;
+use crate::scenarios::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
+
+#[derive(Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    /// The cargo test target that runs it.
+    pub suite: &'static str,
+    pub summary: &'static str,
+    pub fixture: &'static str,
+    /// Applied in order, each waited for and observed.
+    pub changes: &'static [&'static dyn Change],
+    /// Feeds this column of the seed's comparison table.
+    pub seed_column: Option<&'static str>,
+    /// Also measure memory vs disk emptyDir throughput (C12).
+    pub measure_throughput: bool,
+    /// OpenKruise feature gates kruise-manager must run with; without them
+    /// the scenario is "unsupported here" (never a pass).
+    pub requires_kruise_gates: &'static [&'static str],
+    /// A Service and client pod of the fixture to watch through each change.
+    pub traffic: Option<Traffic>,
+    /// The fault injected during the first change (the opt-in `faults`
+    /// profile); such scenarios run only when asked for.
+    pub fault: Option<&'static dyn Fault>,
+}
+
+impl Scenario {
+    /// In the default selection (every scenario but the faults profile).
+    pub fn by_default(&self) -> bool {
+        self.fault.is_none()
+    }
+
+    /// Run with nothing beside it: a throughput figure would measure its
+    /// neighbours' load, a fault would disturb their updates.
+    pub fn runs_alone(&self) -> bool {
+        self.measure_throughput || self.fault.is_some()
+    }
+}
+
+/// What runs when no scenario is named.
+pub fn default_selection() -> Vec<&'static Scenario> {
+    CATALOG.iter().filter(|s| s.by_default()).collect()
+}
+
+/// The opt-in faults profile, run one scenario at a time: a fault in the
+/// cluster's OpenKruise or runtime would disturb any scenario beside it.
+pub fn faults_profile() -> Vec<&'static Scenario> {
+    CATALOG.iter().filter(|s| !s.by_default()).collect()
+}
+
+const TO_V2: &dyn Change = &Image {
+    to: &[("app", "v2")],
+};
+const TO_V1: &dyn Change = &Image {
+    to: &[("app", "v1")],
+};
+const PLAIN_ENV: &dyn Change = &EnvValue {
+    container: "app",
+    name: "IPC_PLAIN",
+};
+
+pub const CATALOG: &[Scenario] = &[
+    Scenario {
+        name: "inplace-image",
+        suite: "inplace",
+        summary: "CloneSet InPlaceIfPossible, image v1 -> v2 (the seed's subject)",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: Some(COLUMN_IN_PLACE),
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "inplace-successive",
+        suite: "inplace",
+        summary: "three successive in-place updates: restartCount 3, four containerIDs",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2, TO_V1, TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "cloneset-recreate",
+        suite: "comparison",
+        summary: "CloneSet ReCreate, image v1 -> v2",
+        fixture: "fixtures/cloneset-recreate.yaml",
+        changes: &[TO_V2],
+        seed_column: Some(COLUMN_RECREATE),
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "deployment-rolling",
+        suite: "comparison",
+        summary: "Deployment RollingUpdate, image v1 -> v2 (the seed's standard column)",
+        fixture: "fixtures/deployment-rolling.yaml",
+        changes: &[TO_V2],
+        seed_column: Some(COLUMN_DEPLOYMENT),
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "emptydir-throughput",
+        suite: "throughput",
+        summary: "memory vs disk emptyDir write throughput in one pod (C12)",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[],
+        seed_column: None,
+        measure_throughput: true,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "metadata-only",
+        suite: "behaviour",
+        summary: "template label and annotation no env reads: patched onto the pod, nothing restarts",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[&Metadata],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "env-from-metadata",
+        suite: "behaviour",
+        summary: "annotation read by env: the container is recreated and sees the new value; \
+                  the same annotation patched on the pod restarts nothing",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[
+            &EnvFromMetadata,
+            &PodAnnotation {
+                key: crate::changes::env_from_metadata::ANNOTATION,
+            },
+        ],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "image-and-env",
+        suite: "behaviour",
+        summary: "image and env-from-metadata in one change: exactly one restart",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[&Combined {
+            kind: "image+env-from-metadata",
+            parts: &[TO_V2, &EnvFromMetadata],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "fallback-recreate",
+        suite: "behaviour",
+        summary: "InPlaceIfPossible with an env value change: falls back to recreate, PVC replaced",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[PLAIN_ENV],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "inplace-only-refused",
+        suite: "behaviour",
+        summary: "InPlaceOnly with an env value change: refused by the webhook, nothing changes",
+        fixture: "fixtures/cloneset-inplace-only.yaml",
+        changes: &[PLAIN_ENV],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "sidecar-image",
+        suite: "behaviour",
+        summary: "two containers, the second one's image changed: only it restarts",
+        fixture: "fixtures/cloneset-two-containers.yaml",
+        changes: &[&Image {
+            to: &[("side", "v2")],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "container-priority",
+        suite: "behaviour",
+        summary: "two containers with KRUISE_CONTAINER_PRIORITY, both images changed: \
+                  the higher one first",
+        fixture: "fixtures/cloneset-priority.yaml",
+        changes: &[&Image {
+            to: &[("app", "v2"), ("side", "v2")],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "partition",
+        suite: "behaviour",
+        summary: "3 replicas, partition 2: one pod updated in place, two untouched",
+        fixture: "fixtures/cloneset-partition.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "asts-inplace",
+        suite: "advanced",
+        summary: "Advanced StatefulSet InPlaceIfPossible, image v1 -> v2: same pod, claim kept",
+        fixture: "fixtures/advanced-statefulset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "asts-recreate",
+        suite: "advanced",
+        summary: "Advanced StatefulSet ReCreate, image v1 -> v2: same name, new pod, claim kept",
+        fixture: "fixtures/advanced-statefulset-recreate.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "ads-inplace",
+        suite: "advanced",
+        summary: "Advanced DaemonSet InPlaceIfPossible, image v1 -> v2: same pod on the node",
+        fixture: "fixtures/advanced-daemonset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "container-recreate",
+        suite: "advanced",
+        summary: "ContainerRecreateRequest for the app container, no template change",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[&ContainerRecreate {
+            containers: &["app"],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "sidecarset-upgrade",
+        suite: "advanced",
+        summary: "SidecarSet sidecar image v1 -> v2: the injected sidecar rebuilt in place, the app untouched",
+        fixture: "fixtures/cloneset-sidecarset.yaml",
+        changes: &[&SidecarSetImage {
+            container: "sidecar",
+            version: "v2",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "pod-resize",
+        suite: "advanced",
+        summary: "pods/resize of the CPU limit with resizePolicy NotRequired: no restart, \
+                  the new limit in the container's cgroup",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[&PodResize {
+            container: "app",
+            cpu_limit: "300m",
+            policy: "NotRequired",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "pod-resize-restart",
+        suite: "advanced",
+        summary: "pods/resize of the CPU limit with resizePolicy RestartContainer: one restart",
+        fixture: "fixtures/cloneset-resize-restart.yaml",
+        changes: &[&PodResize {
+            container: "app",
+            cpu_limit: "300m",
+            policy: "RestartContainer",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "workload-resize",
+        suite: "advanced",
+        summary: "CloneSet template CPU limit change under InPlaceWorkloadVerticalScaling: \
+                  resized in place, no restart",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[&CpuLimit {
+            container: "app",
+            cpu_limit: "300m",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &["InPlaceWorkloadVerticalScaling"],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "graceful-inplace",
+        suite: "advanced",
+        summary: "gracePeriodSeconds 10 with a Service in front: the pod leaves the endpoints \
+                  before its container stops, rejoins when ready; no request reaches a \
+                  stopping container",
+        fixture: "fixtures/cloneset-graceful.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: Some(Traffic {
+            service: "app",
+            client: "client",
+        }),
+        fault: None,
+    },
+    Scenario {
+        name: "fault-manager-killed",
+        suite: "faults",
+        summary: "kruise-manager killed right after a CloneSet image update was triggered: \
+                  the update still completes in place",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&MANAGER_KILLED),
+    },
+    Scenario {
+        name: "fault-daemon-restarted",
+        suite: "faults",
+        summary: "kruise-daemon restarted during an env-from-metadata update: the container \
+                  is still recreated once with the new value",
+        fixture: "fixtures/cloneset-env.yaml",
+        changes: &[&EnvFromMetadata],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&DAEMON_RESTARTED),
+    },
+    Scenario {
+        name: "fault-containerd-restarted",
+        suite: "faults",
+        summary: "the node's containerd restarted between the marker write and a CloneSet \
+                  image update: containers survive it, the update is in place",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&ContainerdRestarted),
+    },
+];
+
+pub fn find(name: &str) -> anyhow::Result<&'static Scenario> {
+    CATALOG.iter().find(|s| s.name == name).with_context(|| {
+        let names: Vec<&str> = CATALOG.iter().map(|s| s.name).collect();
+        format!("unknown scenario {name:?}; known: {}", names.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::scenarios::expect;
+    use crate::workloads;
+
+    #[test]
+    fn the_faults_profile_is_opt_in_and_runs_alone() {
+        let faults: Vec<&str> = faults_profile().iter().map(|s| s.name).collect();
+        assert_eq!(
+            faults,
+            [
+                "fault-manager-killed",
+                "fault-daemon-restarted",
+                "fault-containerd-restarted"
+            ]
+        );
+        assert!(default_selection().iter().all(|s| s.fault.is_none()));
+        assert_eq!(default_selection().len() + faults.len(), CATALOG.len());
+        assert!(
+            faults_profile()
+                .iter()
+                .all(|s| s.runs_alone() && s.suite == "faults")
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let names: BTreeSet<&str> = CATALOG.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), CATALOG.len());
+        for s in CATALOG {
+            assert_eq!(find(s.name).unwrap().name, s.name);
+        }
+        assert!(find("nope").unwrap_err().to_string().contains("known: "));
+    }
+
+    #[test]
+    fn namespaces_fit_a_dns_label() {
+        for s in CATALOG {
+            let ns = format!("ipc-{}-{}", s.name, crate::short_id());
+            assert!(ns.len() <= 63, "{ns}");
+        }
+    }
+
+    /// Every change of every scenario has an expectation for the fixture's
+    /// workload kind and strategy: a missing row fails here, not on a
+    /// cluster.
+    #[test]
+    fn every_step_has_an_expectation() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for s in CATALOG {
+            let (kind, strategy) = workloads::fixture_key(root, s.fixture).unwrap();
+            for change in s.changes {
+                assert!(
+                    expect::lookup(&kind, &strategy, change.kind()).is_some(),
+                    "{}: no expectation for ({kind}, {strategy}, {})",
+                    s.name,
+                    change.kind()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_scenario_per_seed_column() {
+        for column in expect::SEED_COLUMNS {
+            let n = CATALOG
+                .iter()
+                .filter(|s| s.seed_column == Some(*column))
+                .count();
+            assert_eq!(n, 1, "{column}");
+        }
+    }
+
+    #[test]
+    fn successive_scenario_updates_three_times() {
+        assert_eq!(find("inplace-successive").unwrap().changes.len(), 3);
+    }
+}
