@@ -28,3 +28,35 @@ pub fn short_id() -> String {
 pub fn now_rfc3339() -> String {
     k8s_openapi::jiff::Timestamp::now().to_string()
 }
+
+/// An RFC 3339 stamp as a time, to compare, sort or pick the latest by:
+/// text order is not time order once offsets or fraction lengths differ
+/// (`...00.5Z` sorts before `...00Z`). An empty or unparsable stamp is
+/// `None`, which sorts before every time.
+pub fn time_key(stamp: &str) -> Option<k8s_openapi::jiff::Timestamp> {
+    stamp.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stamps_compare_as_times_not_text() {
+        let (half, whole) = ("2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00Z");
+        assert!(half < whole, "as text");
+        assert!(super::time_key(half) > super::time_key(whole));
+        let (utc, ahead) = ("2026-01-01T10:30:00Z", "2026-01-01T11:00:00+01:00");
+        assert!(utc < ahead, "as text");
+        assert!(super::time_key(utc) > super::time_key(ahead));
+        assert_eq!(
+            super::time_key("2026-01-01T11:30:00+01:00"),
+            super::time_key(utc)
+        );
+        for unknown in ["", "yesterday"] {
+            assert_eq!(super::time_key(unknown), None);
+            assert!(super::time_key(unknown) < super::time_key(whole));
+        }
+        let mut stamps = vec![whole, "", half, ahead];
+        stamps.sort_by_key(|s| super::time_key(s));
+        assert_eq!(stamps, vec!["", whole, half, ahead]);
+    }
+}

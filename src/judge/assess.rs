@@ -45,8 +45,14 @@ pub struct CellVerdict {
 /// One named check of a scenario (cells grouped by row, dedicated checks
 /// and premises).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredCheck")]
 pub struct Check {
     pub scenario: String,
+    /// Stable, machine-friendly identifier (`row.root-fs`, `admission`,
+    /// `graceful.no-stopping-request.step-1`), unique within the scenario's
+    /// checks: what tests, races and `compare-runs` refer to a check by. The
+    /// display text (`name`) may be reworded; the id stays.
+    pub id: String,
     pub name: String,
     pub claims: Vec<Claim>,
     pub expected: String,
@@ -55,6 +61,57 @@ pub struct Check {
     /// Known races (`crate::scenarios::races`) met on the way to this verdict.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub races: Vec<String>,
+}
+
+/// A check as stored: files written before checks carried an id have none.
+#[derive(Deserialize)]
+struct StoredCheck {
+    scenario: String,
+    #[serde(default)]
+    id: String,
+    name: String,
+    claims: Vec<Claim>,
+    expected: String,
+    observed: String,
+    verdict: Verdict,
+    #[serde(default)]
+    races: Vec<String>,
+}
+
+impl From<StoredCheck> for Check {
+    fn from(stored: StoredCheck) -> Check {
+        let id = if stored.id.is_empty() {
+            fallback_id(&stored.name)
+        } else {
+            stored.id
+        };
+        Check {
+            scenario: stored.scenario,
+            id,
+            name: stored.name,
+            claims: stored.claims,
+            expected: stored.expected,
+            observed: stored.observed,
+            verdict: stored.verdict,
+            races: stored.races,
+        }
+    }
+}
+
+/// The id of a check stored without one (before checks carried ids): its
+/// display text in lower kebab case, "#1 pod left the Service" ->
+/// `1-pod-left-the-service`. Stable for the same text, so stored checks of
+/// one scenario still match each other by id.
+pub fn fallback_id(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            id.extend(c.to_lowercase());
+        } else if !id.is_empty() && !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    id.trim_end_matches('-').to_string()
 }
 
 impl Check {
@@ -433,6 +490,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     if let Some(reason) = &record.unsupported {
         checks.push(check(
             record,
+            "supported",
             "supported here",
             &[],
             "the cluster runs what the scenario needs",
@@ -496,6 +554,7 @@ fn fault_injected(record: &ScenarioRecord) -> Option<Check> {
     };
     Some(check(
         record,
+        "fault-injected",
         &format!("fault {} injected and recovered from", planned.name()),
         &[],
         format!(
@@ -510,6 +569,7 @@ fn fault_injected(record: &ScenarioRecord) -> Option<Check> {
 
 fn check(
     record: &ScenarioRecord,
+    id: &str,
     name: &str,
     claims: &[Claim],
     expected: impl Into<String>,
@@ -518,6 +578,7 @@ fn check(
 ) -> Check {
     Check {
         scenario: record.scenario.clone(),
+        id: id.into(),
         name: name.into(),
         claims: claims.to_vec(),
         expected: expected.into(),
@@ -565,6 +626,7 @@ fn stopped_early(record: &ScenarioRecord, error: &str) -> Check {
     let claims: Vec<Claim> = record_claims(record).into_iter().collect();
     check(
         record,
+        "completed",
         "scenario completed",
         &claims,
         "every step observed",
@@ -593,6 +655,7 @@ fn missing_expectations(record: &ScenarioRecord) -> Option<Check> {
     (!missing.is_empty()).then(|| {
         check(
             record,
+            "expectation-exists",
             "expectation exists",
             &[],
             "an expectation row for every step",
@@ -618,6 +681,7 @@ fn row_checks(record: &ScenarioRecord) -> Vec<Check> {
                     checks.push(row_check(
                         record,
                         &group,
+                        &check_id(row, scope, role),
                         check_name(row, scope, role),
                         first,
                     ));
@@ -626,6 +690,21 @@ fn row_checks(record: &ScenarioRecord) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// `row.root-fs`, `row.root-fs.unchanged` (containers the change leaves
+/// alone), `row.restart-count.untouched` (pods not updated): the id of a
+/// row check, in the records' own names for row, scope and role.
+pub fn check_id(row: Row, scope: Scope, role: Role) -> String {
+    let word = |value: serde_json::Value| value.as_str().unwrap_or_default().to_string();
+    let mut id = format!("row.{}", word(serde_json::json!(row)));
+    if scope == Scope::Unchanged {
+        id.push_str(&format!(".{}", word(serde_json::json!(scope))));
+    }
+    if role == Role::Untouched {
+        id.push_str(&format!(".{}", word(serde_json::json!(role))));
+    }
+    id
 }
 
 pub fn check_name(row: Row, scope: Scope, role: Role) -> String {
@@ -642,6 +721,7 @@ pub fn check_name(row: Row, scope: Scope, role: Role) -> String {
 fn row_check(
     record: &ScenarioRecord,
     group: &[&CellVerdict],
+    id: &str,
     name: String,
     first: &CellVerdict,
 ) -> Check {
@@ -670,6 +750,7 @@ fn row_check(
     };
     check(
         record,
+        id,
         &name,
         &claims,
         expected,
@@ -740,6 +821,7 @@ fn admission(record: &ScenarioRecord) -> Check {
         .collect();
     check(
         record,
+        "admission",
         "API server's answer to the change",
         &[],
         expected.join("; "),
@@ -772,6 +854,7 @@ fn update_count(record: &ScenarioRecord) -> Check {
     }
     check(
         record,
+        "update-count",
         "pods the controller updated",
         &[],
         "replicas minus partition; none and no new generation when refused",
@@ -815,6 +898,7 @@ fn kruise_events(record: &ScenarioRecord) -> Vec<Check> {
     if !wanted.is_empty() {
         checks.push(check(
             record,
+            "premise.kruise-events",
             &format!("premise: events {}", list(&wanted)),
             &[],
             format!("{} recorded for each change that expects it", list(&wanted)),
@@ -829,6 +913,7 @@ fn kruise_events(record: &ScenarioRecord) -> Vec<Check> {
     if !banned.is_empty() {
         checks.push(check(
             record,
+            "forbidden-events",
             "events that must not appear",
             &[],
             format!("none of {}", list(&banned)),
@@ -869,6 +954,7 @@ fn quiet_after_completion(record: &ScenarioRecord) -> Check {
     let pass = watched == record.steps.len() && changes.is_empty();
     check(
         record,
+        "quiet-after-completion",
         "nothing restarts after completion",
         &[],
         "no container status change in the window after each step",
@@ -911,6 +997,7 @@ fn mount_premise(record: &ScenarioRecord) -> Check {
     };
     check(
         record,
+        "premise.mounts",
         "premise: markers sit on the intended filesystems",
         &claims,
         "rootfs=overlay at /, mem=tmpfs, disk and pvc=non-tmpfs",
@@ -975,6 +1062,7 @@ fn delivery_premise(record: &ScenarioRecord) -> Option<Check> {
     (wanted > 0).then(|| {
         check(
             record,
+            "premise.images-pulled",
             "premise: kubelet pulled each new image",
             &[],
             "Pulling event naming the new image",
@@ -1020,6 +1108,7 @@ fn metadata_applied(record: &ScenarioRecord) -> Option<Check> {
     (wanted > 0).then(|| {
         check(
             record,
+            "metadata-applied",
             "the change's metadata is on the pod",
             &[],
             "every label and annotation the change set",
@@ -1066,6 +1155,7 @@ fn env_seen(record: &ScenarioRecord) -> Option<Check> {
     (wanted > 0).then(|| {
         check(
             record,
+            "env-seen",
             "the rebuilt container sees the new env value",
             &[],
             "each env value the change set, read inside the container",
@@ -1103,6 +1193,7 @@ fn reported_done(record: &ScenarioRecord) -> Option<Check> {
     (!seen.is_empty()).then(|| {
         check(
             record,
+            "reported-done",
             "the change's own objects report completion",
             &[],
             "requests Completed, every container Succeeded; matched = updated = ready",
@@ -1145,6 +1236,7 @@ fn cpu_limit_applied(record: &ScenarioRecord) -> Option<Check> {
     (!seen.is_empty()).then(|| {
         check(
             record,
+            "cpu-limit-applied",
             "the new CPU limit is in the container's cgroup",
             &[],
             "cgroup CPU quota changes to the new limit",
@@ -1201,6 +1293,7 @@ fn requests_served(
         .unwrap_or_default();
     check(
         record,
+        &step_id("graceful.no-stopping-request", step),
         &format!(
             "#{} no request reached a stopping container",
             step.index + 1
@@ -1293,6 +1386,7 @@ fn left_before_stopping(
     per_pod_check(
         record,
         step,
+        "graceful.left-before-stopping",
         "pod left the Service before its container stopped",
         format!(
             "spec changed at least {grace:.0}s (gracePeriodSeconds) after kruise's recorded \
@@ -1373,6 +1467,7 @@ fn out_when_stopped(
     let judged = per_pod_check(
         record,
         step,
+        "graceful.out-when-stopped",
         "pod was out of the Service when its container stopped",
         "its last EndpointSlice transition before the spec change is an exit",
         seen,
@@ -1439,6 +1534,7 @@ fn rejoined_when_ready(
     per_pod_check(
         record,
         step,
+        "graceful.rejoined-when-ready",
         "pod rejoined the Service once its new container ran",
         "ready again in the EndpointSlice, not before the new container started",
         seen,
@@ -1451,6 +1547,7 @@ fn rejoined_when_ready(
 fn per_pod_check(
     record: &ScenarioRecord,
     step: &UpdateStep,
+    family: &str,
     name: &str,
     expected: impl Into<String>,
     mut seen: Vec<String>,
@@ -1462,12 +1559,19 @@ fn per_pod_check(
     }
     check(
         record,
+        &step_id(family, step),
         &format!("#{} {name}", step.index + 1),
         &[],
         expected,
         seen.join("; "),
         Verdict::from_bool(problems == 0 && !none),
     )
+}
+
+/// A per-step check's id: the family, qualified by the step as the display
+/// text numbers it (`graceful.out-when-stopped.step-1`).
+fn step_id(family: &str, step: &UpdateStep) -> String {
+    format!("{family}.step-{}", step.index + 1)
 }
 
 /// A pod's EndpointSlice transitions: "in 12:00:01.000, out 12:00:02.500".
@@ -1537,6 +1641,7 @@ fn priority_order(record: &ScenarioRecord) -> Option<Check> {
     (!rows.is_empty()).then(|| {
         check(
             record,
+            "priority-order",
             "higher-priority container updated first",
             &[],
             "one batch per container in descending priority; new containers started in that order",
@@ -1566,7 +1671,7 @@ pub fn recorded_batches(pod: &PodSnapshot) -> Vec<Vec<String>> {
             (at, names)
         })
         .collect();
-    batches.sort_by(|a, b| a.0.cmp(&b.0));
+    batches.sort_by_key(|(at, _)| crate::time_key(at));
     batches.into_iter().map(|(_, names)| names).collect()
 }
 
@@ -1656,6 +1761,7 @@ fn rebuild_lifecycle(record: &ScenarioRecord) -> Option<Check> {
     };
     let lifecycle = check(
         record,
+        "rebuild-lifecycle",
         "old container terminated, new one created",
         &seed_claims(record, &[Claim::C1]),
         "containerID changes; lastState.terminated set (or the kubelet's Killing event for \
@@ -1742,6 +1848,7 @@ fn new_image(record: &ScenarioRecord) -> Option<Check> {
     }
     Some(check(
         record,
+        "new-image",
         "new container built from the new image",
         &seed_claims(record, &[Claim::C3]),
         "imageID changes; image-version file is the new one",
@@ -1781,6 +1888,7 @@ fn cgroup_renewed(record: &ScenarioRecord) -> Option<Check> {
     };
     Some(check(
         record,
+        "cgroup-renewed",
         "container cgroup re-initialised",
         &seed_claims(record, &[Claim::C7]),
         "cgroup path or cgroup inode changes",
@@ -1858,6 +1966,7 @@ fn successive_restarts(record: &ScenarioRecord) -> Option<Check> {
     let pass = last - first == n as i32 && ids.len() == n + 1;
     Some(check(
         record,
+        "successive-restarts",
         "restartCount equals number of updates",
         &seed_claims(record, &[Claim::C11, Claim::C4]),
         format!(
@@ -1899,6 +2008,7 @@ fn throughput(record: &ScenarioRecord) -> Option<Check> {
     let verdict = if mounts_ok { verdict } else { Verdict::Fail };
     Some(check(
         record,
+        "throughput",
         "memory emptyDir write throughput vs disk emptyDir",
         &[Claim::C12],
         format!(
@@ -1974,6 +2084,7 @@ fn kruise_components_stable(record: &ScenarioRecord) -> Check {
     };
     check(
         record,
+        "kruise-components-stable",
         "invariant: kruise-manager and kruise-daemon restartCount 0",
         &[],
         "0 restarts",
@@ -2095,10 +2206,10 @@ mod tests {
         record
     }
 
-    fn failed_names(record: &ScenarioRecord) -> Vec<String> {
+    fn failed_ids(record: &ScenarioRecord) -> Vec<String> {
         failures(&scenario_checks(record))
             .iter()
-            .map(|c| c.name.clone())
+            .map(|c| c.id.clone())
             .collect()
     }
 
@@ -2144,7 +2255,7 @@ mod tests {
             "graceful-inplace",
         ] {
             let record = healthy(fixture(&format!("{name}.json")));
-            let failed = failed_names(&record);
+            let failed = failed_ids(&record);
             assert!(failed.is_empty(), "{name}: {failed:?}");
         }
     }
@@ -2215,10 +2326,10 @@ mod tests {
     fn an_accepted_change_fails_the_in_place_only_expectations() {
         let mut record = healthy(fixture("fallback-recreate.json"));
         record.workload.strategy = "InPlaceOnly".into();
-        let failed = failed_names(&record);
-        assert!(failed.contains(&"API server's answer to the change".to_string()));
-        assert!(failed.contains(&"pod identity".to_string()));
-        assert!(failed.contains(&"events that must not appear".to_string()));
+        let failed = failed_ids(&record);
+        assert!(failed.contains(&"admission".to_string()));
+        assert!(failed.contains(&"row.pod-identity".to_string()));
+        assert!(failed.contains(&"forbidden-events".to_string()));
     }
 
     /// And a refusal is what the other expectations cannot accept.
@@ -2226,10 +2337,10 @@ mod tests {
     fn a_refusal_fails_the_fallback_expectations() {
         let mut record = healthy(fixture("inplace-only-refused.json"));
         record.workload.strategy = "InPlaceIfPossible".into();
-        let failed = failed_names(&record);
-        assert!(failed.contains(&"API server's answer to the change".to_string()));
+        let failed = failed_ids(&record);
+        assert!(failed.contains(&"admission".to_string()));
         assert!(
-            failed.contains(&"premise: events SuccessfulUpdatePodReCreate".to_string()),
+            failed.contains(&"premise.kruise-events".to_string()),
             "{failed:?}"
         );
     }
@@ -2242,9 +2353,12 @@ mod tests {
         pod.after.containers[0].status.restart_count += 1;
         record.steps[0].quiet.as_mut().unwrap().changes =
             vec!["app-x/app: restartCount 1 -> 2".into()];
-        let failed = failed_names(&record);
-        assert!(failed.contains(&"restartCount".to_string()), "{failed:?}");
-        assert!(failed.contains(&"nothing restarts after completion".to_string()));
+        let failed = failed_ids(&record);
+        assert!(
+            failed.contains(&"row.restart-count".to_string()),
+            "{failed:?}"
+        );
+        assert!(failed.contains(&"quiet-after-completion".to_string()));
     }
 
     #[test]
@@ -2260,8 +2374,8 @@ mod tests {
         // Judged as if the app had been targeted, its kept rootfs fails.
         let mut targeted = record.clone();
         targeted.steps[0].change.containers.push("app".into());
-        let failed = failed_names(&healthy(targeted));
-        assert!(failed.contains(&"root fs".to_string()), "{failed:?}");
+        let failed = failed_ids(&healthy(targeted));
+        assert!(failed.contains(&"row.root-fs".to_string()), "{failed:?}");
     }
 
     /// Same name is not same pod: the Advanced StatefulSet recreate keeps
@@ -2297,10 +2411,7 @@ mod tests {
         let mut record = healthy(fixture("pod-resize.json"));
         let app = &mut record.steps[0].pods[0].after.containers[0];
         app.inside.cpu_quota = "20000 100000".into();
-        assert_eq!(
-            failed_names(&record),
-            vec!["the new CPU limit is in the container's cgroup"]
-        );
+        assert_eq!(failed_ids(&record), vec!["cpu-limit-applied"]);
     }
 
     #[test]
@@ -2311,10 +2422,7 @@ mod tests {
                 *value = "Failed".into();
             }
         }
-        assert_eq!(
-            failed_names(&record),
-            vec!["the change's own objects report completion"]
-        );
+        assert_eq!(failed_ids(&record), vec!["reported-done"]);
     }
 
     #[test]
@@ -2338,8 +2446,8 @@ mod tests {
         t.requests[5].status = 503;
         t.requests[5].body = "stopping v1 app-x".into();
         assert_eq!(
-            failed_names(&stopping),
-            vec!["#1 no request reached a stopping container"]
+            failed_ids(&stopping),
+            vec!["graceful.no-stopping-request.step-1"]
         );
         let mut refused = record.clone();
         let t = refused.steps[0].traffic.as_mut().unwrap();
@@ -2347,21 +2455,21 @@ mod tests {
         t.requests[7].body.clear();
         t.requests[7].error = "connect: connection refused".into();
         assert_eq!(
-            failed_names(&refused),
-            vec!["#1 no request reached a stopping container"]
+            failed_ids(&refused),
+            vec!["graceful.no-stopping-request.step-1"]
         );
         let mut longer = record.clone();
         longer.steps[0].traffic.as_mut().unwrap().grace_seconds = Some(11);
         assert_eq!(
-            failed_names(&longer),
-            vec!["#1 pod left the Service before its container stopped"]
+            failed_ids(&longer),
+            vec!["graceful.left-before-stopping.step-1"]
         );
         let mut silent = record.clone();
         let t = silent.steps[0].traffic.as_mut().unwrap();
         t.requests.truncate(MIN_REQUESTS - 1);
         assert_eq!(
-            failed_names(&silent),
-            vec!["#1 no request reached a stopping container"]
+            failed_ids(&silent),
+            vec!["graceful.no-stopping-request.step-1"]
         );
     }
 
@@ -2394,10 +2502,7 @@ mod tests {
         for c in &mut record.steps[0].pods[0].after.containers {
             c.priority = c.priority.map(|p| 11 - p);
         }
-        assert_eq!(
-            failed_names(&record),
-            vec!["higher-priority container updated first"]
-        );
+        assert_eq!(failed_ids(&record), vec!["priority-order"]);
         let batches = recorded_batches(&fixture("container-priority.json").steps[0].pods[0].after);
         assert_eq!(batches, vec![vec!["app"], vec!["side"]]);
     }
@@ -2410,7 +2515,7 @@ mod tests {
         assert_eq!(step.updated_pods().count(), 1);
         let mut wrong = record.clone();
         wrong.steps[0].expected_updated = 3;
-        assert_eq!(failed_names(&wrong), vec!["pods the controller updated"]);
+        assert_eq!(failed_ids(&wrong), vec!["update-count"]);
         // An untouched pod that restarted fails the untouched rows.
         let mut restarted = record.clone();
         let held = restarted.steps[0]
@@ -2419,9 +2524,9 @@ mod tests {
             .find(|p| !p.updated)
             .unwrap();
         held.after.containers[0].status.restart_count += 1;
-        let failed = failed_names(&restarted);
+        let failed = failed_ids(&restarted);
         assert!(
-            failed.contains(&"restartCount (pods not updated)".to_string()),
+            failed.contains(&"row.restart-count.untouched".to_string()),
             "{failed:?}"
         );
     }
@@ -2431,10 +2536,7 @@ mod tests {
         let mut record = healthy(fixture("env-from-metadata.json"));
         let env = &mut record.steps[0].pods[0].after.containers[0].inside.env;
         env.insert("IPC_FROM_ANNOTATION".into(), "initial".into());
-        assert_eq!(
-            failed_names(&record),
-            vec!["the rebuilt container sees the new env value"]
-        );
+        assert_eq!(failed_ids(&record), vec!["env-seen"]);
     }
 
     #[test]
@@ -2444,10 +2546,7 @@ mod tests {
             step.events
                 .retain(|e| e.reason != "Pulling" && e.reason != "Pulled");
         }
-        assert_eq!(
-            failed_names(&record),
-            vec!["premise: kubelet pulled each new image"]
-        );
+        assert_eq!(failed_ids(&record), vec!["premise.images-pulled"]);
     }
 
     #[test]
@@ -2460,19 +2559,16 @@ mod tests {
             .unwrap();
         rootfs.mount.mount_point = "/var/tmp".into();
         rootfs.mount.fstype = "ext4".into();
-        assert_eq!(
-            failed_names(&record),
-            vec!["premise: markers sit on the intended filesystems"]
-        );
+        assert_eq!(failed_ids(&record), vec!["premise.mounts"]);
     }
 
     #[test]
     fn an_unknown_change_type_is_a_failure_not_a_pass() {
         let mut record = healthy(samples::in_place());
         record.steps[0].change.kind = "resize".into();
-        let failed = failed_names(&record);
+        let failed = failed_ids(&record);
         assert!(
-            failed.contains(&"expectation exists".to_string()),
+            failed.contains(&"expectation-exists".to_string()),
             "{failed:?}"
         );
     }
@@ -2575,7 +2671,7 @@ mod tests {
         let checks = scenario_checks(&record);
         let invariant = failures(&checks)
             .into_iter()
-            .find(|c| c.name.starts_with("invariant"))
+            .find(|c| c.id == "kruise-components-stable")
             .unwrap();
         assert!(
             invariant
@@ -2590,8 +2686,8 @@ mod tests {
         let mut record = healthy(samples::in_place());
         record.error = Some("timed out waiting for CloneSet app".into());
         record.steps.truncate(1);
-        let failed = failed_names(&record);
-        assert_eq!(failed, vec!["scenario completed"]);
+        let failed = failed_ids(&record);
+        assert_eq!(failed, vec!["completed"]);
         let claims = judge_claims(&[record]);
         let c2 = claims.iter().find(|v| v.claim == Claim::C2).unwrap();
         assert_eq!(c2.verdict, Verdict::Fail);
@@ -2654,7 +2750,7 @@ mod tests {
         let drain = |checks: &[Check]| {
             checks
                 .iter()
-                .find(|c| c.name == "#1 pod was out of the Service when its container stopped")
+                .find(|c| c.id == "graceful.out-when-stopped.step-1")
                 .unwrap()
                 .clone()
         };
@@ -2698,7 +2794,10 @@ mod tests {
             late.observed
         );
         // The final rejoin came after the new container started.
-        let rejoin = checks.iter().find(|c| c.name.contains("rejoined")).unwrap();
+        let rejoin = checks
+            .iter()
+            .find(|c| c.id == "graceful.rejoined-when-ready.step-1")
+            .unwrap();
         assert_eq!(rejoin.verdict, Verdict::Pass, "{}", rejoin.observed);
     }
 
@@ -2733,6 +2832,105 @@ mod tests {
             check
                 .observed
                 .contains("#3 app: no lastState.terminated and no Killing event")
+        );
+    }
+
+    /// Every recording under fixtures/observations and its subfolders, by
+    /// its path there.
+    fn every_fixture() -> Vec<(String, ScenarioRecord)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/observations");
+        let list = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        };
+        let mut names: Vec<String> = list(&root)
+            .into_iter()
+            .flat_map(|p| if p.is_dir() { list(&p) } else { vec![p] })
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| {
+                p.strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let record = fixture(&name);
+                (name, record)
+            })
+            .collect()
+    }
+
+    /// Every check of every recording has an id: machine-friendly, unique
+    /// within its scenario, and the same in two recordings of one scenario
+    /// wherever they have the same check.
+    #[test]
+    fn check_ids_are_unique_and_stable_across_recordings() {
+        let mut by_scenario: std::collections::BTreeMap<String, Vec<(String, Vec<Check>)>> =
+            Default::default();
+        for (file, record) in every_fixture() {
+            let checks = scenario_checks(&record);
+            let mut ids = BTreeSet::new();
+            for c in &checks {
+                assert!(
+                    !c.id.is_empty()
+                        && c.id.chars().all(|ch| {
+                            ch.is_ascii_lowercase() || ch.is_ascii_digit() || "-.".contains(ch)
+                        }),
+                    "{file}: {:?} has id {:?}",
+                    c.name,
+                    c.id
+                );
+                assert!(ids.insert(c.id.as_str()), "{file}: id {:?} twice", c.id);
+            }
+            by_scenario
+                .entry(record.scenario.clone())
+                .or_default()
+                .push((file, checks));
+        }
+        let mut compared = 0;
+        for recordings in by_scenario.values() {
+            for (i, (file_a, a)) in recordings.iter().enumerate() {
+                for (file_b, b) in &recordings[i + 1..] {
+                    for check in a {
+                        if let Some(same) = b.iter().find(|c| c.name == check.name) {
+                            assert_eq!(same.id, check.id, "{file_a} vs {file_b}");
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            compared > 20,
+            "too few recordings of one scenario: {compared}"
+        );
+    }
+
+    /// A check stored before checks carried an id gets one from its name,
+    /// the same each time; a stored id is kept.
+    #[test]
+    fn a_stored_check_without_id_gets_one_from_its_name() {
+        let check = scenario_checks(&samples::in_place())
+            .into_iter()
+            .find(|c| c.id == "premise.mounts")
+            .unwrap();
+        let mut old = serde_json::to_value(&check).unwrap();
+        assert_eq!(old["id"], "premise.mounts");
+        let back: Check = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(back, check);
+        old.as_object_mut().unwrap().remove("id");
+        let back: Check = serde_json::from_value(old).unwrap();
+        assert_eq!(back.id, "premise-markers-sit-on-the-intended-filesystems");
+        assert_eq!(back.name, check.name);
+        assert_eq!(
+            fallback_id("#1 pod left the Service before its container stopped"),
+            "1-pod-left-the-service-before-its-container-stopped"
         );
     }
 

@@ -34,13 +34,14 @@ pub fn load(dir: &Path) -> anyhow::Result<Run> {
 #[derive(Debug, Default)]
 pub struct Comparison {
     pub runs: usize,
-    /// Distinct (scenario, check) pairs seen over all runs.
+    /// Distinct (scenario, check id) pairs seen over all runs.
     pub checks: usize,
     /// Per run: how many scenarios passed, and which did not.
     pub per_run: Vec<(String, usize, Vec<String>)>,
     /// Per scenario: verdict counts ("PASS x10") and durations in seconds.
     pub scenarios: BTreeMap<String, (BTreeMap<&'static str, usize>, Vec<f64>)>,
-    /// "scenario / check": the verdict in each run, where they differ.
+    /// "scenario / check name": the verdict in each run, where they differ
+    /// (a check is matched across runs by its id, shown by its name).
     pub unsteady: Vec<(String, Vec<(String, &'static str)>)>,
     /// Per known race: the runs that met it.
     pub races: BTreeMap<String, Vec<String>>,
@@ -58,8 +59,9 @@ pub fn compare(runs: &[Run]) -> Comparison {
         runs: runs.len(),
         ..Default::default()
     };
-    // scenario / check -> run -> verdict
-    let mut verdicts: BTreeMap<String, Vec<(String, &'static str)>> = BTreeMap::new();
+    // (scenario, check id) -> the check's display name, and run -> verdict
+    type Seen = (String, Vec<(String, &'static str)>);
+    let mut verdicts: BTreeMap<(String, String), Seen> = BTreeMap::new();
     for run in runs {
         let mut passed = 0;
         let mut failed = Vec::new();
@@ -76,8 +78,9 @@ pub fn compare(runs: &[Run]) -> Comparison {
             entry.1.extend(duration_s(record));
             for check in &checks {
                 verdicts
-                    .entry(format!("{} / {}", record.scenario, check.name))
-                    .or_default()
+                    .entry((record.scenario.clone(), check.id.clone()))
+                    .or_insert_with(|| (check.name.clone(), Vec::new()))
+                    .1
                     .push((run.name.clone(), check.verdict.label()));
                 for race in &check.races {
                     let seen = out.races.entry(race.clone()).or_default();
@@ -90,11 +93,11 @@ pub fn compare(runs: &[Run]) -> Comparison {
         out.per_run.push((run.name.clone(), passed, failed));
     }
     out.checks = verdicts.len();
-    for (key, seen) in verdicts {
+    for ((scenario, _), (name, seen)) in verdicts {
         let first = seen[0].1;
         // A check missing from some run differs too (it did not get that far).
         if seen.len() != runs.len() || seen.iter().any(|(_, v)| *v != first) {
-            out.unsteady.push((key, seen));
+            out.unsteady.push((format!("{scenario} / {name}"), seen));
         }
     }
     out

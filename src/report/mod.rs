@@ -318,7 +318,7 @@ fn column_record<'a>(records: &[&'a ScenarioRecord], column: &str) -> Option<&'a
     records
         .iter()
         .filter(|r| r.seed_column.as_deref() == Some(column))
-        .max_by(|a, b| a.finished_at.cmp(&b.finished_at))
+        .max_by_key(|r| crate::time_key(&r.finished_at))
         .copied()
 }
 
@@ -941,6 +941,20 @@ mod tests {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .map(|p| ScenarioRecord::load(&p).unwrap())
         .collect()
+    }
+
+    /// Two recordings of one column: the later in time wins, though its
+    /// stamp sorts first as text.
+    #[test]
+    fn the_latest_column_record_is_latest_in_time() {
+        let mut earlier = samples::in_place();
+        earlier.finished_at = "2026-01-01T00:00:00Z".into();
+        let mut later = samples::in_place();
+        later.finished_at = "2026-01-01T00:00:00.5Z".into();
+        for records in [[&earlier, &later], [&later, &earlier]] {
+            let found = column_record(&records, "CloneSet InPlaceIfPossible").unwrap();
+            assert_eq!(found.finished_at, later.finished_at);
+        }
     }
 
     #[test]
