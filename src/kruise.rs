@@ -11,6 +11,7 @@ use serde::Deserialize;
 pub const GROUP: &str = "apps.kruise.io";
 pub const SYSTEM_NAMESPACE: &str = "kruise-system";
 pub const MANAGER_DEPLOYMENT: &str = "kruise-controller-manager";
+pub const DAEMON_SET: &str = "kruise-daemon";
 pub const INPLACE_UPDATE_READY: &str = "InPlaceUpdateReady";
 pub const INPLACE_UPDATE_STATE: &str = "apps.kruise.io/inplace-update-state";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
