@@ -41,7 +41,7 @@ async fn run_one(config: &RunConfig, scenario: &'static Scenario) -> Ran {
     let error = crate::runner::run_with(config, scenario)
         .await
         .err()
-        .map(|e| format!("{e:#}"));
+        .map(|e| crate::kruise::error_text(&e));
     let took = started.elapsed();
     let cell = if config.cell.is_empty() {
         String::new()
