@@ -279,7 +279,10 @@ const BAD_INPUT: u8 = exit::BAD_INPUT;
 const INFRASTRUCTURE: u8 = exit::INFRASTRUCTURE;
 
 fn bad_input(err: anyhow::Error) -> ExitCode {
-    eprintln!("error: {err:#}");
+    eprintln!(
+        "error: {}",
+        inplace_conformance::observe::kruise::error_text(&err)
+    );
     ExitCode::from(BAD_INPUT)
 }
 
@@ -322,7 +325,10 @@ async fn run(options: RunOptions) -> ExitCode {
     // before anything is created or any report is written.
     let fixtures = scenarios.iter().map(|s| s.fixture).collect();
     if let Err((code, err)) = cluster_ready(&config, &fixtures).await {
-        eprintln!("error: {err:#}");
+        eprintln!(
+            "error: {}",
+            inplace_conformance::observe::kruise::error_text(&err)
+        );
         if code == INFRASTRUCTURE {
             delete_cluster_unless_kept(&config, keep).await;
         }
@@ -682,8 +688,9 @@ async fn cluster_ready(
                     .to_string(),
             };
             infrastructure(anyhow::anyhow!(
-                "cluster {} has no ready OpenKruise: {e:#}; hint: {hint}",
-                cluster.name
+                "cluster {} has no ready OpenKruise: {}; hint: {hint}",
+                cluster.name,
+                inplace_conformance::observe::kruise::error_text(&e)
             ))
         })?;
     for fixture in fixtures {

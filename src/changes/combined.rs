@@ -19,6 +19,10 @@ impl Change for Combined {
         self.kind
     }
 
+    fn needs_kruise_daemon(&self) -> bool {
+        self.parts.iter().any(|p| p.needs_kruise_daemon())
+    }
+
     fn images(&self) -> Vec<(&'static str, &'static str)> {
         self.parts.iter().flat_map(|p| p.images()).collect()
     }

@@ -45,6 +45,10 @@ impl Change for ContainerRecreate {
         ActsOn::Directly
     }
 
+    fn needs_kruise_daemon(&self) -> bool {
+        true
+    }
+
     fn plan(&self, _plan: &Plan) -> anyhow::Result<ChangeRecord> {
         Ok(ChangeRecord {
             kind: self.kind().into(),

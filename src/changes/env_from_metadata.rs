@@ -42,6 +42,10 @@ impl Change for EnvFromMetadata {
         "env-from-metadata"
     }
 
+    fn needs_kruise_daemon(&self) -> bool {
+        true
+    }
+
     fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord> {
         let readers = readers(plan.template, ANNOTATION);
         anyhow::ensure!(

@@ -77,6 +77,12 @@ pub trait Change: Sync + std::fmt::Debug {
         None
     }
 
+    /// kruise-daemon carries the change out on the node (it restarts the
+    /// containers): without it ready, the change cannot complete.
+    fn needs_kruise_daemon(&self) -> bool {
+        false
+    }
+
     /// New image versions per container (delivered before the step runs).
     fn images(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()

@@ -167,7 +167,10 @@ async fn cloneset_reads(ctx: &FaultContext<'_>) -> anyhow::Result<Poll<()>> {
         let api: Api<kube::api::DynamicObject> =
             Api::namespaced_with(ctx.client.clone(), ctx.namespace, &resource);
         if let Err(err) = api.list(&ListParams::default()).await {
-            return Ok(Poll::Pending(format!("CloneSet {version}: {err}")));
+            return Ok(Poll::Pending(format!(
+                "CloneSet {version}: {}",
+                crate::observe::kruise::api_error_text(&err)
+            )));
         }
     }
     Ok(Poll::Ready(()))

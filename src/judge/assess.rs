@@ -479,6 +479,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     if let Some(signal) = &record.interrupted {
         checks.push(check(
             record,
+            "interrupted",
             "ran to the end",
             &[],
             "the scenario finishes",
@@ -2040,54 +2041,119 @@ fn ratio(memory: f64, disk: f64) -> f64 {
     }
 }
 
-/// Suite invariant copied from kruise's e2e: its components never restart.
-/// Restarts that predate the scenario fail it too (the cluster under test
-/// is not healthy), but the text says which kind it was.
+/// Suite invariant copied from kruise's e2e: its components do not restart
+/// during a scenario, matched by pod and container between the scenario's
+/// start and end. Restarts the cluster had before the scenario do not fail
+/// it (a long-lived cluster keeps them for good) but are named. A component
+/// pod replaced during the scenario fails it too, unless the scenario's own
+/// fault killed it (its record names the pod) and the new pod has the same
+/// owner. Without a start record, every restart counts.
 fn kruise_components_stable(record: &ScenarioRecord) -> Check {
-    let at_start = |c: &crate::model::record::ComponentRestarts| {
-        record
-            .kruise_components_at_start
-            .iter()
-            .find(|s| s.pod == c.pod && s.container == c.container)
-            .map(|s| s.restart_count)
+    use crate::model::record::ComponentRestarts;
+    let (start, end) = (
+        &record.kruise_components_at_start,
+        &record.kruise_components,
+    );
+    let name = |c: &ComponentRestarts| format!("{}/{}", c.pod, c.container);
+    let same =
+        |a: &ComponentRestarts, b: &ComponentRestarts| a.pod == b.pod && a.container == b.container;
+    // The pod's owner: its name without the random suffix.
+    let owner = |pod: &str| {
+        pod.rsplit_once('-')
+            .map_or(pod, |(base, _)| base)
+            .to_string()
     };
-    let restarted: Vec<String> = record
-        .kruise_components
+    let gone: Vec<&ComponentRestarts> = start
         .iter()
-        .filter(|c| c.restart_count != 0)
-        .map(|c| match at_start(c) {
-            Some(start) if start == c.restart_count => format!(
-                "{}/{}={} (already at scenario start)",
-                c.pod, c.container, c.restart_count
-            ),
-            Some(start) => format!(
-                "{}/{}={} ({} during the scenario)",
-                c.pod,
-                c.container,
-                c.restart_count,
-                c.restart_count - start
-            ),
-            None => format!("{}/{}={}", c.pod, c.container, c.restart_count),
+        .filter(|s| !end.iter().any(|c| same(s, c)))
+        .collect();
+    let killed: Vec<&ComponentRestarts> = gone
+        .iter()
+        .copied()
+        .filter(|s| {
+            record
+                .faults
+                .iter()
+                .any(|f| f.action.split([' ', ',']).any(|w| w == s.pod))
         })
         .collect();
-    let verdict = if record.kruise_components.is_empty() {
-        Verdict::Fail
+    let mut during = Vec::new();
+    let mut earlier = Vec::new();
+    let mut replaced = Vec::new();
+    for c in end {
+        if start.is_empty() {
+            if c.restart_count != 0 {
+                during.push(format!("{}={}", name(c), c.restart_count));
+            }
+            continue;
+        }
+        match start.iter().find(|s| same(s, c)) {
+            Some(s) => {
+                if s.restart_count != 0 {
+                    earlier.push(format!("{}={}", name(s), s.restart_count));
+                }
+                if c.restart_count != s.restart_count {
+                    during.push(format!(
+                        "{} {} -> {} during the scenario",
+                        name(c),
+                        s.restart_count,
+                        c.restart_count
+                    ));
+                }
+            }
+            None if killed.iter().any(|k| owner(&k.pod) == owner(&c.pod)) => {
+                replaced.push(name(c));
+                if c.restart_count != 0 {
+                    during.push(format!(
+                        "{}={} (replacement of a pod the fault killed)",
+                        name(c),
+                        c.restart_count
+                    ));
+                }
+            }
+            None => during.push(format!(
+                "{}={} new during the scenario (a component pod replaced)",
+                name(c),
+                c.restart_count
+            )),
+        }
+    }
+    for s in &gone {
+        if s.restart_count != 0 {
+            earlier.push(format!("{}={}", name(s), s.restart_count));
+        }
+        if !killed.iter().any(|k| same(k, s)) {
+            during.push(format!("{} gone during the scenario", name(s)));
+        }
+    }
+    let verdict = Verdict::from_bool(!end.is_empty() && during.is_empty());
+    let mut observed = if end.is_empty() {
+        "no kruise-system pods recorded".to_string()
+    } else if !during.is_empty() {
+        during.join(", ")
+    } else if start.is_empty() {
+        format!(
+            "{} container(s), all 0 (no record at scenario start)",
+            end.len()
+        )
     } else {
-        Verdict::from_bool(restarted.is_empty())
+        format!("{} container(s), 0 restarts during the scenario", end.len())
     };
-    let observed = if record.kruise_components.is_empty() {
-        "no kruise-system pods recorded".into()
-    } else if restarted.is_empty() {
-        format!("{} container(s), all 0", record.kruise_components.len())
-    } else {
-        restarted.join(", ")
-    };
+    if !replaced.is_empty() {
+        observed.push_str(&format!(
+            "; replaced after the injected fault: {}",
+            replaced.join(", ")
+        ));
+    }
+    if !earlier.is_empty() {
+        observed.push_str(&format!("; earlier restarts: {}", earlier.join(", ")));
+    }
     check(
         record,
         "kruise-components-stable",
         "invariant: kruise-manager and kruise-daemon restartCount 0",
         &[],
-        "0 restarts",
+        "0 restarts during the scenario",
         observed,
         verdict,
     )
@@ -2661,10 +2727,32 @@ mod tests {
         assert_eq!(c10.scenarios, vec!["cloneset-recreate", "inplace-image"]);
     }
 
+    fn invariant(record: &ScenarioRecord) -> Check {
+        kruise_components_stable(record)
+    }
+
+    /// A long-lived cluster keeps its components' old restarts: they are
+    /// named, and do not fail the scenario.
+    #[test]
+    fn kruise_restarts_before_the_scenario_pass() {
+        let mut record = healthy(samples::in_place());
+        record.kruise_components_at_start[0].restart_count = 1;
+        record.kruise_components[0].restart_count = 1;
+        let check = invariant(&record);
+        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
+        assert!(
+            check
+                .observed
+                .starts_with("2 container(s), 0 restarts during the scenario; earlier restarts: "),
+            "{}",
+            check.observed
+        );
+        assert!(check.observed.ends_with("/manager=1"), "{}", check.observed);
+    }
+
     #[test]
     fn kruise_restarts_say_when_they_happened() {
         let mut record = healthy(samples::in_place());
-        record.kruise_components_at_start = record.kruise_components.clone();
         record.kruise_components_at_start[0].restart_count = 6;
         record.kruise_components[0].restart_count = 6;
         record.kruise_components[1].restart_count = 1;
@@ -2676,9 +2764,58 @@ mod tests {
         assert!(
             invariant
                 .observed
-                .contains("=6 (already at scenario start)")
+                .contains("/daemon 0 -> 1 during the scenario; earlier restarts: "),
+            "{}",
+            invariant.observed
         );
-        assert!(invariant.observed.contains("=1 (1 during the scenario)"));
+        assert!(invariant.observed.ends_with("/manager=6"));
+    }
+
+    /// A component pod replaced during the scenario is a change, unless the
+    /// scenario's fault killed it.
+    #[test]
+    fn a_replaced_kruise_pod_fails_unless_the_fault_killed_it() {
+        let mut record = healthy(fixture("fault-manager-killed.json"));
+        assert_eq!(invariant(&record).verdict, Verdict::Pass);
+        assert!(invariant(&record).observed.contains(
+            "; replaced after the injected fault: kruise-controller-manager-74c6f8cfc9-pf25p/manager"
+        ));
+        record.faults.clear();
+        let check = invariant(&record);
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check
+                .observed
+                .contains("-pf25p/manager=0 new during the scenario")
+        );
+        assert!(
+            check
+                .observed
+                .contains("-dx8b4/manager gone during the scenario")
+        );
+        let mut daemon = healthy(samples::in_place());
+        daemon.kruise_components[1].pod.push('x');
+        assert_eq!(invariant(&daemon).verdict, Verdict::Fail);
+    }
+
+    /// Without a start record (the API did not answer), every restart
+    /// counts, as it always did.
+    #[test]
+    fn without_a_start_record_every_restart_counts() {
+        let mut record = healthy(samples::in_place());
+        record.kruise_components_at_start.clear();
+        let check = invariant(&record);
+        assert_eq!(check.verdict, Verdict::Pass);
+        assert_eq!(
+            check.observed,
+            "2 container(s), all 0 (no record at scenario start)"
+        );
+        record.kruise_components[0].restart_count = 1;
+        let check = invariant(&record);
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(check.observed.ends_with("/manager=1"), "{}", check.observed);
+        record.kruise_components.clear();
+        assert_eq!(invariant(&record).verdict, Verdict::Fail);
     }
 
     #[test]

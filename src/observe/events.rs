@@ -84,7 +84,10 @@ pub fn record(event: &Event) -> EventRecord {
 /// The namespace's latest events as one line, newest last.
 pub async fn recent(client: &Client, namespace: &str, limit: usize) -> String {
     match list(client, namespace).await {
-        Err(err) => format!("(could not list events: {err})"),
+        Err(err) => format!(
+            "(could not list events: {})",
+            crate::observe::kruise::error_text(&err)
+        ),
         Ok(events) => {
             let start = events.len().saturating_sub(limit);
             let lines: Vec<String> = events[start..].iter().map(describe).collect();

@@ -11,9 +11,56 @@ use serde::Deserialize;
 pub const GROUP: &str = "apps.kruise.io";
 pub const SYSTEM_NAMESPACE: &str = "kruise-system";
 pub const MANAGER_DEPLOYMENT: &str = "kruise-controller-manager";
+pub const DAEMON_SET: &str = "kruise-daemon";
 pub const INPLACE_UPDATE_READY: &str = "InPlaceUpdateReady";
 pub const INPLACE_UPDATE_STATE: &str = "apps.kruise.io/inplace-update-state";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
+
+/// A kube error as a user reads it: an API server's refusal as its message
+/// with reason and code (kube's own text of it appends a Debug dump of the
+/// whole `Status`), any other error as it displays itself.
+pub fn api_error_text(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => {
+            let or = |text: &str, default: &str| {
+                if text.is_empty() {
+                    default.to_string()
+                } else {
+                    text.to_string()
+                }
+            };
+            format!(
+                "{} (reason {}, code {})",
+                or(&status.message, "the API server refused the call"),
+                or(&status.reason, "unknown"),
+                status.code
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// An error chain as `{:#}` prints it (`context: cause: ...`), with every
+/// kube error in it rendered by [`api_error_text`] (and the `Status` kube
+/// chains under an API error left out: its text is already there).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    let mut under_api_error = false;
+    for cause in err.chain() {
+        let status = cause.is::<Box<kube::core::Status>>() || cause.is::<kube::core::Status>();
+        if std::mem::take(&mut under_api_error) && status {
+            continue;
+        }
+        match cause.downcast_ref::<kube::Error>() {
+            Some(kube_err) => {
+                under_api_error = matches!(kube_err, kube::Error::Api(_));
+                parts.push(api_error_text(kube_err));
+            }
+            None => parts.push(cause.to_string()),
+        }
+    }
+    parts.join(": ")
+}
 
 /// What the cluster serves for CloneSet: every served version and the one
 /// discovery recommends. Fixtures are written for one version (v1alpha1)
@@ -36,9 +83,12 @@ impl CloneSetApi {
 }
 
 pub async fn cloneset_api(client: &Client) -> anyhow::Result<CloneSetApi> {
-    let group = kube::discovery::group(client, GROUP)
-        .await
-        .map_err(|e| anyhow::anyhow!("OpenKruise API group {GROUP} not served: {e}"))?;
+    let group = kube::discovery::group(client, GROUP).await.map_err(|e| {
+        anyhow::anyhow!(
+            "OpenKruise API group {GROUP} not served: {}",
+            api_error_text(&e)
+        )
+    })?;
     // The group's preferred version need not serve CloneSet (v1.8 prefers
     // v1beta1, where only StatefulSet lives): look through every version,
     // preferred first, as discovery orders them.
@@ -379,6 +429,34 @@ pub fn pod_condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A webhook's refusal reads as its message, reason and code, with or
+    /// without context around it, never as kube's Debug dump of `Status`.
+    #[test]
+    fn api_errors_read_as_message_reason_and_code() {
+        let refused = || {
+            kube::Error::Api(Box::new(kube::core::Status {
+                code: 403,
+                message: "admission webhook \"vcloneset.kb.io\" denied the request: bad".into(),
+                reason: "Forbidden".into(),
+                ..Default::default()
+            }))
+        };
+        let want = "admission webhook \"vcloneset.kb.io\" denied the request: bad \
+                    (reason Forbidden, code 403)";
+        assert_eq!(api_error_text(&refused()), want);
+        assert_eq!(error_text(&refused().into()), want);
+        let wrapped = anyhow::Error::new(refused()).context("applying the change");
+        assert_eq!(error_text(&wrapped), format!("applying the change: {want}"));
+        assert!(
+            format!("{wrapped:#}").contains("Status {"),
+            "kube's own text"
+        );
+        let other = kube::Error::LinesCodecMaxLineLengthExceeded;
+        assert_eq!(api_error_text(&other), other.to_string());
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_text(&plain), format!("{plain:#}"));
+    }
 
     #[test]
     fn the_version_comes_from_the_image_tag() {

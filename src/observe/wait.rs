@@ -167,7 +167,9 @@ where
             Ok(Ok(Poll::Ready(value))) => return Ok(value),
             Ok(Ok(Poll::Pending(state))) => last_state = state,
             Ok(Ok(Poll::GaveUp(reason))) => return Err(("gave up", reason)),
-            Ok(Err(err)) => last_state = format!("error: {err:#}"),
+            Ok(Err(err)) => {
+                last_state = format!("error: {}", crate::observe::kruise::error_text(&err))
+            }
             Err(_) => return Err(("timed out", last_state)),
         }
         on_pending(&last_state);

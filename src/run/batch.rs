@@ -41,7 +41,7 @@ async fn run_one(config: &RunConfig, scenario: &'static Scenario) -> Ran {
     let error = crate::run::runner::run_with(config, scenario)
         .await
         .err()
-        .map(|e| format!("{e:#}"));
+        .map(|e| crate::observe::kruise::error_text(&e));
     Ran {
         scenario: scenario.name,
         error,

@@ -395,8 +395,9 @@ pub async fn run_cell(
     }
     .await;
     if let Err(err) = outcome {
-        progress(&format!("infrastructure failure: {err:#}"));
-        summary.infrastructure_error = Some(format!("{err:#}"));
+        let err = crate::observe::kruise::error_text(&err);
+        progress(&format!("infrastructure failure: {err}"));
+        summary.infrastructure_error = Some(err);
     }
     if keep_cluster {
         progress(&format!("kept cluster {}", summary.cluster));

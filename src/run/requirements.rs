@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Client;
 use kube::api::Api;
@@ -37,6 +38,12 @@ pub async fn unmet(
                 minimum.0, minimum.1, minimum.0, minimum.1
             ));
         }
+    }
+    if needs_kruise_daemon(scenario) {
+        let sets: Api<DaemonSet> =
+            Api::namespaced(client.clone(), crate::observe::kruise::SYSTEM_NAMESPACE);
+        let set = sets.get_opt(crate::observe::kruise::DAEMON_SET).await?;
+        reasons.extend(daemon_unready(set.map(|s| s.status.unwrap_or_default())));
     }
     let docs = crate::workloads::load_fixture(repo_root, scenario.fixture)?;
     reasons.extend(unserved_apis(client, &docs).await?);
@@ -122,6 +129,36 @@ fn minimum_kubernetes(scenario: &Scenario) -> Option<(u32, u32)> {
         .max()
 }
 
+/// A change of the scenario is carried out by kruise-daemon on the node.
+fn needs_kruise_daemon(scenario: &Scenario) -> bool {
+    scenario.changes.iter().any(|c| c.needs_kruise_daemon())
+}
+
+/// Why kruise-daemon cannot serve every node, from its DaemonSet's status
+/// (`None`: no DaemonSet); nothing when every scheduled pod is ready.
+fn daemon_unready(status: Option<DaemonSetStatus>) -> Option<String> {
+    let (ns, name) = (
+        crate::observe::kruise::SYSTEM_NAMESPACE,
+        crate::observe::kruise::DAEMON_SET,
+    );
+    let hint = format!(
+        "hint: `kubectl -n {ns} describe daemonset {name}` and its pods' events say why \
+         (it needs the node's container runtime socket)"
+    );
+    let Some(status) = status else {
+        return Some(format!(
+            "kruise-daemon is not installed (no DaemonSet {ns}/{name}); {hint}"
+        ));
+    };
+    let (ready, desired) = (status.number_ready, status.desired_number_scheduled);
+    (desired == 0 || ready < desired).then(|| {
+        format!(
+            "kruise-daemon is not ready on every node ({ready} of {desired} pods ready in {ns}); \
+             {hint}"
+        )
+    })
+}
+
 /// `v1.34.4` (or `v1.35.0-rc.1+k3s1`) is at least `(major, minor)`.
 pub fn at_least(git_version: &str, minimum: (u32, u32)) -> bool {
     let mut parts = git_version
@@ -201,6 +238,51 @@ mod tests {
         assert_eq!(minimum_kubernetes(resize), Some((1, 33)));
         let image = crate::scenarios::catalog::find("inplace-image").unwrap();
         assert_eq!(minimum_kubernetes(image), None);
+    }
+
+    #[test]
+    fn the_scenarios_kruise_daemon_carries_out_need_it() {
+        let needing: Vec<&str> = crate::scenarios::catalog::CATALOG
+            .iter()
+            .filter(|s| needs_kruise_daemon(s))
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            needing,
+            vec![
+                "env-from-metadata",
+                "image-and-env",
+                "container-recreate",
+                "fault-daemon-restarted"
+            ]
+        );
+    }
+
+    #[test]
+    fn kruise_daemon_is_ready_when_every_scheduled_pod_is() {
+        let status = |ready, desired| DaemonSetStatus {
+            number_ready: ready,
+            desired_number_scheduled: desired,
+            ..Default::default()
+        };
+        assert_eq!(daemon_unready(Some(status(2, 2))), None);
+        let reason = daemon_unready(Some(status(0, 1))).unwrap();
+        assert!(
+            reason.starts_with(
+                "kruise-daemon is not ready on every node (0 of 1 pods ready in kruise-system); hint: "
+            ),
+            "{reason}"
+        );
+        assert!(daemon_unready(Some(status(1, 2))).is_some());
+        assert!(
+            daemon_unready(Some(status(0, 0))).is_some(),
+            "no node runs it"
+        );
+        let missing = daemon_unready(None).unwrap();
+        assert!(
+            missing.contains("no DaemonSet kruise-system/kruise-daemon"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -112,9 +112,10 @@ async fn run_scenario(
     let client = cluster.client().await?;
     kruise::preflight(&client).await.map_err(|e| {
         anyhow::anyhow!(
-            "cluster {} has no ready OpenKruise: {e:#}; hint: `scripts/cluster up --name {}` \
+            "cluster {} has no ready OpenKruise: {}; hint: `scripts/cluster up --name {}` \
              installs it",
             cluster.name,
+            kruise::error_text(&e),
             cluster.name
         )
     })?;
@@ -650,15 +651,16 @@ impl<'a> Session<'a> {
             record.kruise_components_at_start = components;
         }
         if let Err(err) = self.fill(&mut record).await {
-            self.say(&format!("stopped: {err:#}"));
+            let err = kruise::error_text(&err);
+            self.say(&format!("stopped: {err}"));
             record.error = Some(match self.scenario.fault {
                 // The verdict names the fault the scenario ran under.
                 Some(fault) => format!(
-                    "{err:#} (under fault {}, injected {})",
+                    "{err} (under fault {}, injected {})",
                     fault.name(),
                     fault.point().describe()
                 ),
-                None => format!("{err:#}"),
+                None => err,
             });
         }
         record.faults = self.faults.lock().map(|f| f.clone()).unwrap_or_default();
