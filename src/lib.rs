@@ -60,3 +60,137 @@ mod tests {
         assert_eq!(stamps, vec!["", whole, half, ahead]);
     }
 }
+
+#[cfg(test)]
+mod layer_tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::{Path, PathBuf};
+
+    /// The layers, lowest first: a file may name only its own layer and
+    /// the ones before it.
+    const LAYERS: &[&str] = &[
+        "model",
+        "environment",
+        "observe",
+        "workloads",
+        "changes",
+        "faults",
+        "scenarios",
+        "judge",
+        "report",
+        "run",
+    ];
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Each library module (`judge::assess`) and the `crate::` paths its
+    /// file names (tests included).
+    fn modules() -> BTreeMap<String, Vec<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let mut modules = BTreeMap::new();
+        for file in files {
+            let relative = file.strip_prefix(&src).unwrap().with_extension("");
+            let mut parts: Vec<String> = relative
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if parts.last().is_some_and(|p| p == "mod") {
+                parts.pop();
+            }
+            if matches!(parts.as_slice(), [one] if one == "lib" || one == "main") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let paths = text
+                .split("crate::")
+                .skip(1)
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == ':')
+                        .collect::<String>()
+                        .trim_end_matches(':')
+                        .to_string()
+                })
+                .collect();
+            modules.insert(parts.join("::"), paths);
+        }
+        modules
+    }
+
+    fn layer(module: &str) -> Option<usize> {
+        let top = module.split("::").next()?;
+        LAYERS.iter().position(|l| *l == top)
+    }
+
+    #[test]
+    fn layers_never_import_upward() {
+        let mut upward = Vec::new();
+        for (module, paths) in modules() {
+            let own = layer(&module).unwrap_or_else(|| panic!("{module} is in no layer"));
+            for path in paths {
+                if layer(&path).is_some_and(|named| named > own) {
+                    upward.push(format!("{module} -> {path}"));
+                }
+            }
+        }
+        assert!(upward.is_empty(), "imports upward: {upward:#?}");
+    }
+
+    /// Module-level: no module reaches itself through the modules it names
+    /// (a parent and its children excepted).
+    #[test]
+    fn no_module_import_circle() {
+        let modules = modules();
+        let known: BTreeSet<&String> = modules.keys().collect();
+        let edges: BTreeMap<&str, BTreeSet<String>> = modules
+            .iter()
+            .map(|(module, paths)| {
+                let targets = paths
+                    .iter()
+                    .filter_map(|path| {
+                        let parts: Vec<&str> = path.split("::").collect();
+                        (1..=parts.len())
+                            .rev()
+                            .map(|k| parts[..k].join("::"))
+                            .find(|m| known.contains(m))
+                    })
+                    .filter(|t| {
+                        t != module
+                            && !module.starts_with(&format!("{t}::"))
+                            && !t.starts_with(&format!("{module}::"))
+                    })
+                    .collect();
+                (module.as_str(), targets)
+            })
+            .collect();
+        for start in edges.keys() {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<Vec<String>> = vec![vec![start.to_string()]];
+            while let Some(trail) = stack.pop() {
+                for next in &edges[trail.last().unwrap().as_str()] {
+                    assert!(
+                        next != start,
+                        "import circle: {} -> {next}",
+                        trail.join(" -> ")
+                    );
+                    if seen.insert(next.clone()) {
+                        let mut longer = trail.clone();
+                        longer.push(next.clone());
+                        stack.push(longer);
+                    }
+                }
+            }
+        }
+    }
+}

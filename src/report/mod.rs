@@ -172,8 +172,7 @@ fn cluster_lines(judged: &[Judged]) -> Vec<String> {
 }
 
 fn wall_seconds(judged: &[Judged]) -> Option<f64> {
-    use k8s_openapi::jiff::Timestamp;
-    let parse = |s: &str| s.parse::<Timestamp>().ok();
+    let parse = crate::time_key;
     let start = judged
         .iter()
         .filter_map(|j| parse(&j.record.started_at))

@@ -432,6 +432,24 @@ mod tests {
     use crate::scenarios::expect;
     use crate::workloads;
 
+    /// The workloads' fixture tests cover `fixtures/*.yaml`: every fixture
+    /// the catalog names must be one of them.
+    #[test]
+    fn every_fixture_is_a_yaml_file_under_fixtures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for s in CATALOG {
+            let path = std::path::Path::new(s.fixture);
+            assert!(
+                path.parent() == Some(std::path::Path::new("fixtures"))
+                    && path.extension().is_some_and(|e| e == "yaml")
+                    && root.join(path).is_file(),
+                "{}: {}",
+                s.name,
+                s.fixture
+            );
+        }
+    }
+
     #[test]
     fn the_faults_profile_is_opt_in_and_runs_alone() {
         let faults: Vec<&str> = faults_profile().iter().map(|s| s.name).collect();
