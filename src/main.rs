@@ -221,6 +221,18 @@ struct RunOptions {
     /// Scenarios run at a time.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Also stream every event to stdout in this machine-readable format
+    /// (the console's lines stay on stderr).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    events: Option<EventsFormat>,
+}
+
+/// Machine-readable event streams.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EventsFormat {
+    /// One JSON object per event and line: `at`, `elapsed_s`, `kind` and
+    /// the event's fields.
+    Jsonl,
 }
 
 #[derive(clap::Args)]
@@ -293,6 +305,9 @@ fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
 }
 
 async fn run(options: RunOptions) -> ExitCode {
+    if let Some(EventsFormat::Jsonl) = options.events {
+        report::console::install_json_lines();
+    }
     let prepared = prepare(&options).and_then(|(config, scenarios)| {
         let policy = load_policy(options.policy.as_ref())?;
         Ok((config, scenarios, policy))

@@ -511,6 +511,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(kruise_events(record));
         checks.push(quiet_after_completion(record));
         checks.push(mount_premise(record));
+        checks.extend(created_as_planned(record));
         checks.extend(delivery_premise(record));
         checks.extend(metadata_applied(record));
         checks.extend(env_seen(record));
@@ -527,6 +528,36 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     checks.extend(fault_injected(record));
     checks.push(kruise_components_stable(record));
     checks
+}
+
+/// The premise that the workload was created as planned: a field the
+/// cluster changed (a mutating webhook, a policy) would make every other
+/// verdict of the scenario one about another workload. Recordings made
+/// before the comparison existed carry none.
+fn created_as_planned(record: &ScenarioRecord) -> Option<Check> {
+    let premise = record.created_as_planned.as_ref()?;
+    let observed = if premise.changed.is_empty() {
+        format!("{} field(s) as planned", premise.fields.len())
+    } else {
+        let changed: Vec<String> = premise
+            .changed
+            .iter()
+            .map(|c| format!("{} planned {}, created {}", c.field, c.planned, c.created))
+            .collect();
+        format!(
+            "changed by the cluster (a mutating admission webhook or policy?): {}",
+            changed.join("; ")
+        )
+    };
+    Some(check(
+        record,
+        "premise.created-as-planned",
+        "the workload was created as planned",
+        &[],
+        "every field the scenario depends on as the fixture sets it",
+        observed,
+        Verdict::from_bool(premise.changed.is_empty()),
+    ))
 }
 
 /// A faults-profile scenario proves its fault happened and that what it

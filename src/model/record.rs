@@ -558,6 +558,26 @@ pub struct ScenarioRecord {
     /// INTERRUPTED, neither a pass nor a failure of what it checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+    /// The workload as planned against the workload as created: the fields
+    /// its scenario depends on, and any the cluster changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_as_planned: Option<CreatedAsPlanned>,
+}
+
+/// The created workload compared with the plan (the fixture as sent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreatedAsPlanned {
+    /// Every field compared (JSON pointers).
+    pub fields: Vec<String>,
+    /// Those the cluster did not keep as planned.
+    pub changed: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub planned: serde_json::Value,
+    pub created: serde_json::Value,
 }
 
 /// One injected fault: what was done, at which point of the update, the

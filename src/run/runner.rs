@@ -262,6 +262,7 @@ fn blank_record(config: &RunConfig, scenario: &Scenario, namespace: String) -> S
         unsupported: None,
         faults: Vec::new(),
         interrupted: None,
+        created_as_planned: None,
     }
 }
 
@@ -763,6 +764,7 @@ impl<'a> Session<'a> {
         )
         .await?;
         record.workload = workload.base().reference.clone();
+        record.created_as_planned = Some(workload.base().created_as_planned.clone());
         self.say(&format!(
             "waiting for {} {} to become ready",
             record.workload.kind, record.workload.name

@@ -148,6 +148,22 @@ pub const CATALOG: &[Scenario] = &[
         fault: None,
     },
     Scenario {
+        name: "image-and-label",
+        suite: "behaviour",
+        summary: "image and template label/annotation in one change: the label is patched onto \
+                  the pod, the app container is rebuilt in place once",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[&Combined {
+            kind: "image+metadata",
+            parts: &[TO_V2, &Metadata],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
         name: "env-from-metadata",
         suite: "behaviour",
         summary: "annotation read by env: the container is recreated and sees the new value; \

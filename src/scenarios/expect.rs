@@ -453,6 +453,18 @@ pub const TABLE: &[Expectation] = &[
     Expectation {
         workload: "CloneSet",
         strategy: "InPlaceIfPossible",
+        change: "image+metadata",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_CALCULATE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
         change: "image+env-from-metadata",
         admission: AdmissionExpectation::Accepted,
         events: &[IN_PLACE_EVENT],

@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::Pod;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Base, Kind, Workload, pod_ready, pods_settled};
+use super::premise::planned;
+use super::{Base, Kind, Workload, pod_ready, pods_settled, premise};
 use crate::observe::kruise;
 
 pub struct AdvancedDaemonSetKind;
@@ -28,6 +29,11 @@ impl Kind for AdvancedDaemonSetKind {
             .as_str()
             .unwrap_or("Standard")
             .to_string()
+    }
+
+    fn premise_fields(&self) -> &'static [premise::Field] {
+        const FIELDS: &[premise::Field] = &[planned("/spec/updateStrategy")];
+        FIELDS
     }
 
     fn open(&self, base: Base) -> Box<dyn Workload> {

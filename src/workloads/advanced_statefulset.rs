@@ -8,7 +8,8 @@ use k8s_openapi::api::core::v1::Pod;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Base, Kind, Workload, pod_ready, pods_settled};
+use super::premise::{Field, planned};
+use super::{Base, Kind, Workload, pod_ready, pods_settled, premise};
 use crate::observe::kruise;
 
 pub struct AdvancedStatefulSetKind;
@@ -27,6 +28,19 @@ impl Kind for AdvancedStatefulSetKind {
             .as_str()
             .unwrap_or("ReCreate")
             .to_string()
+    }
+
+    fn premise_fields(&self) -> &'static [premise::Field] {
+        const FIELDS: &[premise::Field] = &[
+            planned("/spec/replicas"),
+            planned("/spec/podManagementPolicy"),
+            planned("/spec/updateStrategy"),
+            Field {
+                pointer: "/spec/updateStrategy/rollingUpdate/partition",
+                absent_is: Some(0),
+            },
+        ];
+        FIELDS
     }
 
     fn open(&self, base: Base) -> Box<dyn Workload> {
@@ -130,7 +144,7 @@ impl Workload for AdvancedStatefulSet {
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        let view = self.base.typed::<View>().await?;
+        let view = self.base.planned_as::<View>()?;
         Ok(view.replicas().saturating_sub(view.partition()))
     }
 

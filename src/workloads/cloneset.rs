@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
-use super::{Base, Kind, Workload, pods_settled};
+use super::premise::{Field, planned};
+use super::{Base, Kind, Workload, pods_settled, premise};
 use crate::observe::kruise::{self, CloneSetView};
 
 pub struct CloneSetKind;
@@ -25,6 +26,19 @@ impl Kind for CloneSetKind {
             .as_str()
             .unwrap_or("ReCreate")
             .to_string()
+    }
+
+    fn premise_fields(&self) -> &'static [premise::Field] {
+        const FIELDS: &[premise::Field] = &[
+            planned("/spec/replicas"),
+            planned("/spec/updateStrategy"),
+            Field {
+                pointer: "/spec/updateStrategy/partition",
+                absent_is: Some(0),
+            },
+            planned("/spec/lifecycle"),
+        ];
+        FIELDS
     }
 
     fn open(&self, base: Base) -> Box<dyn Workload> {
@@ -60,7 +74,7 @@ impl Workload for CloneSet {
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        self.base.typed::<CloneSetView>().await?.expected_updated()
+        self.base.planned_as::<CloneSetView>()?.expected_updated()
     }
 
     async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool> {

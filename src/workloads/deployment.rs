@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use serde_json::Value;
 
-use super::{Base, Kind, Workload, pod_ready, pods_settled};
+use super::premise::planned;
+use super::{Base, Kind, Workload, pod_ready, pods_settled, premise};
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -29,6 +30,11 @@ impl Kind for DeploymentKind {
             .as_str()
             .unwrap_or("RollingUpdate")
             .to_string()
+    }
+
+    fn premise_fields(&self) -> &'static [premise::Field] {
+        const FIELDS: &[premise::Field] = &[planned("/spec/replicas"), planned("/spec/strategy")];
+        FIELDS
     }
 
     fn open(&self, base: Base) -> Box<dyn Workload> {
@@ -61,7 +67,7 @@ impl Workload for Deployment {
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        Ok(replicas(&self.base.typed::<DeploymentObject>().await?))
+        Ok(replicas(&self.base.planned_as::<DeploymentObject>()?))
     }
 
     /// The pod's ReplicaSet carries the Deployment revision it was made for.

@@ -8,6 +8,7 @@ mod advanced_daemonset;
 mod advanced_statefulset;
 mod cloneset;
 mod deployment;
+pub mod premise;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +35,9 @@ pub trait Kind: Sync {
     fn api(&self) -> (&'static str, &'static str);
     /// The update strategy as the fixture's object spells it.
     fn strategy(&self, object: &Value) -> String;
+    /// The object's fields its scenarios depend on (besides the template
+    /// fields every kind shares), compared as planned and as created.
+    fn premise_fields(&self) -> &'static [premise::Field];
     fn open(&self, base: Base) -> Box<dyn Workload>;
 }
 
@@ -66,7 +70,8 @@ pub trait Workload: Send + Sync {
     async fn revision(&self) -> anyhow::Result<Option<String>>;
 
     /// How many pods an accepted template change must move to the new
-    /// revision (replicas minus partition).
+    /// revision (replicas minus partition), from the plan: never from the
+    /// object as the cluster returns it, which a webhook may have changed.
     async fn expected_updated(&self) -> anyhow::Result<usize>;
 
     /// The in-place grace period (`gracePeriodSeconds`) the workload asks
@@ -98,6 +103,11 @@ pub struct Base {
     pub reference: WorkloadRef,
     pub resource: ApiResource,
     pub selector: String,
+    /// The object as the plan sent it (the fixture, images and namespace
+    /// filled in): the source of what the scenario expects.
+    pub planned: Value,
+    /// The premise that the cluster created it as planned.
+    pub created_as_planned: crate::model::record::CreatedAsPlanned,
 }
 
 impl Base {
@@ -111,6 +121,11 @@ impl Base {
 
     pub async fn object(&self) -> anyhow::Result<DynamicObject> {
         Ok(self.api().get(&self.reference.name).await?)
+    }
+
+    /// The plan read into a typed view of the fields a kind reads.
+    pub fn planned_as<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        Ok(serde_json::from_value(self.planned.clone())?)
     }
 
     /// The object read into a typed view of the fields a kind reads.
@@ -216,6 +231,7 @@ pub async fn create(
         }
         if let Some(kind) = kind_of(&doc) {
             let name = created.metadata.name.clone().unwrap_or_default();
+            let created_value = serde_json::to_value(&created)?;
             let base = Base {
                 client: client.clone(),
                 namespace: namespace.to_string(),
@@ -228,6 +244,8 @@ pub async fn create(
                 },
                 resource: resource.clone(),
                 selector: label_selector(&created.data)?,
+                created_as_planned: premise::compare(kind.premise_fields(), &doc, &created_value),
+                planned: doc.clone(),
             };
             workload = Some(kind.open(base));
         }
