@@ -745,7 +745,9 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scen
         config.delivery = delivery;
     }
     anyhow::ensure!(options.jobs > 0, "--jobs must be at least 1");
-    config.image_route(config.cluster.kind_node()).check()?;
+    config
+        .image_route(config.cluster.kind_node().is_some())
+        .check()?;
     let scenarios = if options.faults {
         anyhow::ensure!(
             options.scenarios.is_empty(),

@@ -333,13 +333,6 @@ impl Cluster {
     }
 }
 
-/// Runs a command inside the kind node (`scripts/cluster node-exec`).
-pub async fn node_exec(repo_root: &Path, cluster: &str, argv: &[&str]) -> anyhow::Result<String> {
-    let mut args = vec!["node-exec", "--name", cluster, "--"];
-    args.extend_from_slice(argv);
-    run_script(repo_root, &args).await
-}
-
 /// Runs `scripts/cluster ARGS`, returning its stdout; a failure carries the
 /// script's stderr (its one-line cause and hint).
 pub async fn run_script(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {

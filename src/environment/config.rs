@@ -130,16 +130,13 @@ impl RunConfig {
         })
     }
 
-    /// How images reach a cluster whose kind node is `kind_node` (if any).
-    pub fn image_route<'a>(
-        &'a self,
-        kind_node: Option<&'a str>,
-    ) -> crate::environment::images::Route<'a> {
+    /// How images reach a cluster (whose nodes the suite may reach, or not).
+    pub fn image_route(&self, node_access: bool) -> crate::environment::images::Route<'_> {
         crate::environment::images::Route {
             run_id: &self.run_id,
             delivery: self.delivery,
             registry: self.image_registry.as_deref(),
-            kind_node,
+            node_access,
         }
     }
 

@@ -23,6 +23,7 @@
 //! `scripts/env.sh` gives (`IPC_WORKLOAD_IMAGE:v1`, `:v2`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -31,6 +32,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
+use crate::environment::{Environment, Node};
 use crate::model::record::{ImageDelivery, ImageRef};
 
 /// podman network kind puts its nodes on.
@@ -62,7 +64,7 @@ pub struct ImageSlot {
 pub struct Delivered {
     pub images: std::collections::BTreeMap<String, ImageRef>,
     description: String,
-    registry: Option<(LocalRegistry, String)>,
+    registry: Option<(LocalRegistry, Vec<Arc<dyn Node>>)>,
 }
 
 impl Delivered {
@@ -77,7 +79,7 @@ impl Delivered {
     pub async fn release(self, repo_root: &Path) -> anyhow::Result<()> {
         match self.registry {
             None => Ok(()),
-            Some((registry, node)) => registry.remove(repo_root, &node).await,
+            Some((registry, nodes)) => registry.remove(repo_root, &nodes).await,
         }
     }
 }
@@ -90,14 +92,16 @@ pub struct Route<'a> {
     pub run_id: &'a str,
     pub delivery: ImageDelivery,
     pub registry: Option<&'a str>,
-    pub kind_node: Option<&'a str>,
+    /// The suite may reach the nodes (to point them at a registry of its
+    /// own, or to load images into them).
+    pub node_access: bool,
 }
 
 impl Route<'_> {
     /// Why this route cannot work, before anything is created.
     pub fn check(&self) -> anyhow::Result<()> {
-        match (self.delivery, self.registry, self.kind_node) {
-            (ImageDelivery::Registry, _, None) => anyhow::bail!(
+        match (self.delivery, self.registry, self.node_access) {
+            (ImageDelivery::Registry, _, false) => anyhow::bail!(
                 "a cluster given only by its kubeconfig needs a way for its nodes to get the \
                  workload images; hint: --image-registry REF (a registry the nodes pull from) \
                  or --image-delivery preloaded"
@@ -132,23 +136,16 @@ pub fn check_registry_ref(reference: &str) -> anyhow::Result<()> {
 /// Makes every slot available to the cluster's kubelet.
 pub async fn deliver(
     route: Route<'_>,
+    env: &dyn Environment,
     repo_root: &Path,
     slug: &str,
     slots: &[ImageSlot],
 ) -> anyhow::Result<Delivered> {
     route.check()?;
     let repo = workload_repo(repo_root).await?;
-    match (route.delivery, route.kind_node) {
-        (ImageDelivery::Preloaded, node) => {
-            if let Some(node) = node {
-                // The suite's default path removes them again after the
-                // smoke check, so load them here.
-                crate::environment::cluster::run_script(
-                    repo_root,
-                    &["load-workload", "--name", node],
-                )
-                .await?;
-            }
+    match route.delivery {
+        ImageDelivery::Preloaded => {
+            let loaded = env.preload_images().await?;
             let images = slots
                 .iter()
                 .map(|slot| {
@@ -161,14 +158,15 @@ pub async fn deliver(
                 .collect();
             Ok(Delivered {
                 images,
-                description: match node {
-                    Some(_) => "preloaded images (kind load), no registry".into(),
-                    None => "preloaded images (put on the nodes by the user), no registry".into(),
+                description: if loaded {
+                    "preloaded images (kind load), no registry".into()
+                } else {
+                    "preloaded images (put on the nodes by the user), no registry".into()
                 },
                 registry: None,
             })
         }
-        (ImageDelivery::External, _) => {
+        ImageDelivery::External => {
             let reference = route.registry.unwrap_or_default();
             let images = push_to(repo_root, reference, &repo, slug, slots).await?;
             Ok(Delivered {
@@ -177,18 +175,28 @@ pub async fn deliver(
                 registry: None,
             })
         }
-        (ImageDelivery::Registry, node) => {
-            let node = node.unwrap_or_default().to_string();
+        ImageDelivery::Registry => {
+            anyhow::ensure!(
+                env.info().local_registry,
+                "{} environment {} cannot pull from a registry container of this machine; \
+                 hint: --image-registry REF or --image-delivery preloaded",
+                env.info().provider,
+                env.info().name
+            );
+            let nodes = env.nodes().to_vec();
             let registry = LocalRegistry::start(repo_root, slug, route.run_id).await?;
             // From here on the registry must be removed even on error.
-            match registry.publish(repo_root, &node, &repo, slug, slots).await {
+            match registry
+                .publish(repo_root, &nodes, &repo, slug, slots)
+                .await
+            {
                 Ok(images) => Ok(Delivered {
                     images,
                     description: registry.describe(),
-                    registry: Some((registry, node)),
+                    registry: Some((registry, nodes)),
                 }),
                 Err(err) => {
-                    let _ = registry.remove(repo_root, &node).await;
+                    let _ = registry.remove(repo_root, &nodes).await;
                     Err(err)
                 }
             }
@@ -289,12 +297,14 @@ impl LocalRegistry {
     async fn publish(
         &self,
         repo_root: &Path,
-        cluster: &str,
+        nodes: &[Arc<dyn Node>],
         workload_repo: &str,
         slug: &str,
         slots: &[ImageSlot],
     ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
-        self.configure_node(repo_root, cluster).await?;
+        for node in nodes {
+            self.configure_node(node.as_ref()).await?;
+        }
         let mut images = std::collections::BTreeMap::new();
         for slot in slots {
             let version = &slot.version;
@@ -331,30 +341,31 @@ impl LocalRegistry {
         format!("/etc/containerd/certs.d/{}", self.pod_side_host())
     }
 
-    async fn configure_node(&self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+    async fn configure_node(&self, node: &dyn Node) -> anyhow::Result<()> {
         let content = hosts_toml(&self.kind_ip);
         let dir = self.hosts_dir();
-        crate::environment::cluster::node_exec(
-            repo_root,
-            cluster,
-            &[
-                "sh",
-                "-c",
-                "mkdir -p \"$1\" && printf '%s' \"$2\" > \"$1/hosts.toml\"",
-                "sh",
-                &dir,
-                &content,
-            ],
-        )
+        node.exec(&[
+            "sh",
+            "-c",
+            "mkdir -p \"$1\" && printf '%s' \"$2\" > \"$1/hosts.toml\"",
+            "sh",
+            &dir,
+            &content,
+        ])
         .await
-        .with_context(|| format!("writing {dir}/hosts.toml on the node"))?;
+        .with_context(|| format!("writing {dir}/hosts.toml on node {}", node.name()))?;
         Ok(())
     }
 
-    async fn remove(self, repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
+    async fn remove(self, repo_root: &Path, nodes: &[Arc<dyn Node>]) -> anyhow::Result<()> {
         let dir = self.hosts_dir();
-        let unconfigured =
-            crate::environment::cluster::node_exec(repo_root, cluster, &["rm", "-rf", &dir]).await;
+        let mut unconfigured = Ok(String::new());
+        for node in nodes {
+            let removed = node.exec(&["rm", "-rf", &dir]).await;
+            if unconfigured.is_ok() {
+                unconfigured = removed;
+            }
+        }
         let id = self.container.id().to_string();
         // Through podman's API first; if that service is gone (another run
         // on this machine stopped it), through the podman command.
@@ -570,7 +581,7 @@ mod tests {
             run_id: "r",
             delivery,
             registry,
-            kind_node: None,
+            node_access: false,
         };
         let err = foreign(ImageDelivery::Registry, None).check().unwrap_err();
         assert!(err.to_string().contains("--image-registry REF"), "{err}");
@@ -585,7 +596,7 @@ mod tests {
             run_id: "r",
             delivery: ImageDelivery::Registry,
             registry: None,
-            kind_node: Some("ipc-dev"),
+            node_access: true,
         };
         assert!(kind.check().is_ok());
     }

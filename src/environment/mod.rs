@@ -1,8 +1,75 @@
-//! Where a run happens: the cluster, how images reach its nodes, the tools
-//! and settings of this machine, and the run's configuration.
+//! Where a run happens (kind's `Provider` shape): an `Environment` is a
+//! cluster the suite can reach, with what it can do as data
+//! (`EnvironmentInfo`) and handles on the nodes it may run commands on.
+//! One file per environment: `kind` (a kind cluster of this machine) and
+//! `kubeconfig` (a cluster given by its kubeconfig alone). Also here: the
+//! cluster lifecycle, image delivery, this machine's tools and settings,
+//! the run's configuration, and the interruption registry.
 
 pub mod cluster;
 pub mod config;
 pub mod images;
 pub mod interrupt;
+pub mod kind;
+pub mod kubeconfig;
 pub mod tools;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kube::Client;
+
+use cluster::{Cluster, NoCluster};
+
+/// A node the suite may run a command on (kind's `nodes.Node`).
+#[async_trait]
+pub trait Node: Send + Sync {
+    fn name(&self) -> &str;
+    /// Runs `argv` on the node; its stdout.
+    async fn exec(&self, argv: &[&str]) -> anyhow::Result<String>;
+}
+
+/// What an environment can do, as data (kind's `ProviderInfo`).
+#[derive(Debug, Clone)]
+pub struct EnvironmentInfo {
+    /// The cluster's name in progress lines and records.
+    pub name: String,
+    /// Which environment: "kind", "kubeconfig".
+    pub provider: &'static str,
+    /// The suite may run commands on the nodes (`nodes()` is not empty):
+    /// node journals in diagnostics, node faults, per-scenario registries.
+    pub node_access: bool,
+    /// A registry container on this machine can serve the nodes (they sit
+    /// on its podman network), so each scenario may start its own.
+    pub local_registry: bool,
+    /// The kubeconfig the client was made from (the secrets scan reads it).
+    pub kubeconfig: PathBuf,
+}
+
+#[async_trait]
+pub trait Environment: Send + Sync {
+    fn info(&self) -> &EnvironmentInfo;
+    /// The API client, made once when the environment was connected.
+    fn client(&self) -> Client;
+    /// The nodes the suite may reach (empty without node access).
+    fn nodes(&self) -> &[Arc<dyn Node>];
+    /// Puts the workload images on every node for preloaded delivery;
+    /// false when the environment cannot (the user put them there).
+    async fn preload_images(&self) -> anyhow::Result<bool>;
+}
+
+/// The environment of an acquired cluster: a kind cluster of this machine
+/// when its kind name is known, else a cluster given by kubeconfig.
+pub async fn connect(
+    cluster: &Cluster,
+    repo_root: &Path,
+) -> Result<Arc<dyn Environment>, NoCluster> {
+    let client = cluster.client().await?;
+    Ok(match &cluster.kind_node {
+        Some(kind_name) => Arc::new(kind::KindCluster::new(
+            cluster, kind_name, client, repo_root,
+        )),
+        None => Arc::new(kubeconfig::GivenCluster::new(cluster, client)),
+    })
+}

@@ -37,8 +37,8 @@ impl Fault for ContainerdRestarted {
         FaultPoint::BeforeChange
     }
 
-    fn unsupported(&self, kind_node: Option<&str>) -> Option<String> {
-        kind_node.is_none().then(|| {
+    fn unsupported(&self, node_access: bool) -> Option<String> {
+        (!node_access).then(|| {
             "restarting a node's containerd needs the kind node (this cluster was given by \
              kubeconfig only); hint: run the faults profile on a kind cluster"
                 .to_string()
@@ -46,10 +46,8 @@ impl Fault for ContainerdRestarted {
     }
 
     async fn inject(&self, ctx: &FaultContext<'_>) -> anyhow::Result<FaultRecord> {
-        let node = ctx.kind_node.expect("checked by unsupported()");
-        let exec = |argv: &'static [&'static str]| {
-            crate::environment::cluster::node_exec(ctx.repo_root, node, argv)
-        };
+        let node = ctx.node.expect("checked by unsupported()");
+        let exec = |argv: &'static [&'static str]| node.exec(argv);
         let pid_before = exec(MAIN_PID).await?.trim().to_string();
         let running_before = running(&exec(TASKS).await?);
         let started = Instant::now();
@@ -57,8 +55,9 @@ impl Fault for ContainerdRestarted {
         event::note(
             ctx.label,
             format!(
-                "fault {}: containerd (pid {pid_before}) restarted on {node}",
-                self.name()
+                "fault {}: containerd (pid {pid_before}) restarted on {}",
+                self.name(),
+                node.name()
             ),
         );
         let ctx_wait = WaitContext {
@@ -66,7 +65,10 @@ impl Fault for ContainerdRestarted {
             namespace: ctx.namespace.to_string(),
             label: ctx.label.to_string(),
         };
-        let what = format!("containerd on {node} to answer again after the fault");
+        let what = format!(
+            "containerd on {} to answer again after the fault",
+            node.name()
+        );
         let (pid_after, running_after) = wait::until(&ctx_wait, &what, ctx.deadline, || async {
             let pid = exec(MAIN_PID).await.unwrap_or_default().trim().to_string();
             Ok(match exec(TASKS).await {
@@ -80,7 +82,7 @@ impl Fault for ContainerdRestarted {
         let survived = running_before.intersection(&running_after).count();
         Ok(super::record(
             self,
-            format!("systemctl restart containerd on node {node}"),
+            format!("systemctl restart containerd on node {}", node.name()),
             format!(
                 "containerd MainPID {pid_before} -> {pid_after}; {survived} of {} running \
                  task(s) still running under the same IDs; CRI answered {:.1} s later",

@@ -43,8 +43,9 @@ pub struct FaultContext<'a> {
     /// The scenario's namespace (its events go into a timeout's message).
     pub namespace: &'a str,
     pub repo_root: &'a Path,
-    /// The kind node (faults that act on the node need one).
-    pub kind_node: Option<&'a str>,
+    /// A node the suite may run commands on (faults that act on a node
+    /// need one).
+    pub node: Option<&'a dyn crate::environment::Node>,
     /// The scenario's label, for progress lines.
     pub label: &'a str,
     /// How long the fault's recovery may take.
@@ -56,8 +57,8 @@ pub trait Fault: Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     fn point(&self) -> FaultPoint;
     /// Why the cluster cannot take this fault, if it cannot (UNSUPPORTED).
-    fn unsupported(&self, kind_node: Option<&str>) -> Option<String> {
-        let _ = kind_node;
+    fn unsupported(&self, node_access: bool) -> Option<String> {
+        let _ = node_access;
         None
     }
     /// Injects the fault, waits for its own recovery (not the update's),

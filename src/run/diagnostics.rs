@@ -31,7 +31,8 @@ pub struct Source<'a> {
     pub fixture: &'a str,
     /// The scenario's start: logs and journals from here on.
     pub since: Timestamp,
-    pub kind_node: Option<&'a str>,
+    /// A node whose journal the suite may read, if any.
+    pub node: Option<&'a dyn crate::environment::Node>,
 }
 
 /// Writes `<dir>/<scenario>/`; returns its path. Each part that cannot be
@@ -73,18 +74,20 @@ pub async fn write(source: &Source<'_>, dir: &Path, scenario: &str) -> anyhow::R
         }
     }
     put("kruise/restarts.txt", restarts)?;
-    match source.kind_node {
+    match source.node {
         Some(node) => {
             for unit in ["kubelet", "containerd"] {
                 put(
                     &format!("node/{unit}.log"),
-                    journal(source.repo_root, node, unit, source.since).await,
+                    journal(node, unit, source.since).await,
                 )?;
             }
         }
         None => put(
             "node/README.txt",
-            "not a kind cluster of this machine: the node's journal is not reachable\n".into(),
+            "no node access in this environment (a cluster given by kubeconfig): the node's \
+             journal is not reachable\n"
+                .into(),
         )?,
     }
     Ok(bundle)
@@ -170,7 +173,7 @@ async fn container_logs(
 }
 
 /// `journalctl -u UNIT` inside the kind node from `since`.
-async fn journal(repo_root: &Path, node: &str, unit: &str, since: Timestamp) -> String {
+async fn journal(node: &dyn crate::environment::Node, unit: &str, since: Timestamp) -> String {
     let since = format!("@{}", since.as_second());
     let argv = [
         "journalctl",
@@ -182,7 +185,7 @@ async fn journal(repo_root: &Path, node: &str, unit: &str, since: Timestamp) -> 
         "-o",
         "short-iso",
     ];
-    crate::environment::cluster::node_exec(repo_root, node, &argv)
+    node.exec(&argv)
         .await
         .unwrap_or_else(|err| format!("(no journal: {err:#})\n"))
 }

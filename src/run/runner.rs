@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -23,6 +24,7 @@ use crate::environment::cluster::{self, Cluster};
 use crate::environment::config::RunConfig;
 use crate::environment::images::{self, ImageSlot};
 use crate::environment::interrupt;
+use crate::environment::{self as env_mod, Environment};
 use crate::faults::{FaultContext, FaultPoint};
 use crate::judge::assess::{self, Check};
 use crate::model::event::{self, Event};
@@ -109,7 +111,8 @@ async fn run_scenario(
         plan.run_id = config.run_id.clone();
         plan.kubeconfig = Some(cluster.kubeconfig.clone());
     });
-    let client = cluster.client().await?;
+    let env = env_mod::connect(&cluster, &config.repo_root).await?;
+    let client = env.client();
     kruise::preflight(&client).await.map_err(|e| {
         anyhow::anyhow!(
             "cluster {} has no ready OpenKruise: {}; hint: `scripts/cluster up --name {}` \
@@ -122,18 +125,23 @@ async fn run_scenario(
     let mut unmet = crate::run::requirements::unmet(&client, &config.repo_root, scenario).await?;
     if let Some(why) = scenario
         .fault
-        .and_then(|f| f.unsupported(cluster.kind_node.as_deref()))
+        .and_then(|f| f.unsupported(env.info().node_access))
     {
         unmet.push(why);
     }
     if !unmet.is_empty() {
-        return Err(unsupported(config, scenario, &cluster, &unmet.join("; ")));
+        return Err(unsupported(
+            config,
+            scenario,
+            env.as_ref(),
+            &unmet.join("; "),
+        ));
     }
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
     stop_if_interrupted(scenario)?;
     create_namespace(&client, &namespace, scenario.name, &config.run_id).await?;
     let cluster_objects = ClusterObjects::default();
-    let mut guard = NamespaceGuard::new(config, &cluster, &client, &namespace, scenario);
+    let mut guard = NamespaceGuard::new(config, env.clone(), &namespace, scenario);
     guard.cluster_objects = cluster_objects.clone();
     crate::run::pod_security::prove_enforced(&client, &namespace).await?;
     event::emit(Event::ScenarioStarted {
@@ -141,8 +149,8 @@ async fn run_scenario(
         namespace: namespace.clone(),
         summary: format!("{} ({}, {})", scenario.summary, key.0, key.1),
     });
-    let cluster_name = cluster.name.clone();
-    let mut session = Session::new(config, scenario, cluster, client, namespace.clone());
+    let cluster_name = env.info().name.clone();
+    let mut session = Session::new(config, scenario, env, namespace.clone());
     session.cluster_objects = cluster_objects;
     let recorded = tokio::select! {
         recorded = AssertUnwindSafe(session.record()).catch_unwind() => Some(recorded),
@@ -216,14 +224,14 @@ fn stop_if_interrupted(scenario: &Scenario) -> anyhow::Result<()> {
 fn unsupported(
     config: &RunConfig,
     scenario: &Scenario,
-    cluster: &Cluster,
+    env: &dyn Environment,
     reason: &str,
 ) -> anyhow::Error {
     let reason = reason.to_string();
     let mut record = blank_record(config, scenario, String::new());
-    record.cluster.name = cluster.name.clone();
+    record.cluster.name = env.info().name.clone();
     record.cluster.cell = config.cell.clone();
-    record.cluster.kubeconfig = cluster.kubeconfig.display().to_string();
+    record.cluster.kubeconfig = env.info().kubeconfig.display().to_string();
     record.finished_at = record.started_at.clone();
     record.unsupported = Some(reason.clone());
     if let Err(err) = record.save(&config.observations_dir()) {
@@ -363,7 +371,7 @@ struct NamespaceGuard {
     finished: bool,
     fixture: &'static str,
     started: Timestamp,
-    kind_node: Option<String>,
+    env: Arc<dyn Environment>,
     /// The diagnostics bundle of a failed scenario.
     bundle: Option<PathBuf>,
 }
@@ -371,19 +379,18 @@ struct NamespaceGuard {
 impl NamespaceGuard {
     fn new(
         config: &RunConfig,
-        cluster: &Cluster,
-        client: &Client,
+        env: Arc<dyn Environment>,
         namespace: &str,
         scenario: &'static Scenario,
     ) -> NamespaceGuard {
         NamespaceGuard {
             fixture: scenario.fixture,
             started: Timestamp::now(),
-            kind_node: cluster.kind_node.clone(),
             bundle: None,
             config: config.clone(),
-            kubeconfig: cluster.kubeconfig.clone(),
-            client: client.clone(),
+            kubeconfig: env.info().kubeconfig.clone(),
+            client: env.client(),
+            env,
             namespace: namespace.to_string(),
             scenario: scenario.name.to_string(),
             cluster_objects: ClusterObjects::default(),
@@ -406,7 +413,7 @@ impl NamespaceGuard {
                 repo_root: &self.config.repo_root,
                 fixture: self.fixture,
                 since: self.started,
-                kind_node: self.kind_node.as_deref(),
+                node: self.env.nodes().first().map(|n| n.as_ref()),
             };
             match crate::run::diagnostics::write(
                 &source,
@@ -539,7 +546,7 @@ fn delete_detached(
 struct Session<'a> {
     config: &'a RunConfig,
     scenario: &'static Scenario,
-    cluster: Cluster,
+    env: Arc<dyn Environment>,
     client: Client,
     namespace: String,
     ctx: WaitContext,
@@ -617,10 +624,10 @@ impl<'a> Session<'a> {
     fn new(
         config: &'a RunConfig,
         scenario: &'static Scenario,
-        cluster: Cluster,
-        client: Client,
+        env: Arc<dyn Environment>,
         namespace: String,
     ) -> Session<'a> {
+        let client = env.client();
         let ctx = WaitContext {
             client: client.clone(),
             namespace: namespace.clone(),
@@ -630,7 +637,7 @@ impl<'a> Session<'a> {
         Session {
             config,
             scenario,
-            cluster,
+            env,
             client,
             namespace,
             ctx,
@@ -701,10 +708,10 @@ impl<'a> Session<'a> {
         let mut record = blank_record(self.config, self.scenario, self.namespace.clone());
         let kruise_image = kruise::manager_image(&self.client).await;
         record.cluster = ClusterFacts {
-            name: self.cluster.name.clone(),
+            name: self.env.info().name.clone(),
             cell: self.config.cell.clone(),
             kruise_version: kruise_image.as_deref().and_then(kruise::version_of_image),
-            kubeconfig: self.cluster.kubeconfig.display().to_string(),
+            kubeconfig: self.env.info().kubeconfig.display().to_string(),
             server_version: version.map(|v| v.git_version).unwrap_or_default(),
             nodes: node_names,
             runtime: runtimes.join(", "),
@@ -726,7 +733,8 @@ impl<'a> Session<'a> {
             self.config.delivery
         ));
         let delivered = images::deliver(
-            self.config.image_route(self.cluster.kind_node.as_deref()),
+            self.config.image_route(self.env.info().node_access),
+            self.env.as_ref(),
             &self.config.repo_root,
             &self.namespace,
             &slots,
@@ -925,7 +933,7 @@ impl<'a> Session<'a> {
             client: &self.client,
             namespace: &self.namespace,
             repo_root: &self.config.repo_root,
-            kind_node: self.cluster.kind_node.as_deref(),
+            node: self.env.nodes().first().map(|n| n.as_ref()),
             label: self.scenario.name,
             deadline: self.config.timeouts.ready,
         };
