@@ -6,9 +6,15 @@
 
 IPC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export IPC_ROOT
-# shellcheck source=scripts/versions.env
-source "$IPC_ROOT/scripts/versions.env"
-export KIND_VERSION K8S_VERSION ETCD_VERSION KRUISE_VERSION KRUISE_MODULE_SUM REGISTRY_VERSION LOCAL_PATH_VERSION DEBIAN_SUITE
+# The pinned settings (plain KEY=value lines, which the Rust harness reads
+# too); a variable already set in the environment wins.
+while IFS= read -r line; do
+  key=${line%%=*}
+  [[ $line == *=* && $key =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
+  [[ -n ${!key:-} ]] || printf -v "$key" '%s' "${line#*=}"
+  export "${key?}"
+done <"$IPC_ROOT/scripts/versions.env"
+unset line key
 
 # Build outputs live outside the repository, keyed by version below it.
 : "${IPC_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/inplace-conformance}"
@@ -29,11 +35,11 @@ else
 fi
 export IPC_NODE_IMAGE IPC_KRUISE_IMAGE
 export IPC_BASE_IMAGE="localhost/inplace-conformance/base:$DEBIAN_SUITE"
-export IPC_WORKLOAD_IMAGE="localhost/inplace-conformance/workload"
+export IPC_WORKLOAD_IMAGE="$WORKLOAD_REPO"
 # The smoke check's images: the same content under a different label, so the
 # node never holds the suites' images before they pull them from a registry.
-export IPC_SMOKE_IMAGE="localhost/inplace-conformance/smoke"
-export IPC_REGISTRY_IMAGE="localhost/inplace-conformance/registry:$REGISTRY_VERSION"
+export IPC_SMOKE_IMAGE="$SMOKE_REPO"
+export IPC_REGISTRY_IMAGE="$REGISTRY_REPO:$REGISTRY_VERSION"
 export IPC_STORAGE_IMAGE="localhost/inplace-conformance/local-path-provisioner:$LOCAL_PATH_VERSION"
 
 # podman reads only this file when CONTAINERS_CONF is set, so the project's

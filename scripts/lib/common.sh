@@ -10,6 +10,12 @@ die() { # die CAUSE [HINT]
 
 info() { printf '%s\n' "$*" >&2; }
 
+# workload_tags REPO: REPO:VERSION for each of WORKLOAD_VERSIONS, one a line.
+workload_tags() {
+  local version
+  for version in $WORKLOAD_VERSIONS; do printf '%s:%s\n' "$1" "$version"; done
+}
+
 need_cmd() { # need_cmd CMD HINT
   command -v "$1" >/dev/null 2>&1 || die "required command '$1' not found" "$2"
 }

@@ -39,6 +39,8 @@ wait_updated() {
   fail "CloneSet not updated and ready (observedGeneration updatedReady ready revision: $s)"
 }
 
+# The first two content versions (scripts/versions.env).
+read -r from to _ <<<"$WORKLOAD_VERSIONS"
 kubectl create ns "$ns" >/dev/null
 kubectl -n "$ns" apply -f - >/dev/null <<YAML
 apiVersion: apps.kruise.io/v1alpha1
@@ -54,16 +56,16 @@ spec:
       terminationGracePeriodSeconds: 5
       containers:
         - name: app
-          image: $IPC_SMOKE_IMAGE:v1
+          image: $IPC_SMOKE_IMAGE:$from
           imagePullPolicy: IfNotPresent
 YAML
 wait_updated 1
 uid1=$(pod_field .metadata.uid) cid1=$(pod_field '.status.containerStatuses[0].containerID')
 img1=$(pod_field '.status.containerStatuses[0].imageID')
-info "smoke: v1 pod $(pod_field .metadata.name) uid=$uid1 restartCount=$(pod_field '.status.containerStatuses[0].restartCount')"
+info "smoke: $from pod $(pod_field .metadata.name) uid=$uid1 restartCount=$(pod_field '.status.containerStatuses[0].restartCount')"
 
 kubectl -n "$ns" patch cloneset smoke --type=json \
-  -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"$IPC_SMOKE_IMAGE:v2\"}]" >/dev/null
+  -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"$IPC_SMOKE_IMAGE:$to\"}]" >/dev/null
 wait_updated 2
 uid2=$(pod_field .metadata.uid) cid2=$(pod_field '.status.containerStatuses[0].containerID')
 img2=$(pod_field '.status.containerStatuses[0].imageID') rc=$(pod_field '.status.containerStatuses[0].restartCount')
@@ -72,11 +74,11 @@ version=$(kubectl -n "$ns" exec "$(pod_field .metadata.name)" -c app -- cat /etc
 
 printf 'smoke: %-14s %-72s %s\n' "" before after >&2
 printf 'smoke: %-14s %-72s %s\n' uid "$uid1" "$uid2" containerID "$cid1" "$cid2" \
-  imageID "${img1##*@}" "${img2##*@}" restartCount 0 "$rc" image-version v1 "$version" >&2
+  imageID "${img1##*@}" "${img2##*@}" restartCount 0 "$rc" image-version "$from" "$version" >&2
 [[ $uid1 == "$uid2" ]] || fail "pod UID changed: the pod was recreated, not updated in place"
 [[ $rc == 1 ]] || fail "restartCount is $rc, expected 1"
 [[ $cid1 != "$cid2" ]] || fail "containerID did not change"
 [[ $img1 != "$img2" ]] || fail "imageID did not change"
-[[ $version == v2 ]] || fail "the running container reports image version '$version', expected v2"
+[[ $version == "$to" ]] || fail "the running container reports image version '$version', expected $to"
 ((inplace >= 1)) || fail "no SuccessfulUpdatePodInPlace event from kruise"
-info "smoke: PASS in $(elapsed "$start"): same UID, restartCount 1, new containerID and imageID, v2 file present"
+info "smoke: PASS in $(elapsed "$start"): same UID, restartCount 1, new containerID and imageID, $to file present"

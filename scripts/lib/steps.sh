@@ -240,11 +240,11 @@ kruise_module_dir() {
   jq -r .Dir <<<"$json"
 }
 
-# --- test workload images v1 and v2 -----------------------------------------
+# --- test workload images, one per WORKLOAD_VERSIONS entry -------------------
 # PID 1 is pause; serve (images/serve) is the HTTP server and client some
 # scenarios run instead.
 workload_key() { echo "$(pause_key)-$(tree_hash images/workload)-$(tree_hash images/serve)"; }
-workload_images=("$IPC_WORKLOAD_IMAGE:v1" "$IPC_WORKLOAD_IMAGE:v2" "$IPC_SMOKE_IMAGE:v1" "$IPC_SMOKE_IMAGE:v2")
+mapfile -t workload_images < <(workload_tags "$IPC_WORKLOAD_IMAGE"; workload_tags "$IPC_SMOKE_IMAGE")
 done_workload() {
   local img
   stamp_matches workload "$(workload_key)" || return 1

@@ -22,7 +22,7 @@
 //! load-workload`); elsewhere the user loaded them under the names
 //! `scripts/env.sh` gives (`IPC_WORKLOAD_IMAGE:v1`, `:v2`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
+use crate::environment::settings::{self, Settings};
 use crate::environment::{Environment, Node};
 use crate::model::record::{ImageDelivery, ImageRef};
 
@@ -43,11 +44,10 @@ pub fn local_image(repo: &str, content_version: &str) -> String {
     format!("{repo}:{content_version}")
 }
 
-/// The workload repository as scripts/env.sh names it (what bootstrap built
-/// and `kind load` loaded; tag = content version). Image names and versions
-/// are pinned there only.
+/// The workload repository as the project's settings name it (what
+/// bootstrap built and `kind load` loaded; tag = content version).
 async fn workload_repo(repo_root: &Path) -> anyhow::Result<String> {
-    project_env(repo_root, "IPC_WORKLOAD_IMAGE").await
+    Ok(Settings::load(repo_root)?.workload_repo()?.to_string())
 }
 
 /// One image a scenario needs: a name unique within the scenario (it
@@ -385,24 +385,8 @@ impl LocalRegistry {
 async fn registry_image(repo_root: &Path) -> anyhow::Result<String> {
     match std::env::var("INPLACE_REGISTRY_IMAGE") {
         Ok(image) if !image.is_empty() => Ok(image),
-        _ => project_env(repo_root, "IPC_REGISTRY_IMAGE").await,
+        _ => Settings::load(repo_root)?.registry_image(),
     }
-}
-
-pub async fn project_env(repo_root: &Path, name: &str) -> anyhow::Result<String> {
-    let output = tokio::process::Command::new("bash")
-        .arg("-c")
-        .arg("source \"$0\" && printf '%s' \"${!1:-}\"")
-        .arg(env_script(repo_root))
-        .arg(name)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .context("sourcing scripts/env.sh")?;
-    anyhow::ensure!(output.status.success(), "sourcing scripts/env.sh failed");
-    let value = String::from_utf8_lossy(&output.stdout).into_owned();
-    anyhow::ensure!(!value.is_empty(), "scripts/env.sh does not set {name}");
-    Ok(value)
 }
 
 /// containerd host config: pull from the registry container over plain
@@ -456,22 +440,14 @@ pub fn parse_docker_host(stdout: &str) -> Option<String> {
     value.contains("://").then(|| value.to_string())
 }
 
-fn env_script(repo_root: &Path) -> PathBuf {
-    repo_root.join("scripts/env.sh")
-}
-
-/// podman with the environment kind's nodes need (scripts/env.sh).
+/// podman with the project's settings (its `containers.conf`, as the
+/// scripts use it).
 pub async fn podman(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let env = env_script(repo_root);
-    anyhow::ensure!(
-        env.is_file(),
-        "{} not found (it sets up podman's environment)",
-        env.display()
-    );
-    let output = tokio::process::Command::new("bash")
-        .arg("-c")
-        .arg("source \"$0\" && exec podman \"$@\"")
-        .arg(&env)
+    let mut command = tokio::process::Command::new("podman");
+    if let Some(conf) = settings::containers_conf() {
+        command.env("CONTAINERS_CONF", conf);
+    }
+    let output = command
         .args(args)
         .current_dir(repo_root)
         .stdin(std::process::Stdio::null())

@@ -1,8 +1,10 @@
 //! Running scenarios on a cluster: one scenario, a batch, a qualification
-//! matrix, requirements, diagnostics, and cleanup of what a run created.
+//! matrix, requirements, diagnostics, cleanup of what a run created, and
+//! the CLI's commands.
 
 pub mod batch;
 pub mod cleanup;
+pub mod commands;
 pub mod diagnostics;
 pub mod pod_security;
 pub mod qualify;

@@ -24,6 +24,7 @@ use crate::environment::cluster::{self, Cluster};
 use crate::environment::config::RunConfig;
 use crate::environment::images::{self, ImageSlot};
 use crate::environment::interrupt;
+use crate::environment::settings::Settings;
 use crate::environment::{self as env_mod, Environment};
 use crate::faults::{FaultContext, FaultPoint};
 use crate::judge::assess::{self, Check};
@@ -563,10 +564,14 @@ fn slot_name(step: usize, container: &str) -> String {
 
 /// The images a scenario needs: v1 for every container at creation, then
 /// what each change asks for.
-pub fn image_slots(containers: &[String], changes: &[&dyn Change]) -> Vec<ImageSlot> {
+pub fn image_slots(
+    containers: &[String],
+    changes: &[&dyn Change],
+    initial_version: &str,
+) -> Vec<ImageSlot> {
     let initial = containers.iter().map(|c| ImageSlot {
         name: slot_name(0, c),
-        version: "v1".into(),
+        version: initial_version.into(),
     });
     let later = changes.iter().enumerate().flat_map(|(i, change)| {
         change.images().into_iter().map(move |(c, v)| ImageSlot {
@@ -726,7 +731,12 @@ impl<'a> Session<'a> {
     async fn fill(&self, record: &mut ScenarioRecord) -> anyhow::Result<()> {
         let containers =
             workloads::fixture_containers(&self.config.repo_root, self.scenario.fixture)?;
-        let slots = image_slots(&containers, self.scenario.changes);
+        let settings = Settings::load(&self.config.repo_root)?;
+        let slots = image_slots(
+            &containers,
+            self.scenario.changes,
+            settings.workload_versions()?[0],
+        );
         self.say(&format!(
             "delivering {} image(s) ({:?})",
             slots.len(),
@@ -1354,7 +1364,7 @@ mod tests {
                 to: &[("app", "v1"), ("side", "v2")],
             },
         ];
-        let slots = image_slots(&containers, &changes);
+        let slots = image_slots(&containers, &changes, "v1");
         let names: Vec<(&str, &str)> = slots
             .iter()
             .map(|s| (s.name.as_str(), s.version.as_str()))

@@ -448,6 +448,28 @@ mod tests {
     use crate::scenarios::expect;
     use crate::workloads;
 
+    /// The content versions the changes ask for are the ones bootstrap
+    /// builds (scripts/versions.env, WORKLOAD_VERSIONS; the first is where
+    /// every scenario starts).
+    #[test]
+    fn every_image_version_named_is_built() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join(crate::environment::settings::FILE)).unwrap();
+        let settings = crate::environment::settings::Settings::parse(&text).unwrap();
+        let built = settings.workload_versions().unwrap();
+        for s in CATALOG {
+            for change in s.changes {
+                for (_, version) in change.images() {
+                    assert!(
+                        built.contains(&version),
+                        "{}: {version} is not built",
+                        s.name
+                    );
+                }
+            }
+        }
+    }
+
     /// The workloads' fixture tests cover `fixtures/*.yaml`: every fixture
     /// the catalog names must be one of them.
     #[test]

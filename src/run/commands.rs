@@ -1,0 +1,752 @@
+//! The CLI's commands (`run`, `report`, `list`, `qualify`, `cleanup`,
+//! `merge`, `scan-secrets`, `compare-runs`): their options and the
+//! orchestration behind them; `main.rs` holds the command tree and
+//! dispatch only.
+//!
+//! Exit codes of `run`, `qualify` and `merge` (`judge::gate::exit`): 0 the
+//! gate passed (every required scenario passed); 1 the gate failed (a
+//! required scenario failed, was unsupported here or did not run); 2 bad
+//! input (an unknown scenario or cell, a malformed matrix, policy or
+//! kubeconfig); 3 infrastructure (a build, a cluster or OpenKruise could
+//! not be had, a cell never reported); 130/143 interrupted.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::environment::cluster::{self, ClusterSource};
+use crate::environment::config::RunConfig;
+use crate::environment::interrupt;
+use crate::environment::{config, images};
+use crate::judge::gate::{self, Policy, exit};
+use crate::model::event::{self, Event};
+use crate::model::record::ImageDelivery;
+use crate::report::folder::RunContext;
+use crate::report::{self, compare as repeat, crosscell};
+use crate::run::{batch, cleanup, qualify, secrets};
+use crate::scenarios::catalog::{self, CATALOG, Scenario};
+use crate::workloads;
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+pub fn list() -> ExitCode {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for s in CATALOG {
+        let key = workloads::fixture_key(root, s.fixture)
+            .map(|(kind, strategy)| format!("{kind} {strategy}"))
+            .unwrap_or_else(|e| format!("({e:#})"));
+        let changes: Vec<&str> = s.changes.iter().map(|c| c.kind()).collect();
+        println!(
+            "{:<21} suite {:<10} {:<30} {:<34} {}",
+            s.name,
+            s.suite,
+            key,
+            if changes.is_empty() {
+                "-".to_string()
+            } else {
+                changes.join(", ")
+            },
+            s.summary
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn scan_secrets(kubeconfig: &std::path::Path, paths: &[PathBuf]) -> ExitCode {
+    let scanned = secrets::kubeconfig_secrets(kubeconfig)
+        .and_then(|found| Ok((found.len(), secrets::scan(paths, &found)?)));
+    match scanned {
+        Err(err) => {
+            eprintln!("error: {err:#}; hint: give the kubeconfig the run used and its run folder");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+        Ok((count, (files, leaks))) if leaks.is_empty() => {
+            println!("secrets: none of {count} kubeconfig secret(s) in {files} file(s)");
+            ExitCode::SUCCESS
+        }
+        Ok((_, (files, leaks))) => {
+            print_leaks(&leaks);
+            println!("secrets: {} leak(s) in {files} file(s)", leaks.len());
+            ExitCode::from(exit::GATE_FAILED)
+        }
+    }
+}
+
+pub fn compare_runs(dirs: &[PathBuf]) -> ExitCode {
+    let runs: anyhow::Result<Vec<repeat::Run>> = dirs.iter().map(|d| repeat::load(d)).collect();
+    match runs {
+        Err(err) => {
+            eprintln!("error: {err:#}; hint: name run folders under target/conformance/");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+        Ok(runs) => {
+            let comparison = repeat::compare(&runs);
+            print!("{}", repeat::markdown(&comparison));
+            if comparison.steady() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(exit::GATE_FAILED)
+            }
+        }
+    }
+}
+
+pub fn rerender(run: Option<PathBuf>) -> ExitCode {
+    let dir = match run {
+        Some(dir) => Ok(dir),
+        None => RunConfig::from_env().map(|c| c.base_dir().join("latest")),
+    };
+    let result = dir.and_then(|dir| report::folder::render_again(&dir));
+    match result {
+        Ok(path) => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct RunOptions {
+    /// kind cluster to create or reuse via scripts/cluster (default
+    /// $INPLACE_CLUSTER or inplace-conformance). One that already exists is
+    /// reused (if its OpenKruise is the requested version) and kept.
+    #[arg(long, conflicts_with = "kubeconfig")]
+    pub cluster: Option<String>,
+    /// Use an existing cluster, reached through this kubeconfig only (no
+    /// node access, no kind): give --image-registry or --image-delivery
+    /// preloaded too.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Do not delete the kind cluster at the end, even one this run created.
+    #[arg(long)]
+    pub keep_cluster: bool,
+    /// Keep a failed scenario's namespace for inspection.
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// How images reach the kubelet (default: a registry per scenario on a
+    /// kind cluster of this machine).
+    #[arg(long, value_enum, conflicts_with = "image_registry")]
+    pub image_delivery: Option<ImageDelivery>,
+    /// Push the workload images to this registry, which the nodes pull from
+    /// (HOST[:PORT][/PATH]; http://... for a plain-HTTP registry).
+    #[arg(long, value_name = "REF")]
+    pub image_registry: Option<String>,
+    /// Scenario(s) to run, by name (see `list`).
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// Gate policy (required and informational scenarios); default: every
+    /// scenario required.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Run the opt-in faults profile (kruise-manager killed mid-update,
+    /// kruise-daemon restarted, the node's containerd restarted), one
+    /// scenario at a time, instead of the default selection.
+    #[arg(long)]
+    pub faults: bool,
+    /// Scenarios run at a time.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Also stream every event to stdout in this machine-readable format
+    /// (the console's lines stay on stderr).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub events: Option<EventsFormat>,
+}
+
+/// Machine-readable event streams.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum EventsFormat {
+    /// One JSON object per event and line: `at`, `elapsed_s`, `kind` and
+    /// the event's fields.
+    Jsonl,
+}
+
+#[derive(clap::Args)]
+pub struct QualifyOptions {
+    /// The matrix: Kubernetes x OpenKruise versions x profiles (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub matrix: PathBuf,
+    /// Gate policy; default: every scenario required in every cell.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Run only this cell (repeatable); see the cell names with --list.
+    #[arg(long = "cell", value_name = "NAME", conflicts_with = "shard")]
+    pub cells: Vec<String>,
+    /// Run the i-th of n slices of the cells (1-based), e.g. 2/4.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<qualify::Shard>,
+    /// Print the cells this selection runs, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Scenarios run at a time in a cell.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Keep each cell's cluster.
+    #[arg(long)]
+    pub keep_clusters: bool,
+}
+
+#[derive(clap::Args)]
+pub struct MergeOptions {
+    /// Where the combined report goes.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The matrix the cells come from: a cell it has and the inputs lack is
+    /// an infrastructure failure (a runner that never reported).
+    #[arg(long, value_name = "FILE")]
+    pub matrix: Option<PathBuf>,
+    /// Gate policy; default: every scenario required.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Cell folders (holding cell.json) or qualify run folders.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct CleanupOptions {
+    /// The run (its folder name under target/conformance).
+    #[arg(long)]
+    pub run_id: String,
+    /// The cluster to clean (default: registry containers only).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+const BAD_INPUT: u8 = exit::BAD_INPUT;
+const INFRASTRUCTURE: u8 = exit::INFRASTRUCTURE;
+
+fn bad_input(err: anyhow::Error) -> ExitCode {
+    eprintln!("error: {}", crate::observe::kruise::error_text(&err));
+    ExitCode::from(BAD_INPUT)
+}
+
+fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    path.map(|p| Policy::load(p))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+pub async fn run(options: RunOptions) -> ExitCode {
+    if let Some(EventsFormat::Jsonl) = options.events {
+        report::console::install_json_lines();
+    }
+    let prepared = prepare(&options).and_then(|(config, scenarios)| {
+        let policy = load_policy(options.policy.as_ref())?;
+        Ok((config, scenarios, policy))
+    });
+    let (config, scenarios, policy) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return bad_input(err),
+    };
+    let api_was_running = podman_api_running(&config).await;
+    // Only a cluster this run creates is deleted: one that existed (the
+    // user's, or another run's) is reused and kept.
+    let keep = if options.keep_cluster {
+        Keep::Asked
+    } else if named_cluster_exists(&config).await {
+        Keep::Existed
+    } else {
+        Keep::No
+    };
+    // SIGINT/SIGTERM from here on: remove what the run created, exit 130/143.
+    cleanup::on_interrupt(|plan| {
+        plan.repo_root = config.repo_root.clone();
+        plan.run_id = config.run_id.clone();
+        plan.delete_cluster = match &config.cluster {
+            ClusterSource::Named(name) if keep == Keep::No => Some(name.clone()),
+            _ => None,
+        };
+        plan.stop_podman_api = !api_was_running;
+    });
+    // The cluster first: a run that cannot have one says so (and why)
+    // before anything is created or any report is written.
+    let fixtures = scenarios.iter().map(|s| s.fixture).collect();
+    if let Err((code, err)) = cluster_ready(&config, &fixtures).await {
+        eprintln!("error: {}", crate::observe::kruise::error_text(&err));
+        if code == INFRASTRUCTURE {
+            delete_cluster_unless_kept(&config, keep).await;
+        }
+        config.discard_empty_run_dir();
+        return ExitCode::from(code);
+    }
+    event::emit(Event::RunStarted {
+        run_id: config.run_id.clone(),
+        output_dir: config.output_dir.display().to_string(),
+        scenarios: scenarios.len(),
+    });
+    batch::run_scenarios(&config, &scenarios, options.jobs).await;
+    let context = RunContext {
+        run_id: config.run_id.clone(),
+        policy,
+        expected: scenarios.iter().map(|s| s.name.to_string()).collect(),
+        interrupted: interrupt::signal().map(str::to_string),
+    };
+    let written = finish_folder(&config, &context);
+    if context.interrupted.is_some() {
+        cleanup::finish_interrupted().await;
+    }
+    let leaked = leaks_in_run(&config).await;
+    stop_podman_api(&config, api_was_running).await;
+    delete_cluster_unless_kept(&config, keep).await;
+    let Some(folder) = written else {
+        return ExitCode::from(INFRASTRUCTURE);
+    };
+    announce_races(&folder.report);
+    let code = if folder.report.summary.gate_passed {
+        ExitCode::from(exit::PASSED)
+    } else {
+        ExitCode::from(exit::GATE_FAILED)
+    };
+    if leaked {
+        println!("exit 1: the run folder holds credentials of the cluster (LEAK lines above)");
+        return ExitCode::from(exit::GATE_FAILED);
+    }
+    code
+}
+
+/// The run folder searched for the cluster's credentials (as `scan-secrets`
+/// does); true, with each leak printed, if any is there.
+async fn leaks_in_run(config: &RunConfig) -> bool {
+    let Ok(cluster) =
+        cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await
+    else {
+        return false;
+    };
+    let scanned = secrets::kubeconfig_secrets(&cluster.kubeconfig)
+        .and_then(|found| secrets::scan(std::slice::from_ref(&config.output_dir), &found));
+    match scanned {
+        Ok((files, leaks)) => {
+            print_leaks(&leaks);
+            if leaks.is_empty() {
+                println!("secrets: no kubeconfig secret in the run's {files} file(s)");
+            }
+            !leaks.is_empty()
+        }
+        Err(err) => {
+            eprintln!("warning: secrets scan: {err:#}");
+            false
+        }
+    }
+}
+
+/// One line per leak, naming the file and the field, never the secret.
+fn print_leaks(leaks: &[secrets::Leak]) {
+    for leak in leaks {
+        println!(
+            "LEAK {}: holds the kubeconfig's {}",
+            leak.file.display(),
+            leak.what
+        );
+    }
+}
+
+/// The run folder, written once from every record of the run; its summary
+/// and failures reach the terminal as the run's last event.
+fn finish_folder(config: &RunConfig, context: &RunContext) -> Option<report::folder::Folder> {
+    let started = std::time::Instant::now();
+    match report::folder::write_run(&config.output_dir, context) {
+        Ok((folder, path)) => {
+            report::folder::announce(&folder, &path, started.elapsed());
+            Some(folder)
+        }
+        Err(err) => {
+            event::warn("run", format!("writing the run folder: {err:#}"));
+            None
+        }
+    }
+}
+
+/// Known races do not change verdicts; the run still says which it met.
+fn announce_races(report: &report::Report) {
+    for (scenario, check, race) in report::races_met(report) {
+        println!(
+            "known race {} in {scenario} (\"{check}\"), judged on what still holds; \
+             see report.md, \"Known races met\"",
+            race.name
+        );
+    }
+}
+
+/// Prints the gate's decision and returns its exit code.
+fn announce(decision: &gate::Decision) -> ExitCode {
+    let blocking = decision.blocking();
+    if decision.passed {
+        println!("gate: PASS ({} scenario(s) judged)", decision.entries.len());
+    } else {
+        println!("gate: FAIL, blocked by {}", blocking.join(", "));
+    }
+    ExitCode::from(decision.exit_code())
+}
+
+/// Scenarios start podman's API service for testcontainers on first use; a
+/// run that found it stopped leaves it stopped.
+async fn podman_api_running(config: &RunConfig) -> bool {
+    cluster::run_script(&config.repo_root, &["registry-socket-status"])
+        .await
+        .is_ok()
+}
+
+async fn stop_podman_api(config: &RunConfig, was_running: bool) {
+    if !was_running {
+        let _ = cluster::run_script(&config.repo_root, &["registry-socket-stop"]).await;
+    }
+}
+
+pub async fn qualify_run(options: QualifyOptions) -> ExitCode {
+    let prepared = (|| {
+        let matrix = qualify::Matrix::load(&options.matrix)?;
+        let policy = load_policy(options.policy.as_ref())?;
+        let names: Vec<String> = matrix.cells().into_iter().map(|c| c.name).collect();
+        let unknown = policy.unknown_cells(&names);
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "the policy names cells the matrix does not have: {}; hint: cells are {}",
+            unknown.join(", "),
+            names.join(", ")
+        );
+        let cells = matrix.select(&options.cells, options.shard)?;
+        if !options.list {
+            qualify::preflight(&cells)?;
+        }
+        let mut config = RunConfig::from_env()?;
+        if std::env::var_os("INPLACE_RUN_ID").is_none() {
+            config = config.with_run_id(&format!("qualify-{}", config::new_run_id()))?;
+        }
+        Ok((matrix, policy, cells, config))
+    })();
+    let (matrix, policy, cells, config) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return bad_input(err),
+    };
+    if options.list {
+        for cell in &cells {
+            println!("{}", cell.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(err) = config.prepare_run_dir() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(INFRASTRUCTURE);
+    }
+    event::note(
+        "qualify",
+        format!(
+            "{} cell(s) into {}: {}",
+            cells.len(),
+            config.output_dir.display(),
+            cells
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let api_was_running = podman_api_running(&config).await;
+    cleanup::on_interrupt(|plan| plan.stop_podman_api = !api_was_running);
+    let mut ran = Vec::new();
+    for cell in &cells {
+        let dir = config.output_dir.join("cells").join(&cell.name);
+        let summary = qualify::run_cell(
+            &config,
+            cell,
+            &matrix,
+            &dir,
+            options.jobs,
+            options.keep_clusters,
+        )
+        .await;
+        event::note(
+            &cell.name,
+            format!("cell done in {:.0} s", summary.wall_seconds),
+        );
+        ran.push((dir, summary));
+    }
+    stop_podman_api(&config, api_was_running).await;
+    finish_combined(&config.output_dir, &config.run_id, &ran, &policy, &[])
+}
+
+/// Writes the combined report and returns the exit code: 3 when a cell
+/// could not run or is missing, else the gate's.
+fn finish_combined(
+    out: &std::path::Path,
+    run_id: &str,
+    cells: &[(PathBuf, qualify::CellSummary)],
+    policy: &Policy,
+    missing: &[String],
+) -> ExitCode {
+    let combined = match crosscell::combine(run_id, cells, policy) {
+        Ok(combined) => combined,
+        Err(err) => return bad_input(err),
+    };
+    match crosscell::write(out, &combined) {
+        Ok(path) => println!(
+            "report: {} (report.html, results.json, junit.xml, gate.json beside it)",
+            path.display()
+        ),
+        Err(err) => {
+            eprintln!("error: writing the report: {err:#}");
+            return ExitCode::from(INFRASTRUCTURE);
+        }
+    }
+    for cell in &combined.cells {
+        println!(
+            "cell {}: {:.0} s{}",
+            cell.name,
+            cell.wall_seconds,
+            cell.infrastructure_error
+                .as_ref()
+                .map(|e| format!(", INFRASTRUCTURE: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    let code = announce(&combined.decision);
+    let broken: Vec<&str> = combined
+        .cells
+        .iter()
+        .filter(|c| c.infrastructure_error.is_some())
+        .map(|c| c.name.as_str())
+        .chain(missing.iter().map(String::as_str))
+        .collect();
+    if broken.is_empty() {
+        code
+    } else {
+        eprintln!(
+            "error: infrastructure: cell(s) {} did not run; the gate cannot be decided",
+            broken.join(", ")
+        );
+        ExitCode::from(INFRASTRUCTURE)
+    }
+}
+
+pub async fn cleanup_run(options: CleanupOptions) -> ExitCode {
+    let config = match RunConfig::from_env().and_then(|c| c.with_run_id(&options.run_id)) {
+        Ok(config) => config,
+        Err(err) => return bad_input(err),
+    };
+    let (removed, failed) = cleanup::remove_run(
+        &config.repo_root,
+        &config.run_id,
+        options.kubeconfig.as_deref(),
+        config.timeouts.cleanup,
+    )
+    .await;
+    println!("run {}: removed {}", config.run_id, removed.describe());
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: {}", failed.join("; "));
+        ExitCode::from(INFRASTRUCTURE)
+    }
+}
+
+pub fn merge(options: MergeOptions) -> ExitCode {
+    let prepared = (|| {
+        let policy = load_policy(options.policy.as_ref())?;
+        let cells = qualify::find_cells(&options.inputs)?;
+        anyhow::ensure!(!cells.is_empty(), "no cell folder among the inputs");
+        let missing: Vec<String> = match &options.matrix {
+            None => Vec::new(),
+            Some(path) => qualify::Matrix::load(path)?
+                .cells()
+                .into_iter()
+                .map(|c| c.name)
+                .filter(|name| !cells.iter().any(|(_, s)| s.name == *name))
+                .collect(),
+        };
+        Ok((policy, cells, missing))
+    })();
+    let (policy, cells, missing) = match prepared {
+        Ok(prepared) => prepared,
+        Err(err) => return bad_input(err),
+    };
+    let run_id = options
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "merged".into());
+    finish_combined(&options.out, &run_id, &cells, &policy, &missing)
+}
+
+/// Infrastructure (exit 3) unless the cause is the user's input (exit 2):
+/// a kubeconfig that is not a file or does not parse.
+async fn cluster_ready(
+    config: &RunConfig,
+    fixtures: &std::collections::BTreeSet<&str>,
+) -> Result<(), (u8, anyhow::Error)> {
+    if let ClusterSource::Kubeconfig { path, .. } = &config.cluster {
+        if !path.is_file() {
+            return Err((
+                BAD_INPUT,
+                anyhow::anyhow!(
+                    "--kubeconfig {} is not a file; hint: pass the kubeconfig of a running cluster",
+                    path.display()
+                ),
+            ));
+        }
+        if let Err(cause) = kube::config::Kubeconfig::read_from(path)
+            .map_err(|e| e.to_string())
+            .and_then(|kc| cluster::context_problem(&kc).map_or(Ok(()), Err))
+        {
+            // The YAML error draws a caret diagram: keep one line.
+            let cause = cause.split_whitespace().collect::<Vec<_>>().join(" ");
+            let hint = if cause.contains("hint:") {
+                ""
+            } else {
+                "; hint: is it a kubeconfig?"
+            };
+            return Err((
+                BAD_INPUT,
+                anyhow::anyhow!("--kubeconfig {}: {cause}{hint}", path.display()),
+            ));
+        }
+    }
+    let infrastructure = |e: anyhow::Error| (INFRASTRUCTURE, e);
+    let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir())
+        .await
+        .map_err(|e| infrastructure(e.into()))?;
+    let client = cluster
+        .client()
+        .await
+        .map_err(|e| infrastructure(e.into()))?;
+    crate::observe::kruise::preflight(&client)
+        .await
+        .map_err(|e| {
+            // Only a cluster named to `run` is one scripts/cluster manages.
+            let hint = match &config.cluster {
+                ClusterSource::Named(name) => {
+                    format!("`scripts/cluster up --name {name}` installs it")
+                }
+                ClusterSource::Kubeconfig { .. } => "install OpenKruise on that cluster (its \
+                     Helm chart; the version this suite pins is KRUISE_VERSION in \
+                     scripts/versions.env), or use --cluster NAME for a kind cluster set up here"
+                    .to_string(),
+            };
+            infrastructure(anyhow::anyhow!(
+                "cluster {} has no ready OpenKruise: {}; hint: {hint}",
+                cluster.name,
+                crate::observe::kruise::error_text(&e)
+            ))
+        })?;
+    for fixture in fixtures {
+        workloads::dry_run_fixture(&client, &config.repo_root, fixture)
+            .await
+            .map_err(|e| (BAD_INPUT, e))?;
+    }
+    Ok(())
+}
+
+fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scenario>)> {
+    let mut config = RunConfig::from_env()?;
+    if std::env::var_os("INPLACE_RUN_ID").is_none() {
+        config = config.with_run_id(&crate::environment::config::new_run_id())?;
+    }
+    if let Some(path) = &options.kubeconfig {
+        anyhow::ensure!(
+            path.is_file(),
+            "--kubeconfig {} is not a file; hint: pass the kubeconfig of a running cluster",
+            path.display()
+        );
+        // Only what the command line names: a foreign cluster.
+        config.cluster = ClusterSource::Kubeconfig {
+            path: path.clone(),
+            kind_node: None,
+        };
+    } else if let Some(name) = &options.cluster {
+        config.cluster = ClusterSource::Named(name.clone());
+    }
+    config.keep_on_failure |= options.keep_on_failure;
+    if let Some(reference) = &options.image_registry {
+        images::check_registry_ref(reference)?;
+        config.image_registry = Some(reference.clone());
+        config.delivery = ImageDelivery::External;
+    } else if let Some(delivery) = options.image_delivery {
+        config.image_registry = None;
+        config.delivery = delivery;
+    }
+    anyhow::ensure!(options.jobs > 0, "--jobs must be at least 1");
+    config
+        .image_route(config.cluster.kind_node().is_some())
+        .check()?;
+    let scenarios = if options.faults {
+        anyhow::ensure!(
+            options.scenarios.is_empty(),
+            "--faults runs the faults profile; name its scenarios with --scenario instead"
+        );
+        catalog::faults_profile()
+    } else if options.scenarios.is_empty() {
+        catalog::default_selection()
+    } else {
+        options
+            .scenarios
+            .iter()
+            .map(|name| catalog::find(name))
+            .collect::<anyhow::Result<Vec<&'static Scenario>>>()?
+    };
+    // Fixtures parse before a cluster is had; the API server's verdict on
+    // their fields comes once it is (`workloads::dry_run_fixture`).
+    for scenario in &scenarios {
+        workloads::fixture_key(&config.repo_root, scenario.fixture)
+            .map_err(|e| anyhow::anyhow!("{e:#}; hint: fix the fixture's YAML"))?;
+    }
+    if config.image_registry.is_some() {
+        crate::environment::tools::require(&[(
+            "podman",
+            "it pushes the workload images to --image-registry",
+            "install podman (scripts/bootstrap does on Debian)",
+        )])?;
+    }
+    Ok((config, scenarios))
+}
+
+/// A cluster named on the command line (or by default) was brought up for
+/// this run; an explicit kubeconfig is never ours to delete.
+/// Why a named cluster outlives the run, if it does.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    No,
+    Asked,
+    Existed,
+}
+
+async fn named_cluster_exists(config: &RunConfig) -> bool {
+    let ClusterSource::Named(name) = &config.cluster else {
+        return false;
+    };
+    cluster::run_script(&config.repo_root, &["exists", "--name", name])
+        .await
+        .is_ok()
+}
+
+async fn delete_cluster_unless_kept(config: &RunConfig, keep: Keep) {
+    let ClusterSource::Named(name) = &config.cluster else {
+        return;
+    };
+    let why = match keep {
+        Keep::No => None,
+        Keep::Asked => Some("--keep-cluster"),
+        Keep::Existed => Some("it existed before this run"),
+    };
+    if let Some(why) = why {
+        event::note("cluster", format!("kept cluster {name} ({why})"));
+        return;
+    }
+    // A bring-up that failed before `kind create` left nothing to delete.
+    if cluster::run_script(&config.repo_root, &["exists", "--name", name])
+        .await
+        .is_err()
+    {
+        return;
+    }
+    event::note("cluster", format!("deleting cluster {name}"));
+    if let Err(err) = cluster::delete(&config.repo_root, name).await {
+        eprintln!("warning: {err:#}");
+    }
+}
