@@ -4,15 +4,14 @@
 //! one line and a hint when none can be had.
 
 use std::collections::HashMap;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use anyhow::Context;
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use super::script::{Script, ScriptError};
 
 /// Default kind cluster name (also the node-exec target).
 pub const DEFAULT_CLUSTER: &str = "inplace-conformance";
@@ -186,45 +185,31 @@ fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Clus
     );
     lock.lock()
         .map_err(|e| no_cluster(format!("cannot lock {}: {e}", lock_path.display()), HINT))?;
-    // Its own process group: on SIGTERM the interruption handler stops it
-    // (and the kind create under it) before deleting the cluster. Its
-    // stderr is passed on (progress) except its `error:`/`hint:` lines,
-    // which become this error's one line.
-    let output = std::process::Command::new(&script)
-        .args(["up", "--name", name])
-        .current_dir(repo_root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .and_then(|mut child| {
-            crate::environment::interrupt::track_child(child.id());
-            let pid = child.id();
-            let relay = child.stderr.take().map(relay_stderr);
-            let output = child.wait_with_output();
-            crate::environment::interrupt::untrack_child(pid);
-            let said = relay.and_then(|r| r.join().ok()).unwrap_or_default();
-            output.map(|o| (o, said))
-        });
+    // Its progress is passed on as events; its `error:`/`hint:` lines
+    // become this error's one line. An interruption stops it (and the kind
+    // create under it) before deleting the cluster.
+    let ran = tokio::runtime::Handle::current().block_on(
+        Script::cluster(repo_root)
+            .args(&["up", "--name", name])
+            .relay("cluster")
+            .run(),
+    );
     // The lock is released when `lock` is dropped, after the script ended.
-    let (output, said) =
-        output.map_err(|e| no_cluster(format!("cannot run {}: {e}", script.display()), HINT))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        if let Some(cause) = said.error {
-            return Err(no_cluster(cause, said.hint.unwrap_or_else(|| HINT.into())));
+    let stdout = match ran {
+        Ok(ran) => ran.stdout,
+        Err(ScriptError::Failed { said, .. }) if said.error.is_some() => {
+            return Err(no_cluster(
+                said.error.unwrap_or_default(),
+                said.hint.unwrap_or_else(|| HINT.into()),
+            ));
         }
-        let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
-        return Err(no_cluster(
-            format!(
-                "`scripts/cluster up --name {name}` failed ({}){}",
-                output.status,
-                last.map(|l| format!(": {l}")).unwrap_or_default()
-            ),
-            "see its stderr above; fix the cluster tooling or set INPLACE_KUBECONFIG",
-        ));
-    }
+        Err(err) => {
+            return Err(no_cluster(
+                err.to_string(),
+                "see its progress above; fix the cluster tooling or set INPLACE_KUBECONFIG",
+            ));
+        }
+    };
     let kubeconfig = parse_kubeconfig_line(&stdout).ok_or_else(|| {
         no_cluster(
             format!("`scripts/cluster up --name {name}` printed no final KUBECONFIG= line"),
@@ -258,43 +243,6 @@ pub fn context_problem(kubeconfig: &Kubeconfig) -> Option<String> {
         )),
         Some(_) => None,
     }
-}
-
-/// What a script said of its failure (`die` in scripts/lib/common.sh).
-#[derive(Debug, Default, PartialEq)]
-pub struct ScriptSaid {
-    pub error: Option<String>,
-    pub hint: Option<String>,
-}
-
-impl ScriptSaid {
-    /// Takes the line if it is the script's `error:` or `hint:` line.
-    pub fn take(&mut self, line: &str) -> bool {
-        if let Some(cause) = line.strip_prefix("error: ") {
-            self.error = Some(cause.to_string());
-        } else if let Some(hint) = line.strip_prefix("hint: ") {
-            self.hint = Some(hint.to_string());
-        } else {
-            return false;
-        }
-        true
-    }
-}
-
-fn relay_stderr(stderr: std::process::ChildStderr) -> std::thread::JoinHandle<ScriptSaid> {
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut said = ScriptSaid::default();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if !said.take(&line) {
-                crate::model::event::note("cluster", line);
-            }
-        }
-        said
-    })
 }
 
 /// The contract: the LAST non-empty stdout line is `KUBECONFIG=/abs/path`.
@@ -334,37 +282,19 @@ impl Cluster {
 }
 
 /// Runs `scripts/cluster ARGS`, returning its stdout; a failure carries the
-/// script's stderr (its one-line cause and hint).
+/// script's one-line cause and hint.
 pub async fn run_script(repo_root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let script = cluster_script(repo_root);
-    let output = tokio::process::Command::new(&script)
-        .args(args)
-        .current_dir(repo_root)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(
-        output.status.success(),
-        "`scripts/cluster {}` failed ({}): {}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(Script::cluster(repo_root).args(args).run().await?.stdout)
 }
 
 /// Deletes a kind cluster (`scripts/cluster delete`), for `run` without
 /// `--keep-cluster`.
 pub async fn delete(repo_root: &Path, cluster: &str) -> anyhow::Result<()> {
-    let status = tokio::process::Command::new(cluster_script(repo_root))
-        .args(["delete", "--name", cluster])
-        .current_dir(repo_root)
-        .stdin(Stdio::null())
-        .status()
-        .await
-        .context("running scripts/cluster delete")?;
-    anyhow::ensure!(status.success(), "scripts/cluster delete failed ({status})");
+    Script::cluster(repo_root)
+        .args(&["delete", "--name", cluster])
+        .relay("cluster")
+        .run()
+        .await?;
     Ok(())
 }
 
@@ -386,19 +316,6 @@ mod tests {
         let err = no_cluster("a\nb", "c\n  d");
         let text = err.to_string();
         assert_eq!(text, "no cluster: a b; hint: c d");
-    }
-
-    #[test]
-    fn a_script_error_and_hint_are_taken_other_lines_passed_on() {
-        let mut said = ScriptSaid::default();
-        assert!(!said.take("creating kind cluster 'x'"));
-        assert!(said.take("error: required command 'podman' not found"));
-        assert!(said.take("hint: scripts/bootstrap installs it"));
-        assert_eq!(
-            said.error.as_deref(),
-            Some("required command 'podman' not found")
-        );
-        assert_eq!(said.hint.as_deref(), Some("scripts/bootstrap installs it"));
     }
 
     #[tokio::test]

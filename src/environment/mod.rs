@@ -12,6 +12,7 @@ pub mod images;
 pub mod interrupt;
 pub mod kind;
 pub mod kubeconfig;
+pub mod script;
 pub mod settings;
 pub mod tools;
 

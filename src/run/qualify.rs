@@ -24,6 +24,8 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::Context;
+
+use crate::environment::script::Script;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::cluster::ClusterSource;
@@ -357,7 +359,7 @@ pub async fn run_cell(
     progress("building what is missing (scripts/bootstrap; cached per version)");
     let built = Instant::now();
     let outcome = async {
-        script(&base.repo_root, "scripts/bootstrap", &[], &env)
+        script(&base.repo_root, "bootstrap", &[], &env, &cell.name)
             .await
             .context("scripts/bootstrap failed")?;
         summary.build_seconds = built.elapsed().as_secs_f64();
@@ -374,7 +376,7 @@ pub async fn run_cell(
         if let Some(config) = &kind_config {
             up.extend(["--config", config]);
         }
-        let printed = script(&base.repo_root, "scripts/cluster", &up, &env)
+        let printed = script(&base.repo_root, "cluster", &up, &env, &cell.name)
             .await
             .context("scripts/cluster up failed")?;
         let kubeconfig = crate::environment::cluster::parse_kubeconfig_line(&printed)
@@ -469,55 +471,30 @@ fn cell_env(cell: &Cell, _matrix: &Matrix) -> Vec<(String, String)> {
     env
 }
 
-/// Runs a project script with the cell's environment; its stderr (progress)
-/// goes to ours, its stdout is returned.
+/// Runs a project script with the cell's environment, its progress
+/// relayed as the cell's events; its stdout is returned.
 async fn script(
     repo_root: &Path,
     script: &str,
     args: &[&str],
     env: &[(String, String)],
+    cell: &str,
 ) -> anyhow::Result<String> {
-    let mut command = tokio::process::Command::new(repo_root.join(script));
-    command
+    let ran = Script::project(repo_root, script)
         .args(args)
-        .current_dir(repo_root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    // Names derived from versions must come from the cell's versions.
-    for derived in [
-        "IPC_NODE_IMAGE",
-        "IPC_KRUISE_IMAGE",
-        "IPC_K8S_BIN",
-        "IPC_KIND_BIN",
-    ] {
-        command.env_remove(derived);
-    }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    // Its own process group, stopped by the interruption handler.
-    command.process_group(0);
-    // spawn, not output(): output() would capture stderr, the progress.
-    let child = command
-        .spawn()
-        .with_context(|| format!("running {script}"))?;
-    let pid = child.id().unwrap_or_default();
-    crate::environment::interrupt::track_child(pid);
-    let output = child.wait_with_output().await;
-    crate::environment::interrupt::untrack_child(pid);
-    let output = output.with_context(|| format!("running {script}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    // Progress printed on stdout (bootstrap's) is passed on, the
-    // KUBECONFIG= contract line excepted.
-    for line in stdout.lines().filter(|l| !l.starts_with("KUBECONFIG=")) {
-        crate::model::event::note(script, line);
-    }
-    anyhow::ensure!(
-        output.status.success(),
-        "{script} {} exited with {}",
-        args.join(" "),
-        output.status
-    );
-    Ok(stdout)
+        // Names derived from versions must come from the cell's versions.
+        .env_remove(&[
+            "IPC_NODE_IMAGE",
+            "IPC_KRUISE_IMAGE",
+            "IPC_K8S_BIN",
+            "IPC_KIND_BIN",
+        ])
+        .env(env)
+        .relay(cell)
+        .relay_stdout()
+        .run()
+        .await?;
+    Ok(ran.stdout)
 }
 
 /// Cell folders under `dirs`: each one holding `cell.json`, or a run folder
