@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use inplace_conformance::environment::cluster::{self, Cluster};
 use inplace_conformance::environment::config::RunConfig;
+use inplace_conformance::workloads::Fixture;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, DeleteParams, PostParams};
@@ -104,7 +105,8 @@ fn fixtures_with(fixture: &str, edit: impl Fn(String) -> String) -> PathBuf {
 async fn a_fixture_field_the_api_server_does_not_know_is_refused_by_a_strict_dry_run() {
     let (config, _, client) = cluster().await;
     let fixture = "fixtures/cloneset-inplace.yaml";
-    inplace_conformance::workloads::dry_run_fixture(&client, &config.repo_root, fixture)
+    let planned = Fixture::load(&config.repo_root, fixture).unwrap();
+    inplace_conformance::workloads::dry_run_fixture(&client, &planned)
         .await
         .unwrap();
     let root = fixtures_with(fixture, |t| {
@@ -113,7 +115,8 @@ async fn a_fixture_field_the_api_server_does_not_know_is_refused_by_a_strict_dry
             "    maxUnavailable: 1\n    maxUnavalable: 2\n",
         )
     });
-    let refused = inplace_conformance::workloads::dry_run_fixture(&client, &root, fixture).await;
+    let misspelt = Fixture::load(&root, fixture).unwrap();
+    let refused = inplace_conformance::workloads::dry_run_fixture(&client, &misspelt).await;
     std::fs::remove_dir_all(&root).unwrap();
     let err = format!("{:#}", refused.unwrap_err());
     assert!(

@@ -564,10 +564,8 @@ fn created_as_planned(record: &ScenarioRecord) -> Option<Check> {
 /// broke came back (the update's own checks judge the rest); without the
 /// fault's record, the scenario proved nothing about it.
 fn fault_injected(record: &ScenarioRecord) -> Option<Check> {
-    let planned = crate::scenarios::catalog::find(&record.scenario)
-        .ok()?
-        .fault?;
-    let seen = record.faults.iter().find(|f| f.fault == planned.name());
+    let (name, point) = planned_fault(record)?;
+    let seen = record.faults.iter().find(|f| f.fault == name);
     let (observed, verdict) = match seen {
         None => ("not injected".to_string(), Verdict::Fail),
         Some(f) => (
@@ -587,16 +585,32 @@ fn fault_injected(record: &ScenarioRecord) -> Option<Check> {
     Some(check(
         record,
         "fault-injected",
-        &format!("fault {} injected and recovered from", planned.name()),
+        &format!("fault {name} injected and recovered from"),
         &[],
-        format!(
-            "{} {}, then back",
-            planned.name(),
-            planned.point().describe()
-        ),
+        format!("{name} {point}, then back"),
         observed,
         verdict,
     ))
+}
+
+/// The fault the record's plan names, and when; a recording made before
+/// plans were recorded names it through the catalog.
+fn planned_fault(record: &ScenarioRecord) -> Option<(String, String)> {
+    match &record.plan {
+        Some(plan) => Some((
+            plan.fault.clone()?,
+            plan.fault_point.clone().unwrap_or_default(),
+        )),
+        None => {
+            let fault = crate::scenarios::catalog::find(&record.scenario)
+                .ok()?
+                .fault?;
+            Some((
+                fault.name().to_string(),
+                fault.point().describe().to_string(),
+            ))
+        }
+    }
 }
 
 fn check(

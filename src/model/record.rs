@@ -562,6 +562,31 @@ pub struct ScenarioRecord {
     /// its scenario depends on, and any the cluster changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_as_planned: Option<CreatedAsPlanned>,
+    /// The scenario as it was resolved before anything was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRecord>,
+}
+
+/// The plan a scenario ran by (`scenarios::plan`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    pub fixture: String,
+    pub workload: String,
+    pub strategy: String,
+    pub containers: Vec<String>,
+    pub steps: Vec<PlannedStep>,
+    /// The fault the scenario injects (the faults profile), and when.
+    pub fault: Option<String>,
+    pub fault_point: Option<String>,
+    pub kruise_gates: Vec<String>,
+    pub needs_kruise_daemon: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    pub change: String,
+    /// The expectation's source.
+    pub expectation: String,
 }
 
 /// The created workload compared with the plan (the fixture as sent).

@@ -43,6 +43,14 @@ pub struct Comparison {
     /// "scenario / check name": the verdict in each run, where they differ
     /// (a check is matched across runs by its id, shown by its name).
     pub unsteady: Vec<(String, Vec<(String, &'static str)>)>,
+    /// Checks some runs did not have, "scenario / check name" with the runs
+    /// that lack it: a scenario or a check one build has and the other not
+    /// (comparing a refactor) is told apart from a verdict that changed.
+    /// A check missing because its scenario stopped early shows as that
+    /// run's failure too.
+    pub partial: Vec<(String, Vec<String>)>,
+    /// Scenarios some runs did not run, with the runs that lack them.
+    pub scenarios_partial: Vec<(String, Vec<String>)>,
     /// Per known race: the runs that met it.
     pub races: BTreeMap<String, Vec<String>>,
 }
@@ -93,11 +101,31 @@ pub fn compare(runs: &[Run]) -> Comparison {
         out.per_run.push((run.name.clone(), passed, failed));
     }
     out.checks = verdicts.len();
+    let lacking = |has: &dyn Fn(&Run) -> bool| -> Vec<String> {
+        runs.iter()
+            .filter(|r| !has(r))
+            .map(|r| r.name.clone())
+            .collect()
+    };
+    for scenario in out.scenarios.keys() {
+        let without = lacking(&|r: &Run| r.records.iter().any(|x| &x.scenario == scenario));
+        if !without.is_empty() {
+            out.scenarios_partial.push((scenario.clone(), without));
+        }
+    }
     for ((scenario, _), (name, seen)) in verdicts {
         let first = seen[0].1;
-        // A check missing from some run differs too (it did not get that far).
-        if seen.len() != runs.len() || seen.iter().any(|(_, v)| *v != first) {
-            out.unsteady.push((format!("{scenario} / {name}"), seen));
+        if seen.iter().any(|(_, v)| *v != first) {
+            out.unsteady
+                .push((format!("{scenario} / {name}"), seen.clone()));
+        }
+        let whole_scenario_missing = out
+            .scenarios_partial
+            .iter()
+            .any(|(s, without)| *s == scenario && without.len() + seen.len() == runs.len());
+        if seen.len() != runs.len() && !whole_scenario_missing {
+            let without = lacking(&|r: &Run| seen.iter().any(|(name, _)| *name == r.name));
+            out.partial.push((format!("{scenario} / {name}"), without));
         }
     }
     out
@@ -126,10 +154,12 @@ pub fn markdown(c: &Comparison) -> String {
     let green = c.per_run.iter().filter(|(_, _, f)| f.is_empty()).count();
     out.push_str(&format!(
         "{} run(s), {green} with every scenario PASS; {} of {} check(s) had a verdict that \
-         differed between runs.\n\n",
+         differed between runs; {} check(s) and {} scenario(s) were not in every run.\n\n",
         c.runs,
         c.unsteady.len(),
-        c.checks
+        c.checks,
+        c.partial.len(),
+        c.scenarios_partial.len()
     ));
     out.push_str(
         "| scenario | verdict in each run | min | median | max |\n|---|---|---|---|---|\n",
@@ -157,6 +187,18 @@ pub fn markdown(c: &Comparison) -> String {
             .map(|(run, v)| format!("{v} in {run}"))
             .collect();
         out.push_str(&format!("- verdict differs: {key}: {}\n", each.join(", ")));
+    }
+    for (scenario, without) in &c.scenarios_partial {
+        out.push_str(&format!(
+            "- scenario not in every run: {scenario}: absent in {}\n",
+            without.join(", ")
+        ));
+    }
+    for (key, without) in &c.partial {
+        out.push_str(&format!(
+            "- check not in every run: {key}: absent in {}\n",
+            without.join(", ")
+        ));
     }
     if c.races.is_empty() {
         out.push_str("- no known race met (`src/races.rs`)\n");

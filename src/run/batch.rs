@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use crate::environment::config::RunConfig;
-use crate::scenarios::catalog::Scenario;
+use crate::scenarios::plan::ScenarioPlan;
 
 /// How one scenario ended.
 #[derive(Debug)]
@@ -19,12 +19,8 @@ pub struct Ran {
 /// Runs `scenarios`, `jobs` at a time; a scenario that measures throughput
 /// runs alone afterwards, so that no other scenario's I/O skews its figures.
 /// Each scenario announces its verdict on the event stream as it ends.
-pub async fn run_scenarios(
-    config: &RunConfig,
-    scenarios: &[&'static Scenario],
-    jobs: usize,
-) -> Vec<Ran> {
-    let (alone, shared): (Vec<_>, Vec<_>) = scenarios.iter().partition(|s| s.runs_alone());
+pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usize) -> Vec<Ran> {
+    let (alone, shared): (Vec<_>, Vec<_>) = plans.iter().partition(|p| p.scenario.runs_alone());
     let mut ran: Vec<Ran> = futures::stream::iter(shared)
         .map(|s| run_one(config, s))
         .buffer_unordered(jobs.max(1))
@@ -36,14 +32,14 @@ pub async fn run_scenarios(
     ran
 }
 
-async fn run_one(config: &RunConfig, scenario: &'static Scenario) -> Ran {
+async fn run_one(config: &RunConfig, plan: &ScenarioPlan) -> Ran {
     let started = Instant::now();
-    let error = crate::run::runner::run_with(config, scenario)
+    let error = crate::run::runner::run_with(config, plan)
         .await
         .err()
         .map(|e| crate::observe::kruise::error_text(&e));
     Ran {
-        scenario: scenario.name,
+        scenario: plan.name(),
         error,
         took: started.elapsed(),
     }

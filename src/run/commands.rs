@@ -24,6 +24,7 @@ use crate::report::folder::RunContext;
 use crate::report::{self, compare as repeat, crosscell};
 use crate::run::{batch, cleanup, qualify, secrets};
 use crate::scenarios::catalog::{self, CATALOG, Scenario};
+use crate::scenarios::plan::ScenarioPlan;
 use crate::workloads;
 
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -268,8 +269,7 @@ pub async fn run(options: RunOptions) -> ExitCode {
     });
     // The cluster first: a run that cannot have one says so (and why)
     // before anything is created or any report is written.
-    let fixtures = scenarios.iter().map(|s| s.fixture).collect();
-    if let Err((code, err)) = cluster_ready(&config, &fixtures).await {
+    if let Err((code, err)) = cluster_ready(&config, &scenarios).await {
         eprintln!("error: {}", crate::observe::kruise::error_text(&err));
         if code == INFRASTRUCTURE {
             delete_cluster_unless_kept(&config, keep).await;
@@ -286,7 +286,7 @@ pub async fn run(options: RunOptions) -> ExitCode {
     let context = RunContext {
         run_id: config.run_id.clone(),
         policy,
-        expected: scenarios.iter().map(|s| s.name.to_string()).collect(),
+        expected: scenarios.iter().map(|s| s.name().to_string()).collect(),
         interrupted: interrupt::signal().map(str::to_string),
     };
     let written = finish_folder(&config, &context);
@@ -579,7 +579,7 @@ pub fn merge(options: MergeOptions) -> ExitCode {
 /// a kubeconfig that is not a file or does not parse.
 async fn cluster_ready(
     config: &RunConfig,
-    fixtures: &std::collections::BTreeSet<&str>,
+    plans: &[ScenarioPlan],
 ) -> Result<(), (u8, anyhow::Error)> {
     if let ClusterSource::Kubeconfig { path, .. } = &config.cluster {
         if !path.is_file() {
@@ -635,15 +635,19 @@ async fn cluster_ready(
                 crate::observe::kruise::error_text(&e)
             ))
         })?;
-    for fixture in fixtures {
-        workloads::dry_run_fixture(&client, &config.repo_root, fixture)
+    let mut tried = std::collections::BTreeSet::new();
+    for plan in plans
+        .iter()
+        .filter(|p| tried.insert(p.fixture.path.clone()))
+    {
+        workloads::dry_run_fixture(&client, &plan.fixture)
             .await
             .map_err(|e| (BAD_INPUT, e))?;
     }
     Ok(())
 }
 
-fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scenario>)> {
+fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>)> {
     let mut config = RunConfig::from_env()?;
     if std::env::var_os("INPLACE_RUN_ID").is_none() {
         config = config.with_run_id(&crate::environment::config::new_run_id())?;
@@ -690,12 +694,10 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<&'static Scen
             .map(|name| catalog::find(name))
             .collect::<anyhow::Result<Vec<&'static Scenario>>>()?
     };
-    // Fixtures parse before a cluster is had; the API server's verdict on
-    // their fields comes once it is (`workloads::dry_run_fixture`).
-    for scenario in &scenarios {
-        workloads::fixture_key(&config.repo_root, scenario.fixture)
-            .map_err(|e| anyhow::anyhow!("{e:#}; hint: fix the fixture's YAML"))?;
-    }
+    // Each scenario resolved once, before a cluster is had (a fixture that
+    // does not parse is bad input); the API server's verdict on the
+    // fixtures' fields comes once it is (`workloads::dry_run_fixture`).
+    let scenarios = ScenarioPlan::all(&config.repo_root, &scenarios)?;
     if config.image_registry.is_some() {
         crate::environment::tools::require(&[(
             "podman",

@@ -28,7 +28,7 @@ pub struct Source<'a> {
     pub client: &'a Client,
     pub namespace: &'a str,
     pub repo_root: &'a Path,
-    pub fixture: &'a str,
+    pub fixture: &'a crate::workloads::Fixture,
     /// The scenario's start: logs and journals from here on.
     pub since: Timestamp,
     /// A node whose journal the suite may read, if any.
@@ -100,9 +100,8 @@ fn note(err: anyhow::Error) -> String {
 /// The fixture's kinds (their objects in the namespace), pods and claims.
 async fn objects(source: &Source<'_>) -> anyhow::Result<String> {
     let mut out = String::new();
-    let docs = crate::workloads::load_fixture(source.repo_root, source.fixture)?;
     let mut seen = Vec::new();
-    for doc in &docs {
+    for doc in source.fixture.docs() {
         let gvk = crate::workloads::document_gvk(doc)?;
         if seen.contains(&gvk) {
             continue;

@@ -392,7 +392,8 @@ pub async fn run_cell(
         verify_versions(&config, cell).await?;
         config.prepare_run_dir()?;
         progress(&format!("running {} scenario(s)", scenarios.len()));
-        crate::run::batch::run_scenarios(&config, &scenarios, jobs).await;
+        let plans = crate::scenarios::plan::ScenarioPlan::all(&config.repo_root, &scenarios)?;
+        crate::run::batch::run_scenarios(&config, &plans, jobs).await;
         Ok::<(), anyhow::Error>(())
     }
     .await;

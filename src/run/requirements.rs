@@ -4,8 +4,6 @@
 //! that lacks one makes the scenario "unsupported here" with the reason and
 //! a hint, never a pass and never a half-run scenario.
 
-use std::path::Path;
-
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Client;
@@ -13,16 +11,14 @@ use kube::api::Api;
 use serde_json::Value;
 
 use crate::scenarios::catalog::Scenario;
+use crate::scenarios::plan::ScenarioPlan;
 
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 
 /// Every requirement of `scenario` the cluster does not meet, one reason
 /// (with its hint) each; empty when the scenario can run.
-pub async fn unmet(
-    client: &Client,
-    repo_root: &Path,
-    scenario: &Scenario,
-) -> anyhow::Result<Vec<String>> {
+pub async fn unmet(client: &Client, plan: &ScenarioPlan) -> anyhow::Result<Vec<String>> {
+    let scenario = plan.scenario;
     let mut reasons = Vec::new();
     let missing =
         crate::observe::kruise::missing_gates(client, scenario.requires_kruise_gates).await?;
@@ -45,9 +41,9 @@ pub async fn unmet(
         let set = sets.get_opt(crate::observe::kruise::DAEMON_SET).await?;
         reasons.extend(daemon_unready(set.map(|s| s.status.unwrap_or_default())));
     }
-    let docs = crate::workloads::load_fixture(repo_root, scenario.fixture)?;
-    reasons.extend(unserved_apis(client, &docs).await?);
-    if needs_default_storage_class(&docs) {
+    let docs = plan.fixture.docs();
+    reasons.extend(unserved_apis(client, docs).await?);
+    if needs_default_storage_class(docs) {
         let classes: Api<StorageClass> = Api::all(client.clone());
         let classes = classes.list(&Default::default()).await?.items;
         if !classes.iter().any(is_default_class) {
@@ -226,7 +222,7 @@ mod tests {
 
     #[test]
     fn every_pvc_fixture_is_seen_to_need_storage() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let inplace =
             crate::workloads::load_fixture(root, "fixtures/cloneset-inplace.yaml").unwrap();
         assert!(needs_default_storage_class(&inplace));

@@ -38,8 +38,10 @@ use crate::observe::events;
 use crate::observe::kruise;
 use crate::observe::probe::{Probe, ThroughputPlan};
 use crate::observe::wait::{self, Poll, WaitContext};
-use crate::scenarios::catalog::{self, Scenario};
+use crate::scenarios::catalog::Scenario;
 use crate::scenarios::expect;
+use crate::scenarios::plan::ScenarioPlan;
+use crate::workloads::Fixture;
 use crate::workloads::{self, ClusterObjects, Workload};
 
 /// A finished scenario whose checks all passed (or were inconclusive).
@@ -52,8 +54,9 @@ pub struct ScenarioOutcome {
 
 /// Runs one scenario by name with the configuration from the environment.
 pub async fn run(name: &str) -> anyhow::Result<ScenarioOutcome> {
-    let scenario = catalog::find(name)?;
-    run_with(&RunConfig::from_env()?, scenario).await
+    let config = RunConfig::from_env()?;
+    let plan = ScenarioPlan::by_name(&config.repo_root, name)?;
+    run_with(&config, &plan).await
 }
 
 /// Why a scenario did not pass, when it is not a failed check.
@@ -69,12 +72,10 @@ pub enum NotRun {
 
 /// Runs one scenario (see `run_scenario`), announcing its start and its
 /// verdict on the event stream.
-pub async fn run_with(
-    config: &RunConfig,
-    scenario: &'static Scenario,
-) -> anyhow::Result<ScenarioOutcome> {
+pub async fn run_with(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result<ScenarioOutcome> {
+    let scenario = plan.scenario;
     let started = Instant::now();
-    let result = run_scenario(config, scenario).await;
+    let result = run_scenario(config, plan).await;
     let verdict = match &result {
         Ok(_) => Verdict::Pass,
         Err(err) => match err.downcast_ref::<NotRun>() {
@@ -99,11 +100,9 @@ pub async fn run_with(
 
 /// Runs one scenario: cluster, namespace, images, workload, changes,
 /// record; fails (after recording) if any check failed.
-async fn run_scenario(
-    config: &RunConfig,
-    scenario: &'static Scenario,
-) -> anyhow::Result<ScenarioOutcome> {
-    let key = preflight_expectations(config, scenario)?;
+async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result<ScenarioOutcome> {
+    let scenario = plan.scenario;
+    let key = (&plan.kind, &plan.strategy);
     config.prepare_run_dir()?;
     stop_if_interrupted(scenario)?;
     let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await?;
@@ -123,7 +122,7 @@ async fn run_scenario(
             cluster.name
         )
     })?;
-    let mut unmet = crate::run::requirements::unmet(&client, &config.repo_root, scenario).await?;
+    let mut unmet = crate::run::requirements::unmet(&client, plan).await?;
     if let Some(why) = scenario
         .fault
         .and_then(|f| f.unsupported(env.info().node_access))
@@ -131,18 +130,13 @@ async fn run_scenario(
         unmet.push(why);
     }
     if !unmet.is_empty() {
-        return Err(unsupported(
-            config,
-            scenario,
-            env.as_ref(),
-            &unmet.join("; "),
-        ));
+        return Err(unsupported(config, plan, env.as_ref(), &unmet.join("; ")));
     }
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
     stop_if_interrupted(scenario)?;
     create_namespace(&client, &namespace, scenario.name, &config.run_id).await?;
     let cluster_objects = ClusterObjects::default();
-    let mut guard = NamespaceGuard::new(config, env.clone(), &namespace, scenario);
+    let mut guard = NamespaceGuard::new(config, env.clone(), &namespace, plan);
     guard.cluster_objects = cluster_objects.clone();
     crate::run::pod_security::prove_enforced(&client, &namespace).await?;
     event::emit(Event::ScenarioStarted {
@@ -151,7 +145,7 @@ async fn run_scenario(
         summary: format!("{} ({}, {})", scenario.summary, key.0, key.1),
     });
     let cluster_name = env.info().name.clone();
-    let mut session = Session::new(config, scenario, env, namespace.clone());
+    let mut session = Session::new(config, plan, env, namespace.clone());
     session.cluster_objects = cluster_objects;
     let recorded = tokio::select! {
         recorded = AssertUnwindSafe(session.record()).catch_unwind() => Some(recorded),
@@ -168,7 +162,7 @@ async fn run_scenario(
             // has no verdict of its own.
             guard.finish(true).await;
             let signal = interrupt::signal().unwrap_or("a signal").to_string();
-            let mut record = blank_record(config, scenario, namespace);
+            let mut record = blank_record(config, plan, namespace);
             record.cluster.name = cluster_name;
             record.cluster.cell = config.cell.clone();
             record.finished_at = crate::now_rfc3339();
@@ -224,12 +218,13 @@ fn stop_if_interrupted(scenario: &Scenario) -> anyhow::Result<()> {
 /// UNSUPPORTED, never PASS) and returns the error that fails its test.
 fn unsupported(
     config: &RunConfig,
-    scenario: &Scenario,
+    plan: &ScenarioPlan,
     env: &dyn Environment,
     reason: &str,
 ) -> anyhow::Error {
+    let scenario = plan.scenario;
     let reason = reason.to_string();
-    let mut record = blank_record(config, scenario, String::new());
+    let mut record = blank_record(config, plan, String::new());
     record.cluster.name = env.info().name.clone();
     record.cluster.cell = config.cell.clone();
     record.cluster.kubeconfig = env.info().kubeconfig.display().to_string();
@@ -246,7 +241,8 @@ fn unsupported(
 }
 
 /// A record of the scenario with nothing observed yet.
-fn blank_record(config: &RunConfig, scenario: &Scenario, namespace: String) -> ScenarioRecord {
+fn blank_record(config: &RunConfig, plan: &ScenarioPlan, namespace: String) -> ScenarioRecord {
+    let scenario = plan.scenario;
     ScenarioRecord {
         schema: RECORD_SCHEMA,
         scenario: scenario.name.to_string(),
@@ -272,26 +268,8 @@ fn blank_record(config: &RunConfig, scenario: &Scenario, namespace: String) -> S
         faults: Vec::new(),
         interrupted: None,
         created_as_planned: None,
+        plan: Some(plan.record()),
     }
-}
-
-/// Every change of the scenario must have an expectation for the fixture's
-/// (kind, strategy) before anything is created: a gap is the suite's fault.
-fn preflight_expectations(
-    config: &RunConfig,
-    scenario: &Scenario,
-) -> anyhow::Result<(String, String)> {
-    let (kind, strategy) = workloads::fixture_key(&config.repo_root, scenario.fixture)?;
-    for change in scenario.changes {
-        anyhow::ensure!(
-            expect::lookup(&kind, &strategy, change.kind()).is_some(),
-            "scenario {}: no expectation for ({kind}, {strategy}, {}); hint: add a row to \
-             expect::TABLE",
-            scenario.name,
-            change.kind()
-        );
-    }
-    Ok((kind, strategy))
 }
 
 /// Saves the record and judges it, once: the run folder is rendered when
@@ -370,7 +348,7 @@ struct NamespaceGuard {
     /// Cluster-scoped objects the fixture created (a SidecarSet).
     cluster_objects: ClusterObjects,
     finished: bool,
-    fixture: &'static str,
+    fixture: Fixture,
     started: Timestamp,
     env: Arc<dyn Environment>,
     /// The diagnostics bundle of a failed scenario.
@@ -382,10 +360,11 @@ impl NamespaceGuard {
         config: &RunConfig,
         env: Arc<dyn Environment>,
         namespace: &str,
-        scenario: &'static Scenario,
+        plan: &ScenarioPlan,
     ) -> NamespaceGuard {
+        let scenario = plan.scenario;
         NamespaceGuard {
-            fixture: scenario.fixture,
+            fixture: plan.fixture.clone(),
             started: Timestamp::now(),
             bundle: None,
             config: config.clone(),
@@ -412,7 +391,7 @@ impl NamespaceGuard {
                 client: &self.client,
                 namespace: &self.namespace,
                 repo_root: &self.config.repo_root,
-                fixture: self.fixture,
+                fixture: &self.fixture,
                 since: self.started,
                 node: self.env.nodes().first().map(|n| n.as_ref()),
             };
@@ -547,6 +526,8 @@ fn delete_detached(
 struct Session<'a> {
     config: &'a RunConfig,
     scenario: &'static Scenario,
+    /// The scenario as resolved before anything was created.
+    plan: &'a ScenarioPlan,
     env: Arc<dyn Environment>,
     client: Client,
     namespace: String,
@@ -628,10 +609,11 @@ pub fn pair_pods(before: &[(String, String)], after: &[(String, String)]) -> Vec
 impl<'a> Session<'a> {
     fn new(
         config: &'a RunConfig,
-        scenario: &'static Scenario,
+        plan: &'a ScenarioPlan,
         env: Arc<dyn Environment>,
         namespace: String,
     ) -> Session<'a> {
+        let scenario = plan.scenario;
         let client = env.client();
         let ctx = WaitContext {
             client: client.clone(),
@@ -642,6 +624,7 @@ impl<'a> Session<'a> {
         Session {
             config,
             scenario,
+            plan,
             env,
             client,
             namespace,
@@ -710,7 +693,7 @@ impl<'a> Session<'a> {
             })
             .collect();
         runtimes.dedup();
-        let mut record = blank_record(self.config, self.scenario, self.namespace.clone());
+        let mut record = blank_record(self.config, self.plan, self.namespace.clone());
         let kruise_image = kruise::manager_image(&self.client).await;
         record.cluster = ClusterFacts {
             name: self.env.info().name.clone(),
@@ -729,8 +712,7 @@ impl<'a> Session<'a> {
     }
 
     async fn fill(&self, record: &mut ScenarioRecord) -> anyhow::Result<()> {
-        let containers =
-            workloads::fixture_containers(&self.config.repo_root, self.scenario.fixture)?;
+        let containers = self.plan.containers.clone();
         let settings = Settings::load(&self.config.repo_root)?;
         let slots = image_slots(
             &containers,
@@ -775,8 +757,7 @@ impl<'a> Session<'a> {
         let workload = workloads::create(
             &self.client,
             &self.namespace,
-            &self.config.repo_root,
-            self.scenario.fixture,
+            &self.plan.fixture,
             &references,
             &self.cluster_objects,
         )
@@ -1252,9 +1233,7 @@ impl<'a> Session<'a> {
     }
 
     fn expectation(&self, planned: &ChangeRecord) -> Option<&'static expect::Expectation> {
-        let (kind, strategy) =
-            workloads::fixture_key(&self.config.repo_root, self.scenario.fixture).ok()?;
-        expect::lookup(&kind, &strategy, &planned.kind)
+        expect::lookup(&self.plan.kind, &self.plan.strategy, &planned.kind)
     }
 }
 

@@ -198,12 +198,11 @@ pub const NAMESPACE_LABEL: &str = "inplace-conformance/namespace";
 pub async fn create(
     client: &Client,
     namespace: &str,
-    repo_root: &Path,
-    fixture: &str,
+    fixture: &Fixture,
     images: &BTreeMap<String, String>,
     cluster_objects: &ClusterObjects,
 ) -> anyhow::Result<Box<dyn Workload>> {
-    let mut docs = load_fixture_in(repo_root, fixture, namespace)?;
+    let mut docs = fixture.in_namespace(namespace);
     substitute_images(&mut docs, images)?;
     let mut workload = None;
     for doc in docs {
@@ -223,7 +222,9 @@ pub async fn create(
         let scope = (!cluster_scoped).then_some(namespace);
         let created = create_strict(client, &resource, scope, &object, false)
             .await
-            .with_context(|| format!("creating {kind_name} from {fixture} in {namespace}"))?;
+            .with_context(|| {
+                format!("creating {kind_name} from {} in {namespace}", fixture.path)
+            })?;
         if cluster_scoped {
             // The namespace's deletion does not remove it: the guard does.
             let name = created.metadata.name.clone().unwrap_or_default();
@@ -239,7 +240,7 @@ pub async fn create(
                     api_version: resource.api_version.clone(),
                     kind: kind.kind().to_string(),
                     name,
-                    fixture: fixture.to_string(),
+                    fixture: fixture.path.clone(),
                     strategy: kind.strategy(&doc),
                 },
                 resource: resource.clone(),
@@ -251,7 +252,7 @@ pub async fn create(
         }
     }
     let kinds: Vec<&str> = KINDS.iter().map(|k| k.kind()).collect();
-    workload.with_context(|| format!("{fixture} contains none of {}", kinds.join(", ")))
+    workload.with_context(|| format!("{} contains none of {}", fixture.path, kinds.join(", ")))
 }
 
 /// Creation that refuses unknown or duplicate fields instead of dropping
@@ -286,12 +287,8 @@ async fn create_strict(
 /// webhook's denial), found by a strict dry run in `default` before any
 /// scenario starts. Kinds the cluster does not serve are left to the
 /// scenario's requirements (UNSUPPORTED there, not bad input).
-pub async fn dry_run_fixture(
-    client: &Client,
-    repo_root: &Path,
-    fixture: &str,
-) -> anyhow::Result<()> {
-    for doc in load_fixture_in(repo_root, fixture, "default")? {
+pub async fn dry_run_fixture(client: &Client, fixture: &Fixture) -> anyhow::Result<()> {
+    for doc in fixture.in_namespace("default") {
         let Ok((resource, caps)) = served_resource(client, &doc).await else {
             continue;
         };
@@ -302,8 +299,9 @@ pub async fn dry_run_fixture(
             && matches!(e.code, 400 | 422)
         {
             anyhow::bail!(
-                "{fixture}: the API server refuses its {}: {}; hint: fix the fixture \
+                "{}: the API server refuses its {}: {}; hint: fix the fixture \
                  (`kubectl explain` names the fields)",
+                fixture.path,
                 resource.kind,
                 e.message
             );
@@ -315,13 +313,7 @@ pub async fn dry_run_fixture(
 /// The workload kind and strategy a fixture declares (its expectation key),
 /// read without a cluster.
 pub fn fixture_key(repo_root: &Path, fixture: &str) -> anyhow::Result<(String, String)> {
-    let docs = load_fixture(repo_root, fixture)?;
-    docs.iter()
-        .find_map(|d| {
-            let kind = kind_of(d)?;
-            Some((kind.kind().to_string(), kind.strategy(d)))
-        })
-        .with_context(|| format!("{fixture} contains no workload the suite drives"))
+    Fixture::load(repo_root, fixture)?.key()
 }
 
 /// The pod template of a fixture's workload.
@@ -331,6 +323,76 @@ pub fn fixture_template(repo_root: &Path, fixture: &str) -> anyhow::Result<Value
         .find(|d| kind_of(d).is_some())
         .map(|d| d["spec"]["template"].clone())
         .with_context(|| format!("{fixture} contains no workload the suite drives"))
+}
+
+/// A fixture read and parsed once (by the scenario's plan): its documents,
+/// with the namespace placeholder still unresolved.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The path under the repository (`fixtures/NAME.yaml`).
+    pub path: String,
+    docs: Vec<Value>,
+}
+
+/// Stands in for `${NAMESPACE}` in a parsed fixture (YAML-safe, unique).
+const NAMESPACE_TOKEN: &str = "ipc-namespace-placeholder";
+
+impl Fixture {
+    pub fn load(repo_root: &Path, fixture: &str) -> anyhow::Result<Fixture> {
+        Ok(Fixture {
+            path: fixture.to_string(),
+            docs: load_fixture_in(repo_root, fixture, NAMESPACE_TOKEN)?,
+        })
+    }
+
+    /// The documents for `namespace` (its name where the fixture writes
+    /// `${NAMESPACE}`).
+    pub fn in_namespace(&self, namespace: &str) -> Vec<Value> {
+        fn fill(value: &mut Value, namespace: &str) {
+            match value {
+                Value::String(s) if s.contains(NAMESPACE_TOKEN) => {
+                    *s = s.replace(NAMESPACE_TOKEN, namespace);
+                }
+                Value::Array(items) => items.iter_mut().for_each(|v| fill(v, namespace)),
+                Value::Object(map) => map.values_mut().for_each(|v| fill(v, namespace)),
+                _ => {}
+            }
+        }
+        let mut docs = self.docs.clone();
+        docs.iter_mut().for_each(|d| fill(d, namespace));
+        docs
+    }
+
+    /// The documents as written (offline reads: kinds, key, containers).
+    pub fn docs(&self) -> &[Value] {
+        &self.docs
+    }
+
+    /// The workload kind and strategy it declares (its expectation key).
+    pub fn key(&self) -> anyhow::Result<(String, String)> {
+        self.docs
+            .iter()
+            .find_map(|d| {
+                let kind = kind_of(d)?;
+                Some((kind.kind().to_string(), kind.strategy(d)))
+            })
+            .with_context(|| format!("{} contains no workload the suite drives", self.path))
+    }
+
+    /// Every container it runs: its workload's and those of objects that
+    /// inject containers (a SidecarSet's), by name.
+    pub fn containers(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for doc in &self.docs {
+            let containers = match doc.pointer("/spec/template") {
+                Some(template) => template_containers(template),
+                None if doc.pointer("/spec/containers").is_some() => template_containers(doc),
+                None => continue,
+            };
+            names.extend(containers);
+        }
+        names
+    }
 }
 
 /// Fixtures write `${NAMESPACE}` where the scenario's namespace belongs
@@ -354,17 +416,7 @@ fn load_fixture_in(repo_root: &Path, fixture: &str, namespace: &str) -> anyhow::
 /// Every container a fixture runs: its workload's and those of objects
 /// that inject containers (a SidecarSet's), by name.
 pub fn fixture_containers(repo_root: &Path, fixture: &str) -> anyhow::Result<Vec<String>> {
-    let docs = load_fixture(repo_root, fixture)?;
-    let mut names = Vec::new();
-    for doc in &docs {
-        let containers = match doc.pointer("/spec/template") {
-            Some(template) => template_containers(template),
-            None if doc.pointer("/spec/containers").is_some() => template_containers(doc),
-            None => continue,
-        };
-        names.extend(containers);
-    }
-    Ok(names)
+    Ok(Fixture::load(repo_root, fixture)?.containers())
 }
 
 pub fn parse_documents(text: &str) -> anyhow::Result<Vec<Value>> {

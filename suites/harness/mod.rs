@@ -16,6 +16,7 @@ use inplace_conformance::report;
 use inplace_conformance::report::folder::RunContext;
 use inplace_conformance::run::{cleanup, runner};
 use inplace_conformance::scenarios::catalog::Scenario;
+use inplace_conformance::scenarios::plan::ScenarioPlan;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Runs `selection` as this test binary's tests and exits.
@@ -43,15 +44,25 @@ pub fn main(selection: Vec<&'static Scenario>) -> ! {
         .into_iter()
         .filter(|s| chosen_by(&args, &test_name(s)))
         .collect();
+    // Each scenario resolved once, before anything is created: a fixture
+    // or expectation gap is bad input, said once, not a test failure each.
+    let plans = match ScenarioPlan::all(&config.repo_root, &chosen) {
+        Ok(plans) => plans,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::exit(2);
+        }
+    };
     event::emit(Event::RunStarted {
         run_id: config.run_id.clone(),
         output_dir: config.output_dir.display().to_string(),
         scenarios: chosen.len(),
     });
-    let (alone, shared): (Vec<_>, Vec<_>) = chosen.iter().partition(|s| s.runs_alone());
-    let trials = |list: Vec<&&'static Scenario>| -> Vec<Trial> {
+    let (alone, shared): (Vec<_>, Vec<_>) =
+        plans.into_iter().partition(|p| p.scenario.runs_alone());
+    let trials = |list: Vec<ScenarioPlan>| -> Vec<Trial> {
         list.into_iter()
-            .map(|s| trial(s, &config, &runtime))
+            .map(|p| trial(p, &config, &runtime))
             .collect()
     };
     let together = libtest_mimic::run(&args, trials(shared));
@@ -92,15 +103,11 @@ fn listed(scenario: &Scenario) -> Trial {
     Trial::test(test_name(scenario), || Ok(()))
 }
 
-fn trial(
-    scenario: &'static Scenario,
-    config: &RunConfig,
-    runtime: &Arc<tokio::runtime::Runtime>,
-) -> Trial {
+fn trial(plan: ScenarioPlan, config: &RunConfig, runtime: &Arc<tokio::runtime::Runtime>) -> Trial {
     let (config, runtime) = (config.clone(), runtime.clone());
-    Trial::test(test_name(scenario), move || {
+    Trial::test(test_name(plan.scenario), move || {
         runtime
-            .block_on(runner::run_with(&config, scenario))
+            .block_on(runner::run_with(&config, &plan))
             .map(|_| ())
             .map_err(|err| Failed::from(format!("{err:#}")))
     })
