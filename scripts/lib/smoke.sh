@@ -27,16 +27,29 @@ fail() {
 # pod_field JSONPATH: a field of the CloneSet's only pod.
 pod_field() { kubectl -n "$ns" get pods -l app=smoke -o "jsonpath={.items[0]$1}"; }
 
-# wait_updated GENERATION: kruise's own notion of done, never updatedReplicas alone.
+# wait_updated GENERATION [PREVIOUS_REVISION]: done as the harness judges a
+# CloneSet (observe/kruise.rs, CloneSetView::update_complete, after
+# kruise's cloneset_status.go): the generation observed, a new
+# updateRevision (after an update), updatedReplicas == updatedReadyReplicas
+# == replicas, and the pod on that revision with InPlaceUpdateReady True
+# and no in-place grace pending; never updatedReplicas alone.
 wait_updated() {
-  local deadline=$((SECONDS + 180)) s
+  local deadline=$((SECONDS + 180)) s pod
+  local fields='{.status.observedGeneration} {.status.updatedReplicas} {.status.updatedReadyReplicas} {.status.readyReplicas} {.status.updateRevision}'
+  local pod_fields='{.items[0].metadata.labels.controller-revision-hash} {.items[0].status.conditions[?(@.type=="InPlaceUpdateReady")].status} {.items[0].metadata.annotations.apps\.kruise\.io/inplace-update-grace}'
   while ((SECONDS < deadline)); do
-    s=$(kubectl -n "$ns" get cloneset smoke -o jsonpath='{.status.observedGeneration} {.status.updatedReadyReplicas} {.status.readyReplicas} {.status.updateRevision}')
-    read -r og urr rr _ <<<"$s"
-    [[ $og == "$1" && $urr == 1 && $rr == 1 ]] && return 0
+    s=$(kubectl -n "$ns" get cloneset smoke -o jsonpath="$fields")
+    read -r og ur urr rr rev <<<"$s"
+    pod=$(kubectl -n "$ns" get pods -l app=smoke -o jsonpath="$pod_fields")
+    read -r pod_rev gate grace <<<"$pod"
+    if [[ $og == "$1" && $ur == 1 && $urr == 1 && $rr == 1 && $rev != "${2:-}" ]] &&
+      [[ $pod_rev == "$rev" && ${gate:-True} == True && -z ${grace:-} ]]; then
+      revision=$rev
+      return 0
+    fi
     sleep 1
   done
-  fail "CloneSet not updated and ready (observedGeneration updatedReady ready revision: $s)"
+  fail "CloneSet not updated and ready (observedGeneration updated updatedReady ready revision: $s; pod revision, InPlaceUpdateReady, grace: $pod)"
 }
 
 # The first two content versions (scripts/versions.env).
@@ -59,6 +72,7 @@ spec:
           image: $IPC_SMOKE_IMAGE:$from
           imagePullPolicy: IfNotPresent
 YAML
+revision=""
 wait_updated 1
 uid1=$(pod_field .metadata.uid) cid1=$(pod_field '.status.containerStatuses[0].containerID')
 img1=$(pod_field '.status.containerStatuses[0].imageID')
@@ -66,7 +80,7 @@ info "smoke: $from pod $(pod_field .metadata.name) uid=$uid1 restartCount=$(pod_
 
 kubectl -n "$ns" patch cloneset smoke --type=json \
   -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"$IPC_SMOKE_IMAGE:$to\"}]" >/dev/null
-wait_updated 2
+wait_updated 2 "$revision"
 uid2=$(pod_field .metadata.uid) cid2=$(pod_field '.status.containerStatuses[0].containerID')
 img2=$(pod_field '.status.containerStatuses[0].imageID') rc=$(pod_field '.status.containerStatuses[0].restartCount')
 inplace=$(kubectl -n "$ns" get events --field-selector reason=SuccessfulUpdatePodInPlace -o name | wc -l)

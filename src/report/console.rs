@@ -124,6 +124,10 @@ fn render(state: &mut Progress, event: &Event) -> Vec<String> {
             seconds,
             failures,
         } => {
+            // A scenario refused before it started (unsupported here) still
+            // takes its place in the count.
+            let next = state.started.len() + 1;
+            state.started.entry(scenario.clone()).or_insert(next);
             let head = format!(
                 "{} {} ({seconds:.0} s)",
                 verdict.label(),

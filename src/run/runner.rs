@@ -130,7 +130,7 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
         unmet.push(why);
     }
     if !unmet.is_empty() {
-        return Err(unsupported(config, plan, env.as_ref(), &unmet.join("; ")));
+        return Err(unsupported(config, plan, env.as_ref(), &unmet.join("; ")).await);
     }
     let namespace = format!("ipc-{}-{}", scenario.name, crate::short_id());
     stop_if_interrupted(scenario)?;
@@ -144,7 +144,7 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
         namespace: namespace.clone(),
         summary: format!("{} ({}, {})", scenario.summary, key.0, key.1),
     });
-    let cluster_name = env.info().name.clone();
+    let facts_env = env.clone();
     let mut session = Session::new(config, plan, env, namespace.clone());
     session.cluster_objects = cluster_objects;
     let recorded = tokio::select! {
@@ -163,8 +163,11 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
             guard.finish(true).await;
             let signal = interrupt::signal().unwrap_or("a signal").to_string();
             let mut record = blank_record(config, plan, namespace);
-            record.cluster.name = cluster_name;
-            record.cluster.cell = config.cell.clone();
+            let facts = cluster_facts(facts_env.as_ref(), &config.cell);
+            if let Ok(facts) = tokio::time::timeout(std::time::Duration::from_secs(10), facts).await
+            {
+                record.cluster = facts;
+            }
             record.finished_at = crate::now_rfc3339();
             record.interrupted = Some(signal.clone());
             record.save(&config.observations_dir())?;
@@ -216,7 +219,7 @@ fn stop_if_interrupted(scenario: &Scenario) -> anyhow::Result<()> {
 
 /// Records that the cluster cannot run the scenario (the report shows it
 /// UNSUPPORTED, never PASS) and returns the error that fails its test.
-fn unsupported(
+async fn unsupported(
     config: &RunConfig,
     plan: &ScenarioPlan,
     env: &dyn Environment,
@@ -225,9 +228,7 @@ fn unsupported(
     let scenario = plan.scenario;
     let reason = reason.to_string();
     let mut record = blank_record(config, plan, String::new());
-    record.cluster.name = env.info().name.clone();
-    record.cluster.cell = config.cell.clone();
-    record.cluster.kubeconfig = env.info().kubeconfig.display().to_string();
+    record.cluster = cluster_facts(env, &config.cell).await;
     record.finished_at = record.started_at.clone();
     record.unsupported = Some(reason.clone());
     if let Err(err) = record.save(&config.observations_dir()) {
@@ -668,46 +669,8 @@ impl<'a> Session<'a> {
     }
 
     async fn empty_record(&self) -> ScenarioRecord {
-        let version = self.client.apiserver_version().await.ok();
-        let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(self.client.clone());
-        let nodes = nodes
-            .list(&Default::default())
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default();
-        let node_names = nodes
-            .iter()
-            .filter_map(|n| n.metadata.name.clone())
-            .collect();
-        let mut runtimes: Vec<String> = nodes
-            .iter()
-            .filter_map(|n| {
-                Some(
-                    n.status
-                        .as_ref()?
-                        .node_info
-                        .as_ref()?
-                        .container_runtime_version
-                        .clone(),
-                )
-            })
-            .collect();
-        runtimes.dedup();
         let mut record = blank_record(self.config, self.plan, self.namespace.clone());
-        let kruise_image = kruise::manager_image(&self.client).await;
-        record.cluster = ClusterFacts {
-            name: self.env.info().name.clone(),
-            cell: self.config.cell.clone(),
-            kruise_version: kruise_image.as_deref().and_then(kruise::version_of_image),
-            kubeconfig: self.env.info().kubeconfig.display().to_string(),
-            server_version: version.map(|v| v.git_version).unwrap_or_default(),
-            nodes: node_names,
-            runtime: runtimes.join(", "),
-            kruise_image,
-            kruise_gates: kruise::manager_feature_gates(&self.client)
-                .await
-                .unwrap_or_default(),
-        };
+        record.cluster = cluster_facts(self.env.as_ref(), &self.config.cell).await;
         record
     }
 
@@ -1234,6 +1197,51 @@ impl<'a> Session<'a> {
 
     fn expectation(&self, planned: &ChangeRecord) -> Option<&'static expect::Expectation> {
         expect::lookup(&self.plan.kind, &self.plan.strategy, &planned.kind)
+    }
+}
+
+/// What the record says of the cluster: name, versions, runtime, nodes,
+/// OpenKruise's image and gates (each part best effort).
+async fn cluster_facts(env: &dyn Environment, cell: &str) -> ClusterFacts {
+    let client = env.client();
+    let version = client.apiserver_version().await.ok();
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    let nodes = nodes
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let node_names = nodes
+        .iter()
+        .filter_map(|n| n.metadata.name.clone())
+        .collect();
+    let mut runtimes: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| {
+            Some(
+                n.status
+                    .as_ref()?
+                    .node_info
+                    .as_ref()?
+                    .container_runtime_version
+                    .clone(),
+            )
+        })
+        .collect();
+    runtimes.dedup();
+    let kruise_image = kruise::manager_image(&client).await;
+    ClusterFacts {
+        name: env.info().name.clone(),
+        cell: cell.to_string(),
+        kruise_version: kruise_image.as_deref().and_then(kruise::version_of_image),
+        kubeconfig: env.info().kubeconfig.display().to_string(),
+        server_version: version.map(|v| v.git_version).unwrap_or_default(),
+        nodes: node_names,
+        runtime: runtimes.join(", "),
+        kruise_image,
+        kruise_gates: kruise::manager_feature_gates(&client)
+            .await
+            .unwrap_or_default(),
     }
 }
 
