@@ -201,11 +201,11 @@ pub fn markdown(c: &Comparison) -> String {
         ));
     }
     if c.races.is_empty() {
-        out.push_str("- no known race met (`src/races.rs`)\n");
+        out.push_str("- no known race met (`src/scenarios/races.rs`)\n");
     }
     for (race, runs) in &c.races {
         out.push_str(&format!(
-            "- known race `{race}` met in {} of {} run(s) (verdicts unchanged; see `src/races.rs`)\n",
+            "- known race `{race}` met in {} of {} run(s) (verdicts unchanged; see `src/scenarios/races.rs`)\n",
             runs.len(),
             c.runs
         ));

@@ -620,7 +620,7 @@ pub fn render_markdown(report: &Report) -> String {
     out.push('\n');
     out.push_str(&format!(
         "Generated {} from {} recorded scenario(s). Every value below was observed on a real \
-         cluster; expectations are in `src/expect.rs`, each with its source in OpenKruise \
+         cluster; expectations are in `src/scenarios/expect.rs`, each with its source in OpenKruise \
          ({}).\n\n",
         report.generated_at,
         report.scenarios.len(),
@@ -667,7 +667,7 @@ fn render_races(report: &Report, out: &mut String) {
     );
     let met = races_met(report);
     if met.is_empty() {
-        out.push_str("None of the known races (`src/races.rs`) showed in this run.\n\n");
+        out.push_str("None of the known races (`src/scenarios/races.rs`) showed in this run.\n\n");
         return;
     }
     push_row(
@@ -924,7 +924,7 @@ mod tests {
         ));
         assert!(section.contains("- `stale-ready-republished`: kruise writes"));
         let calm = render_markdown(&build(&[fixture("graceful-inplace.json")]));
-        assert!(calm.contains("None of the known races (`src/races.rs`) showed in this run."));
+        assert!(calm.contains("None of the known races (`src/scenarios/races.rs`) showed in this run."));
     }
 
     fn both() -> Vec<ScenarioRecord> {
