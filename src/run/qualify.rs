@@ -393,6 +393,11 @@ pub async fn run_cell(
         config.prepare_run_dir()?;
         progress(&format!("running {} scenario(s)", scenarios.len()));
         let plans = crate::scenarios::plan::ScenarioPlan::all(&config.repo_root, &scenarios)?;
+        crate::model::event::emit(crate::model::event::Event::RunStarted {
+            run_id: format!("{} cell {}", base.run_id, cell.name),
+            output_dir: dir.display().to_string(),
+            scenarios: plans.len(),
+        });
         crate::run::batch::run_scenarios(&config, &plans, jobs).await;
         Ok::<(), anyhow::Error>(())
     }

@@ -23,7 +23,7 @@ use kube::api::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::model::record::WorkloadRef;
+use crate::model::record::{CreatedAsPlanned, WorkloadRef};
 use crate::observe::kruise::pod_condition;
 
 /// One kind of workload: how to recognise it in a fixture and open it.
@@ -106,8 +106,6 @@ pub struct Base {
     /// The object as the plan sent it (the fixture, images and namespace
     /// filled in): the source of what the scenario expects.
     pub planned: Value,
-    /// The premise that the cluster created it as planned.
-    pub created_as_planned: crate::model::record::CreatedAsPlanned,
 }
 
 impl Base {
@@ -194,15 +192,17 @@ pub const NAMESPACE_LABEL: &str = "inplace-conformance/namespace";
 
 /// Creates every object of a fixture, each container's image set from
 /// `images` (by container name), each at the API version the fixture
-/// declares (checked to be served); returns the workload among them.
+/// declares (checked to be served); returns the workload among them and
+/// the premise that the cluster created each object as planned.
 pub async fn create(
     client: &Client,
     namespace: &str,
     fixture: &Fixture,
     images: &BTreeMap<String, String>,
     cluster_objects: &ClusterObjects,
-) -> anyhow::Result<Box<dyn Workload>> {
+) -> anyhow::Result<(Box<dyn Workload>, CreatedAsPlanned)> {
     let mut docs = fixture.in_namespace(namespace);
+    let mut as_planned = CreatedAsPlanned::default();
     substitute_images(&mut docs, images)?;
     let mut workload = None;
     for doc in docs {
@@ -225,6 +225,16 @@ pub async fn create(
             .with_context(|| {
                 format!("creating {kind_name} from {} in {namespace}", fixture.path)
             })?;
+        let fields = kind_of(&doc).map_or(premise::OTHER, |k| k.premise_fields());
+        let label = format!(
+            "{kind_name} {}:",
+            created.metadata.name.as_deref().unwrap_or_default()
+        );
+        premise::merge(
+            &mut as_planned,
+            &label,
+            premise::compare(fields, &doc, &serde_json::to_value(&created)?),
+        );
         if cluster_scoped {
             // The namespace's deletion does not remove it: the guard does.
             let name = created.metadata.name.clone().unwrap_or_default();
@@ -232,7 +242,7 @@ pub async fn create(
         }
         if let Some(kind) = kind_of(&doc) {
             let name = created.metadata.name.clone().unwrap_or_default();
-            let created_value = serde_json::to_value(&created)?;
+
             let base = Base {
                 client: client.clone(),
                 namespace: namespace.to_string(),
@@ -245,14 +255,15 @@ pub async fn create(
                 },
                 resource: resource.clone(),
                 selector: label_selector(&created.data)?,
-                created_as_planned: premise::compare(kind.premise_fields(), &doc, &created_value),
                 planned: doc.clone(),
             };
             workload = Some(kind.open(base));
         }
     }
     let kinds: Vec<&str> = KINDS.iter().map(|k| k.kind()).collect();
-    workload.with_context(|| format!("{} contains none of {}", fixture.path, kinds.join(", ")))
+    let workload = workload
+        .with_context(|| format!("{} contains none of {}", fixture.path, kinds.join(", ")))?;
+    Ok((workload, as_planned))
 }
 
 /// Creation that refuses unknown or duplicate fields instead of dropping

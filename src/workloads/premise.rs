@@ -37,6 +37,21 @@ pub const TEMPLATE: &[Field] = &[
     planned("/spec/template/spec/containers/*/resizePolicy"),
 ];
 
+/// Every other object of a fixture (a SidecarSet, a Service, a claim): its
+/// whole `spec` as planned.
+pub const OTHER: &[Field] = &[planned("/spec")];
+
+/// Adds `part` (the comparison of the object `label`) to `all`, each field
+/// named with its object.
+pub fn merge(all: &mut CreatedAsPlanned, label: &str, part: CreatedAsPlanned) {
+    all.fields
+        .extend(part.fields.into_iter().map(|f| format!("{label} {f}")));
+    all.changed.extend(part.changed.into_iter().map(|mut c| {
+        c.field = format!("{label} {}", c.field);
+        c
+    }));
+}
+
 /// Compares `fields` (and `TEMPLATE`) of the planned and created objects.
 pub fn compare(fields: &[Field], planned: &Value, created: &Value) -> CreatedAsPlanned {
     let mut result = CreatedAsPlanned::default();
