@@ -225,16 +225,16 @@ pub async fn create(
             .with_context(|| {
                 format!("creating {kind_name} from {} in {namespace}", fixture.path)
             })?;
-        let fields = kind_of(&doc).map_or(premise::OTHER, |k| k.premise_fields());
         let label = format!(
             "{kind_name} {}:",
             created.metadata.name.as_deref().unwrap_or_default()
         );
-        premise::merge(
-            &mut as_planned,
-            &label,
-            premise::compare(fields, &doc, &serde_json::to_value(&created)?),
-        );
+        let created_value = serde_json::to_value(&created)?;
+        let part = match kind_of(&doc) {
+            Some(kind) => premise::compare(kind.premise_fields(), &doc, &created_value),
+            None => premise::compare_other(&doc, &created_value),
+        };
+        premise::merge(&mut as_planned, &label, part);
         if cluster_scoped {
             // The namespace's deletion does not remove it: the guard does.
             let name = created.metadata.name.clone().unwrap_or_default();

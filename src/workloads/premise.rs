@@ -37,9 +37,64 @@ pub const TEMPLATE: &[Field] = &[
     planned("/spec/template/spec/containers/*/resizePolicy"),
 ];
 
-/// Every other object of a fixture (a SidecarSet, a Service, a claim): its
-/// whole `spec` as planned.
+/// Every other object of a fixture (a Service, a claim): its whole `spec`
+/// as planned.
 pub const OTHER: &[Field] = &[planned("/spec")];
+
+/// A SidecarSet: what it selects, injects and how it updates. Its
+/// namespace is compared by `namespace_kept`: OpenKruise v1.9.0 stores
+/// SidecarSets as v1beta1, which has no `spec.namespace`; the conversion
+/// (apis/apps/v1alpha1/sidecarset_conversion.go) turns it into a
+/// `namespaceSelector` on `kubernetes.io/metadata.name`, and the v1alpha1
+/// object read back carries only that selector.
+const SIDECARSET: &[Field] = &[
+    planned("/spec/selector"),
+    planned("/spec/updateStrategy"),
+    planned("/spec/containers/*/name"),
+    planned("/spec/containers/*/image"),
+    planned("/spec/containers/*/podInjectPolicy"),
+];
+
+/// Compares an object that is not the workload: a SidecarSet on the fields
+/// its scenarios depend on, anything else on its whole `spec`.
+pub fn compare_other(planned: &Value, created: &Value) -> CreatedAsPlanned {
+    if planned["kind"].as_str() != Some("SidecarSet") {
+        return compare(OTHER, planned, created);
+    }
+    let mut result = compare(SIDECARSET, planned, created);
+    if let Some(namespace) = planned.pointer("/spec/namespace").and_then(Value::as_str) {
+        result.fields.push("/spec/namespace".to_string());
+        if !namespace_kept(namespace, created) {
+            result.changed.push(FieldChange {
+                field: "/spec/namespace".to_string(),
+                planned: Value::from(namespace),
+                created: created
+                    .pointer("/spec/namespaceSelector")
+                    .or_else(|| created.pointer("/spec/namespace"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            });
+        }
+    }
+    result
+}
+
+/// The SidecarSet still reaches exactly `namespace`: as its `namespace`, or
+/// as the selector the v1beta1 conversion makes of it.
+fn namespace_kept(namespace: &str, created: &Value) -> bool {
+    let as_selector = created
+        .pointer("/spec/namespaceSelector/matchLabels/kubernetes.io~1metadata.name")
+        .and_then(Value::as_str);
+    let only_that_label = created
+        .pointer("/spec/namespaceSelector/matchLabels")
+        .and_then(Value::as_object)
+        .is_some_and(|labels| labels.len() == 1)
+        && created
+            .pointer("/spec/namespaceSelector/matchExpressions")
+            .is_none_or(|e| e.as_array().is_some_and(Vec::is_empty));
+    created.pointer("/spec/namespace").and_then(Value::as_str) == Some(namespace)
+        || (as_selector == Some(namespace) && only_that_label)
+}
 
 /// Adds `part` (the comparison of the object `label`) to `all`, each field
 /// named with its object.
@@ -209,6 +264,30 @@ mod tests {
         let mut zero = planned.clone();
         zero["spec"]["updateStrategy"]["partition"] = json!(0);
         assert!(compare(CLONESET, &planned, &zero).changed.is_empty());
+    }
+
+    #[test]
+    fn a_sidecarset_namespace_turned_into_its_selector_is_kept() {
+        let planned = json!({"kind": "SidecarSet", "spec": {
+            "namespace": "ipc-x", "selector": {"matchLabels": {"a": "b"}},
+            "containers": [{"name": "sidecar", "image": "r/s:s0"}]}});
+        let mut converted = planned.clone();
+        converted["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
+        converted["spec"]["namespaceSelector"] =
+            json!({"matchLabels": {"kubernetes.io/metadata.name": "ipc-x"}});
+        assert!(compare_other(&planned, &converted).changed.is_empty());
+        let mut widened = converted.clone();
+        widened["spec"]["namespaceSelector"] = json!({"matchLabels": {}});
+        let changed = compare_other(&planned, &widened).changed;
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(changed[0].field, "/spec/namespace");
+        let mut other = converted;
+        other["spec"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] =
+            json!("ipc-y");
+        assert_eq!(compare_other(&planned, &other).changed.len(), 1);
     }
 
     #[test]
