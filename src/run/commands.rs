@@ -306,7 +306,10 @@ pub async fn run(options: RunOptions) -> ExitCode {
         ExitCode::from(exit::GATE_FAILED)
     };
     if leaked {
-        println!("exit 1: the run folder holds credentials of the cluster (LEAK lines above)");
+        event::warn(
+            "run",
+            "exit 1: the run folder holds credentials of the cluster (LEAK lines above)",
+        );
         return ExitCode::from(exit::GATE_FAILED);
     }
     code
@@ -324,14 +327,26 @@ async fn leaks_in_run(config: &RunConfig) -> bool {
         .and_then(|found| secrets::scan(std::slice::from_ref(&config.output_dir), &found));
     match scanned {
         Ok((files, leaks)) => {
-            print_leaks(&leaks);
+            for leak in &leaks {
+                event::warn(
+                    "secrets",
+                    format!(
+                        "LEAK {}: holds the kubeconfig's {}",
+                        leak.file.display(),
+                        leak.what
+                    ),
+                );
+            }
             if leaks.is_empty() {
-                println!("secrets: no kubeconfig secret in the run's {files} file(s)");
+                event::note(
+                    "secrets",
+                    format!("no kubeconfig secret in the run's {files} file(s)"),
+                );
             }
             !leaks.is_empty()
         }
         Err(err) => {
-            eprintln!("warning: secrets scan: {err:#}");
+            event::warn("secrets", format!("secrets scan: {err:#}"));
             false
         }
     }
@@ -367,10 +382,13 @@ fn finish_folder(config: &RunConfig, context: &RunContext) -> Option<report::fol
 /// Known races do not change verdicts; the run still says which it met.
 fn announce_races(report: &report::Report) {
     for (scenario, check, race) in report::races_met(report) {
-        println!(
-            "known race {} in {scenario} (\"{check}\"), judged on what still holds; \
-             see report.md, \"Known races met\"",
-            race.name
+        event::note(
+            "run",
+            format!(
+                "known race {} in {scenario} (\"{check}\"), judged on what still holds; \
+                 see report.md, \"Known races met\"",
+                race.name
+            ),
         );
     }
 }
