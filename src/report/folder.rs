@@ -172,7 +172,7 @@ pub fn render_again(dir: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("parsing {}", path.display()))?["schema"]
         .as_u64();
     anyhow::ensure!(
-        matches!(schema, Some(1..=RESULTS_SCHEMA_U64)),
+        schema.is_some_and(|v| (1..=u64::from(RESULTS_SCHEMA)).contains(&v)),
         "{} has schema {schema:?}, this build reads up to {RESULTS_SCHEMA}",
         path.display()
     );
@@ -233,8 +233,6 @@ pub fn announce(folder: &Folder, path: &Path, took: std::time::Duration) {
         report: path.display().to_string(),
     });
 }
-
-const RESULTS_SCHEMA_U64: u64 = RESULTS_SCHEMA as u64;
 
 fn folder_name(dir: &Path) -> String {
     dir.file_name()

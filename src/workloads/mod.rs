@@ -327,15 +327,6 @@ pub fn fixture_key(repo_root: &Path, fixture: &str) -> anyhow::Result<(String, S
     Fixture::load(repo_root, fixture)?.key()
 }
 
-/// The pod template of a fixture's workload.
-pub fn fixture_template(repo_root: &Path, fixture: &str) -> anyhow::Result<Value> {
-    let docs = load_fixture(repo_root, fixture)?;
-    docs.into_iter()
-        .find(|d| kind_of(d).is_some())
-        .map(|d| d["spec"]["template"].clone())
-        .with_context(|| format!("{fixture} contains no workload the suite drives"))
-}
-
 /// A fixture read and parsed once (by the scenario's plan): its documents,
 /// with the namespace placeholder still unresolved.
 #[derive(Debug, Clone)]
