@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use inplace_conformance::report;
 use inplace_conformance::run::commands::{
-    self, CleanupOptions, MergeOptions, QualifyOptions, RunOptions,
+    self, CheckAccessOptions, CleanupOptions, MergeOptions, QualifyOptions, RunOptions,
 };
 
 #[derive(Parser)]
@@ -39,6 +39,12 @@ enum Command {
     /// Remove what an interrupted run left: its namespaces and cluster-scoped
     /// objects (by the run label) and its registry containers.
     Cleanup(CleanupOptions),
+    /// Prove the suite's account harmless outside its namespaces: send, as
+    /// the account of --kubeconfig, the requests it must not get through
+    /// (exec into kube-system, delete a foreign namespace, a SidecarSet
+    /// reaching another namespace, ...) as server-side dry runs, and record
+    /// the API server's answers (least-privilege.md in a run folder).
+    CheckAccess(CheckAccessOptions),
     /// Combine cell folders (from `qualify --cell/--shard` on several
     /// runners) into one report and one gate decision.
     Merge(MergeOptions),
@@ -73,6 +79,9 @@ fn main() -> ExitCode {
         Command::Merge(options) => commands::merge(options),
         Command::ScanSecrets { kubeconfig, paths } => commands::scan_secrets(&kubeconfig, &paths),
         Command::CompareRuns { runs } => commands::compare_runs(&runs),
+        Command::CheckAccess(options) => {
+            commands::runtime().block_on(commands::check_access(options))
+        }
         Command::Cleanup(options) => commands::runtime().block_on(commands::cleanup_run(options)),
         Command::Run(options) => commands::runtime().block_on(commands::run(options)),
         Command::Qualify(options) => commands::runtime().block_on(commands::qualify_run(options)),

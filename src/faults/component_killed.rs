@@ -16,6 +16,7 @@ use kube::runtime::watcher;
 
 use super::{Fault, FaultContext, FaultPoint};
 use crate::model::event;
+use crate::model::permission::Permission;
 use crate::model::record::FaultRecord;
 use crate::observe::wait::{self, Poll, WaitContext};
 
@@ -44,6 +45,14 @@ impl Fault for ComponentKilled {
 
     fn point(&self) -> FaultPoint {
         FaultPoint::DuringUpdate
+    }
+
+    fn needs(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            "delete",
+            "pods",
+            crate::observe::kruise::SYSTEM_NAMESPACE,
+        )]
     }
 
     async fn inject(&self, ctx: &FaultContext<'_>) -> anyhow::Result<FaultRecord> {

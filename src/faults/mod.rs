@@ -61,6 +61,12 @@ pub trait Fault: Sync + std::fmt::Debug {
         let _ = node_access;
         None
     }
+    /// What the identity running the fault must be allowed beyond the
+    /// scenario's own namespace (rbac/faults.yaml grants it to the suite's
+    /// account); a run without it records the scenario UNSUPPORTED.
+    fn needs(&self) -> Vec<crate::model::permission::Permission> {
+        Vec::new()
+    }
     /// Injects the fault, waits for its own recovery (not the update's),
     /// and says what happened.
     async fn inject(&self, ctx: &FaultContext<'_>) -> anyhow::Result<FaultRecord>;

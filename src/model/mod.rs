@@ -4,5 +4,6 @@
 
 pub mod cell;
 pub mod event;
+pub mod permission;
 pub mod record;
 pub mod verdict;

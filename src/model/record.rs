@@ -114,6 +114,9 @@ pub struct ClusterFacts {
     /// The feature gates kruise-manager's flag sets.
     #[serde(default)]
     pub kruise_gates: BTreeMap<String, bool>,
+    /// Who the run was and where it could write (`run::access`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
 }
 
 /// The workload under test, as created from its fixture.

@@ -119,7 +119,7 @@ pub(super) fn cluster_lines(judged: &[Judged]) -> Vec<String> {
     for j in judged.iter().filter(|j| !j.record.cluster.name.is_empty()) {
         let c = &j.record.cluster;
         let line = format!(
-            "{}{}: Kubernetes {}, OpenKruise {}, runtime {}, {} node(s)",
+            "{}{}: Kubernetes {}, OpenKruise {}, runtime {}, {} node(s){}",
             c.name,
             if c.cell.is_empty() {
                 String::new()
@@ -129,7 +129,12 @@ pub(super) fn cluster_lines(judged: &[Judged]) -> Vec<String> {
             or_unknown(&c.server_version),
             c.kruise_version.as_deref().unwrap_or("?"),
             or_unknown(&c.runtime),
-            c.nodes.len()
+            c.nodes.len(),
+            if c.identity.is_empty() {
+                String::new()
+            } else {
+                format!("; as {}", c.identity)
+            }
         );
         if !lines.contains(&line) {
             lines.push(line);

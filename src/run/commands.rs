@@ -212,6 +212,14 @@ pub struct MergeOptions {
 }
 
 #[derive(clap::Args)]
+pub struct CheckAccessOptions {
+    /// The suite's account's kubeconfig (`scripts/cluster sa-kubeconfig`
+    /// prints one for a kind cluster).
+    #[arg(long)]
+    pub kubeconfig: PathBuf,
+}
+
+#[derive(clap::Args)]
 pub struct CleanupOptions {
     /// The run (its folder name under target/conformance).
     #[arg(long)]
@@ -544,6 +552,55 @@ fn finish_combined(
     }
 }
 
+/// Sends the least-privilege attempts as the account of `--kubeconfig`:
+/// exit 0 when each was denied (and each control allowed), 1 when one was
+/// not, 2 for a kubeconfig with cluster-wide grants or none, 3 when the
+/// cluster does not answer.
+pub async fn check_access(options: CheckAccessOptions) -> ExitCode {
+    let config = match RunConfig::from_env().and_then(|mut c| {
+        if std::env::var_os("INPLACE_RUN_ID").is_none() {
+            c = c.with_run_id(&crate::environment::config::new_run_id())?;
+        }
+        c.cluster = ClusterSource::Kubeconfig {
+            path: options.kubeconfig.clone(),
+            kind_node: None,
+        };
+        Ok(c)
+    }) {
+        Ok(config) => config,
+        Err(err) => return bad_input(err),
+    };
+    if let Err((code, err)) = cluster_ready(&config, &[]).await {
+        eprintln!("error: {}", crate::observe::kruise::error_text(&err));
+        return ExitCode::from(code);
+    }
+    match crate::run::attempts::check(&config).await {
+        Ok((report, files)) => {
+            for line in crate::run::attempts::lines(&report) {
+                println!("{line}");
+            }
+            let failed = report.failures().len();
+            println!(
+                "access checks as {}: {} of {} as expected; {}",
+                report.identity,
+                report.outcomes.len() - failed,
+                report.outcomes.len(),
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(err) => bad_input(err),
+    }
+}
+
 pub async fn cleanup_run(options: CleanupOptions) -> ExitCode {
     let config = match RunConfig::from_env().and_then(|c| c.with_run_id(&options.run_id)) {
         Ok(config) => config,
@@ -653,12 +710,19 @@ async fn cluster_ready(
                 crate::observe::kruise::error_text(&e)
             ))
         })?;
+    // An account without its guard is refused here, once, before any
+    // scenario creates anything.
+    let access = crate::run::access::resolve(&client)
+        .await
+        .map_err(infrastructure)?;
     let mut tried = std::collections::BTreeSet::new();
-    for plan in plans
+    let fixtures: Vec<&workloads::Fixture> = plans
         .iter()
         .filter(|p| tried.insert(p.fixture.path.clone()))
-    {
-        workloads::dry_run_fixture(&client, &plan.fixture)
+        .map(|p| &p.fixture)
+        .collect();
+    if !fixtures.is_empty() {
+        crate::run::access::dry_run_fixtures(&client, &access, &config.run_id, &fixtures)
             .await
             .map_err(|e| (BAD_INPUT, e))?;
     }

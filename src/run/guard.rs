@@ -36,6 +36,11 @@ pub async fn create_namespace(
                     ("inplace-conformance/scenario", scenario),
                     // What `cleanup --run-id` finds after an interruption.
                     (crate::environment::interrupt::RUN_LABEL, run_id),
+                    // Marks the namespace as the suite's own: the policy of
+                    // rbac/inplace-conformance.yaml lets the suite's account
+                    // write only in namespaces labelled with their own name,
+                    // and a SidecarSet reach only them.
+                    (crate::workloads::NAMESPACE_LABEL, namespace),
                 ]
                 .into_iter()
                 .chain(crate::run::pod_security::namespace_labels())

@@ -2,6 +2,8 @@
 //! matrix, requirements, diagnostics, cleanup of what a run created, and
 //! the CLI's commands.
 
+pub mod access;
+pub mod attempts;
 pub mod batch;
 pub mod cleanup;
 pub mod commands;

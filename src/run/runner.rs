@@ -105,12 +105,25 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
             cluster.name
         )
     })?;
+    // Who we are decides how the scenario's namespace is granted; an
+    // account without its guard is refused before anything is created.
+    let access = crate::run::access::resolve(&client).await?;
     let mut unmet = crate::run::requirements::unmet(&client, plan).await?;
     if let Some(why) = scenario
         .fault
         .and_then(|f| f.unsupported(env.info().node_access))
     {
         unmet.push(why);
+    }
+    for permission in scenario.fault.map(|f| f.needs()).unwrap_or_default() {
+        if !crate::run::access::can(&client, &permission).await? {
+            unmet.push(format!(
+                "{} may not {}, which this fault needs; hint: `kubectl apply -f \
+                 rbac/faults.yaml` (on kind: scripts/cluster sa-kubeconfig --faults)",
+                access.user,
+                permission.describe()
+            ));
+        }
     }
     if !unmet.is_empty() {
         return Err(unsupported(config, plan, env.as_ref(), &unmet.join("; ")).await);
@@ -121,6 +134,7 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
     let cluster_objects = ClusterObjects::default();
     let mut guard = NamespaceGuard::new(config, env.clone(), &namespace, plan);
     guard.cluster_objects = cluster_objects.clone();
+    access.admit(&client, &namespace).await?;
     crate::run::pod_security::prove_enforced(&client, &namespace).await?;
     event::emit(Event::ScenarioStarted {
         scenario: scenario.name.to_string(),

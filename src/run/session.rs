@@ -830,6 +830,7 @@ pub(crate) async fn cluster_facts(env: &dyn Environment, cell: &str) -> ClusterF
         kruise_gates: kruise::manager_feature_gates(&client)
             .await
             .unwrap_or_default(),
+        identity: crate::run::access::identity(&client).await,
     }
 }
 

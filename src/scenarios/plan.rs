@@ -139,7 +139,10 @@ mod tests {
         let plan = ScenarioPlan::by_name(root, "sidecarset-upgrade").unwrap();
         let docs = plan.fixture.in_namespace("ipc-x-1");
         assert_eq!(docs[0]["metadata"]["name"], "ipc-sidecar-ipc-x-1");
-        assert_eq!(docs[0]["spec"]["namespace"], "ipc-x-1");
+        assert_eq!(
+            docs[0]["spec"]["namespaceSelector"]["matchLabels"]["inplace-conformance/namespace"],
+            "ipc-x-1"
+        );
         assert_eq!(plan.containers, vec!["sidecar", "app"]);
     }
 }

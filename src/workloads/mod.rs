@@ -295,18 +295,22 @@ async fn create_strict(
 }
 
 /// A fixture the API server would refuse (unknown field, invalid value, a
-/// webhook's denial), found by a strict dry run in `default` before any
+/// webhook's denial), found by a strict dry run in `namespace` before any
 /// scenario starts. Kinds the cluster does not serve are left to the
 /// scenario's requirements (UNSUPPORTED there, not bad input).
-pub async fn dry_run_fixture(client: &Client, fixture: &Fixture) -> anyhow::Result<()> {
-    for doc in fixture.in_namespace("default") {
+pub async fn dry_run_fixture(
+    client: &Client,
+    fixture: &Fixture,
+    namespace: &str,
+) -> anyhow::Result<()> {
+    for doc in fixture.in_namespace(namespace) {
         let Ok((resource, caps)) = served_resource(client, &doc).await else {
             continue;
         };
         let object: DynamicObject = serde_json::from_value(doc.clone())?;
-        let namespace = (caps.scope != kube::discovery::Scope::Cluster).then_some("default");
+        let scope = (caps.scope != kube::discovery::Scope::Cluster).then_some(namespace);
         if let Err(kube::Error::Api(e)) =
-            create_strict(client, &resource, namespace, &object, true).await
+            create_strict(client, &resource, scope, &object, true).await
             && matches!(e.code, 400 | 422)
         {
             anyhow::bail!(
@@ -641,7 +645,10 @@ mod tests {
     fn the_namespace_placeholder_is_filled_in() {
         let docs = load_fixture_in(repo(), "fixtures/cloneset-sidecarset.yaml", "ipc-x-1").unwrap();
         assert_eq!(docs[0]["metadata"]["name"], "ipc-sidecar-ipc-x-1");
-        assert_eq!(docs[0]["spec"]["namespace"], "ipc-x-1");
+        assert_eq!(
+            docs[0]["spec"]["namespaceSelector"]["matchLabels"]["inplace-conformance/namespace"],
+            "ipc-x-1"
+        );
         let containers = fixture_containers(repo(), "fixtures/cloneset-sidecarset.yaml").unwrap();
         assert_eq!(containers, vec!["sidecar", "app"]);
     }

@@ -41,14 +41,16 @@ pub const TEMPLATE: &[Field] = &[
 /// as planned.
 pub const OTHER: &[Field] = &[planned("/spec")];
 
-/// A SidecarSet: what it selects, injects and how it updates. Its
-/// namespace is compared by `namespace_kept`: OpenKruise v1.9.0 stores
+/// A SidecarSet: what it selects (pods, and namespaces by selector),
+/// injects and how it updates. A v1alpha1 `spec.namespace` is compared by
+/// `namespace_kept`: OpenKruise v1.9.0 stores
 /// SidecarSets as v1beta1, which has no `spec.namespace`; the conversion
 /// (apis/apps/v1alpha1/sidecarset_conversion.go) turns it into a
 /// `namespaceSelector` on `kubernetes.io/metadata.name`, and the v1alpha1
 /// object read back carries only that selector.
 const SIDECARSET: &[Field] = &[
     planned("/spec/selector"),
+    planned("/spec/namespaceSelector"),
     planned("/spec/updateStrategy"),
     planned("/spec/containers/*/name"),
     planned("/spec/containers/*/image"),
