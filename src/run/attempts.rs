@@ -644,6 +644,15 @@ async fn attempt_all(
     Ok((outcomes, rules))
 }
 
+/// A message cut to its first 300 characters (the RBAC escalation check
+/// lists every rule it would grant; the JSON keeps the whole text).
+fn short(message: &str) -> String {
+    match message.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &message[..cut]),
+        None => message.to_string(),
+    }
+}
+
 /// The report as Markdown: the attempts, then the rules per namespace.
 pub fn markdown(report: &AccessReport) -> String {
     let mut out = format!(
@@ -663,7 +672,9 @@ pub fn markdown(report: &AccessReport) -> String {
             },
             o.answer.code,
             o.answer.by,
-            o.answer.message.replace('|', "\\|").replace('\n', " ")
+            short(&o.answer.message)
+                .replace('|', "\\|")
+                .replace('\n', " ")
         ));
     }
     for rules in &report.rules {
