@@ -4,3 +4,4 @@
 pub mod assess;
 pub mod gate;
 pub mod judged;
+pub mod phases;

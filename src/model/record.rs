@@ -449,6 +449,93 @@ pub struct UpdateStep {
     /// Namespace events since the step started (Scheduled, Pulling,
     /// Killing, SuccessfulUpdatePodInPlace, ...).
     pub events: Vec<EventRecord>,
+    /// When the API server answered the change (`started_at` is when it
+    /// was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+    /// Every state the workload's pods passed through from just before the
+    /// change until it was done, as the watch delivered them
+    /// (`observe::timeline`); the update's phases are read from it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<PodSample>,
+}
+
+/// One stretch of a scenario's wall time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lap {
+    pub name: String,
+    pub ms: u64,
+}
+
+/// Names consecutive stretches of time: each `lap` ends the one before.
+#[derive(Debug)]
+pub struct Laps {
+    last: std::time::Instant,
+    laps: Vec<Lap>,
+}
+
+impl Default for Laps {
+    fn default() -> Self {
+        Laps {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+}
+
+impl Laps {
+    /// Ends the stretch since the last lap as `name` (added to a lap of the
+    /// same name: a scenario's several steps sum per kind of work).
+    pub fn lap(&mut self, name: &str) {
+        let now = std::time::Instant::now();
+        let ms = now.duration_since(self.last).as_millis() as u64;
+        self.last = now;
+        match self.laps.iter_mut().find(|l| l.name == name) {
+            Some(lap) => lap.ms += ms,
+            None => self.laps.push(Lap {
+                name: name.to_string(),
+                ms,
+            }),
+        }
+    }
+
+    pub fn take(&mut self) -> Vec<Lap> {
+        std::mem::take(&mut self.laps)
+    }
+}
+
+/// One state of one pod, stamped when the watch delivered it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodSample {
+    pub at: String,
+    pub pod: String,
+    pub uid: String,
+    /// Marked for deletion, or gone (`deleted`).
+    pub deleting: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    pub node: String,
+    pub ip: String,
+    /// Condition type -> True.
+    pub conditions: BTreeMap<String, bool>,
+    /// Container name -> the image its spec names.
+    pub images: BTreeMap<String, String>,
+    pub containers: Vec<ContainerSample>,
+    /// The revision in kruise's in-place update state annotation.
+    pub inplace_revision: Option<String>,
+    /// A digest of the labels and annotations other than kruise's own.
+    pub metadata_hash: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSample {
+    pub name: String,
+    pub id: String,
+    /// running, waiting or terminated.
+    pub state: String,
+    pub ready: bool,
+    pub restart_count: i32,
+    pub spec_image: String,
 }
 
 impl UpdateStep {
@@ -568,6 +655,11 @@ pub struct ScenarioRecord {
     /// The scenario as it was resolved before anything was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRecord>,
+    /// Where the scenario's wall time went, in order: the harness's own
+    /// work (prepare, images, deploy, markers, judging, cleanup) beside the
+    /// update itself and the quiet window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub laps: Vec<Lap>,
 }
 
 /// The plan a scenario ran by (`scenarios::plan`).

@@ -4,5 +4,6 @@
 pub mod events;
 pub mod kruise;
 pub mod probe;
+pub mod timeline;
 pub mod traffic;
 pub mod wait;

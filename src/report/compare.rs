@@ -53,6 +53,10 @@ pub struct Comparison {
     pub scenarios_partial: Vec<(String, Vec<String>)>,
     /// Per known race: the runs that met it.
     pub races: BTreeMap<String, Vec<String>>,
+    /// (scenario, "#step milestone") -> (run, ms after the change was
+    /// accepted): a phase that got slower from one run (or version) to the
+    /// next shows here.
+    pub phases: BTreeMap<(String, String), Vec<(String, i64)>>,
 }
 
 impl Comparison {
@@ -80,6 +84,14 @@ pub fn compare(runs: &[Run]) -> Comparison {
                 passed += 1;
             } else {
                 failed.push(format!("{} {}", record.scenario, verdict.label()));
+            }
+            for step in crate::report::step_phases(record) {
+                for m in step.milestones {
+                    out.phases
+                        .entry((record.scenario.clone(), format!("#{} {}", step.step, m.id)))
+                        .or_default()
+                        .push((run.name.clone(), m.at_ms));
+                }
             }
             let entry = out.scenarios.entry(record.scenario.clone()).or_default();
             *entry.0.entry(verdict.label()).or_default() += 1;
@@ -203,6 +215,7 @@ pub fn markdown(c: &Comparison) -> String {
     if c.races.is_empty() {
         out.push_str("- no known race met (`src/scenarios/races.rs`)\n");
     }
+    render_phases(c, &mut out);
     for (race, runs) in &c.races {
         out.push_str(&format!(
             "- known race `{race}` met in {} of {} run(s) (verdicts unchanged; see `src/scenarios/races.rs`)\n",
@@ -211,6 +224,52 @@ pub fn markdown(c: &Comparison) -> String {
         ));
     }
     out
+}
+
+/// The update phases run by run (up to five runs, else their spread), in
+/// seconds after the change was accepted.
+fn render_phases(c: &Comparison, out: &mut String) {
+    if c.phases.is_empty() {
+        return;
+    }
+    let runs: Vec<&str> = c.per_run.iter().map(|(name, _, _)| name.as_str()).collect();
+    let by_run = runs.len() <= 5;
+    out.push_str("\nUpdate phases, seconds after the change was accepted:\n\n");
+    let head: Vec<String> = if by_run {
+        runs.iter().map(|r| r.to_string()).collect()
+    } else {
+        vec!["min".into(), "median".into(), "max".into()]
+    };
+    out.push_str(&format!(
+        "| scenario | change milestone | {} |\n",
+        head.join(" | ")
+    ));
+    out.push_str(&format!("|---|---|{}\n", "---|".repeat(head.len())));
+    for ((scenario, milestone), seen) in &c.phases {
+        let cells: Vec<String> = if by_run {
+            runs.iter()
+                .map(|r| {
+                    seen.iter()
+                        .find(|(run, _)| run == r)
+                        .map_or("-".to_string(), |(_, ms)| {
+                            format!("{:.2}", *ms as f64 / 1000.0)
+                        })
+                })
+                .collect()
+        } else {
+            let values: Vec<f64> = seen.iter().map(|(_, ms)| *ms as f64 / 1000.0).collect();
+            let (min, median, max) = spread(&values).unwrap_or_default();
+            vec![
+                format!("{min:.2}"),
+                format!("{median:.2}"),
+                format!("{max:.2}"),
+            ]
+        };
+        out.push_str(&format!(
+            "| `{scenario}` | {milestone} | {} |\n",
+            cells.join(" | ")
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -77,11 +77,15 @@ pub fn write(out: &Path, combined: &Combined) -> anyhow::Result<PathBuf> {
     let markdown = markdown(combined);
     write("report.md", markdown.as_bytes())?;
     let latency = crate::report::html::image_update_latency(&combined.records);
-    let chart = crate::report::html::latency_svg(&latency).ok();
+    let charts: Vec<(&str, String)> = crate::report::html::latency_svg(&latency)
+        .ok()
+        .map(|svg| ("Image update latency", svg))
+        .into_iter()
+        .collect();
     let title = format!("inplace-conformance qualification {}", combined.run_id);
     write(
         "report.html",
-        crate::report::html::page(&title, &markdown, chart.as_deref()).as_bytes(),
+        crate::report::html::page(&title, &markdown, &charts).as_bytes(),
     )?;
     Ok(out.join("report.md"))
 }

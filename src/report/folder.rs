@@ -4,6 +4,7 @@
 //! loops over the formats; `report RUN_DIR` renders again through the same
 //! writer, from `results.json` alone.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -66,11 +67,16 @@ impl Format for Html {
     }
     fn render(&self, folder: &Folder) -> anyhow::Result<Vec<u8>> {
         let records: Vec<ScenarioRecord> = folder.judged.iter().map(|j| j.record.clone()).collect();
-        let chart =
-            crate::report::html::latency_svg(&crate::report::html::image_update_latency(&records))
-                .ok();
+        use crate::report::html;
+        let mut charts = Vec::new();
+        if let Ok(svg) = html::latency_svg(&html::image_update_latency(&records)) {
+            charts.push(("Image update latency", svg));
+        }
+        if let Ok(svg) = html::waterfall_svg(&html::image_phases(&records)) {
+            charts.push(("Where an image update's time goes", svg));
+        }
         let title = format!("inplace-conformance {}", folder.results.run_id);
-        Ok(crate::report::html::page(&title, &folder.markdown, chart.as_deref()).into_bytes())
+        Ok(html::page(&title, &folder.markdown, &charts).into_bytes())
     }
 }
 
@@ -281,7 +287,9 @@ pub fn load_records(output_dir: &Path) -> anyhow::Result<(Vec<ScenarioRecord>, V
 /// 2: `cells` (a qualification run's cell summaries) and each record's
 /// `cluster.cell`, `cluster.kruise_version`.
 /// 3: `expected` (the scenarios the run was to run) and `interrupted`.
-pub const RESULTS_SCHEMA: u32 = 3;
+/// 4: each step's `accepted_at` and pod `timeline`, and `phases` (the
+/// milestones read from them, per scenario).
+pub const RESULTS_SCHEMA: u32 = 4;
 
 /// `results.json`: everything a run observed, with what it ran against; a
 /// report can be rendered again from it alone.
@@ -304,6 +312,11 @@ pub struct Results {
     /// Set when a signal stopped the run: the folder holds what finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+    /// Per scenario (`cell/scenario` in a qualification), where the time of
+    /// each change went
+    /// (`judge::phases`, from the records' timelines).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases: BTreeMap<String, Vec<crate::report::StepPhases>>,
     pub records: Vec<ScenarioRecord>,
 }
 
@@ -328,6 +341,17 @@ pub fn results(run_id: &str, records: &[ScenarioRecord]) -> Results {
         policy: None,
         expected: Vec::new(),
         interrupted: None,
+        phases: records
+            .iter()
+            .map(|r| {
+                let key = match r.cluster.cell.as_str() {
+                    "" => r.scenario.clone(),
+                    cell => format!("{cell}/{}", r.scenario),
+                };
+                (key, crate::report::step_phases(r))
+            })
+            .filter(|(_, p)| !p.is_empty())
+            .collect(),
         records: records.to_vec(),
     }
 }

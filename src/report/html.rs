@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
+use crate::judge::phases::Milestone;
 use crate::model::record::{Admission, ScenarioRecord};
 
 /// Median seconds from an image change applied to the update complete, per
@@ -123,6 +124,96 @@ pub fn latency_svg(latency: &[Latency]) -> anyhow::Result<String> {
     Ok(svg)
 }
 
+/// One row per scenario (its first image change): a bar from each
+/// milestone to the next, coloured by milestone, so that in place,
+/// recreate and rolling update read side by side.
+pub fn waterfall_svg(rows: &[(String, Vec<Milestone>)]) -> anyhow::Result<String> {
+    anyhow::ensure!(!rows.is_empty(), "no update phases were recorded");
+    let ids: Vec<&str> = unique(
+        rows.iter()
+            .flat_map(|(_, ms)| ms.iter().map(|m| m.id.as_str())),
+    );
+    let end = rows
+        .iter()
+        .flat_map(|(_, ms)| ms.iter().map(|m| m.at_ms))
+        .max()
+        .unwrap_or(1000) as f64
+        / 1000.0;
+    let height = 60 + 26 * rows.len() as u32;
+    let legend_height = 18 * ids.len().div_ceil(3) as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, height + 40 + legend_height))
+            .into_drawing_area();
+        root.fill(&WHITE)?;
+        let (chart_area, legend_area) = root.split_vertically(height + 40);
+        let mut chart = ChartBuilder::on(&chart_area)
+            .caption(
+                "image update: seconds after the change was accepted, milestone by milestone",
+                ("sans-serif", 16),
+            )
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(170)
+            .build_cartesian_2d(0.0..end * 1.05, 0.0..rows.len() as f64)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("seconds")
+            .draw()?;
+        for (r, (scenario, milestones)) in rows.iter().enumerate() {
+            let y = rows.len() as f64 - r as f64 - 0.5;
+            let (px, py) = chart.backend_coord(&(0.0, y));
+            let style = ("sans-serif", 12).into_font().into_text_style(&root).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Right,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            );
+            root.draw(&Text::new(scenario.clone(), (px - 6, py), style))?;
+            let mut from = 0.0;
+            for m in milestones {
+                let to = (m.at_ms.max(0) as f64) / 1000.0;
+                let colour = Palette99::pick(ids.iter().position(|i| *i == m.id).unwrap_or(0));
+                let right = if to > from { to } else { from + end * 0.004 };
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(from, y - 0.35), (right, y + 0.35)],
+                    colour.to_rgba().filled(),
+                )))?;
+                from = from.max(to);
+            }
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let (x, y) = (20 + 290 * (i % 3) as i32, 4 + 18 * (i / 3) as i32);
+            let colour = Palette99::pick(i).to_rgba();
+            legend_area.draw(&Rectangle::new([(x, y), (x + 14, y + 12)], colour.filled()))?;
+            legend_area.draw(&Text::new(
+                format!("until {id}"),
+                (x + 20, y),
+                ("sans-serif", 12),
+            ))?;
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// The rows of the waterfall: each scenario's first image change.
+pub fn image_phases(records: &[ScenarioRecord]) -> Vec<(String, Vec<Milestone>)> {
+    let mut rows: Vec<(String, Vec<Milestone>)> = records
+        .iter()
+        .filter_map(|r| {
+            let step = crate::report::step_phases(r)
+                .into_iter()
+                .find(|p| p.change == "image")?;
+            Some((r.scenario.clone(), step.milestones))
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
 fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen: Vec<&str> = Vec::new();
     for item in items {
@@ -138,8 +229,9 @@ table{border-collapse:collapse;margin:1em 0;font-size:13px}\
 th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top}\
 th{background:#f3f3f3}code{background:#f6f6f6;padding:0 2px}";
 
-/// The whole page: the Markdown report rendered, the chart after the title.
-pub fn page(title: &str, markdown: &str, chart_svg: Option<&str>) -> String {
+/// The whole page: the Markdown report rendered, the charts (heading,
+/// SVG) after the title.
+pub fn page(title: &str, markdown: &str, charts: &[(&str, String)]) -> String {
     let mut options = pulldown_cmark::Options::empty();
     options.insert(pulldown_cmark::Options::ENABLE_TABLES);
     let parser = pulldown_cmark::Parser::new_ext(markdown, options);
@@ -159,9 +251,10 @@ pub fn page(title: &str, markdown: &str, chart_svg: Option<&str>) -> String {
             "<strong>UNSUPPORTED</strong>",
             "<strong style=\"color:#9a6700\">UNSUPPORTED</strong>",
         );
-    let chart = chart_svg
-        .map(|svg| format!("<h2>Image update latency</h2>\n<figure>{svg}</figure>\n"))
-        .unwrap_or_default();
+    let chart: String = charts
+        .iter()
+        .map(|(heading, svg)| format!("<h2>{heading}</h2>\n<figure>{svg}</figure>\n"))
+        .collect();
     let (head, rest) = match body.find("</h1>") {
         Some(i) => body.split_at(i + "</h1>".len()),
         None => ("", body.as_str()),
@@ -236,11 +329,42 @@ mod tests {
     }
 
     #[test]
+    fn the_waterfall_has_a_row_per_scenario_and_a_legend_per_milestone() {
+        let m = |id: &str, at_ms| Milestone {
+            id: id.into(),
+            what: id.into(),
+            at_ms,
+            pod: "p".into(),
+        };
+        let rows = vec![
+            (
+                "inplace-image".to_string(),
+                vec![m("pod-updated", 50), m("workload-done", 4200)],
+            ),
+            (
+                "cloneset-recreate".to_string(),
+                vec![m("new-pod-created", 130), m("workload-done", 4100)],
+            ),
+        ];
+        let svg = waterfall_svg(&rows).unwrap();
+        assert!(svg.starts_with("<svg"));
+        for text in [
+            "inplace-image",
+            "cloneset-recreate",
+            "until pod-updated",
+            "until new-pod-created",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        assert!(waterfall_svg(&[]).is_err());
+    }
+
+    #[test]
     fn the_page_is_self_contained() {
         let page = page(
             "t",
             "# Title\n\n| a |\n| --- |\n| **PASS** |\n",
-            Some("<svg></svg>"),
+            &[("Chart", "<svg></svg>".to_string())],
         );
         assert!(page.contains("<table>"));
         assert!(page.contains("color:#1a7f37"));

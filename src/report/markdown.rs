@@ -33,6 +33,8 @@ pub fn render_markdown(report: &Report) -> String {
     render_matrix(report, &mut out);
     render_claims(report, &mut out);
     render_races(report, &mut out);
+    render_time(report, &mut out);
+    render_phases(report, &mut out);
     render_scenarios(report, &mut out);
     out
 }
@@ -251,10 +253,24 @@ pub(super) fn render_scenarios(report: &Report, out: &mut String) {
         for update in &s.updates {
             out.push_str(&format!("- change {update}\n"));
         }
+        if !s.laps.is_empty() {
+            let total: u64 = s.laps.iter().map(|l| l.ms).sum();
+            let laps: Vec<String> = s
+                .laps
+                .iter()
+                .map(|l| format!("{} {:.1}", l.name, l.ms as f64 / 1000.0))
+                .collect();
+            out.push_str(&format!(
+                "- time (s): {} (total {:.1})\n",
+                laps.join(" · "),
+                total as f64 / 1000.0
+            ));
+        }
         if let Some(error) = &s.error {
             out.push_str(&format!("- **stopped early**: {}\n", one_line(error)));
         }
         out.push('\n');
+        render_step_phases(&s.phases, out);
         push_row(
             out,
             &[
@@ -281,6 +297,170 @@ pub(super) fn render_scenarios(report: &Report, out: &mut String) {
         }
         out.push('\n');
     }
+}
+
+/// Seconds with two decimals, as the phase tables show them.
+fn seconds(ms: i64) -> String {
+    format!("{:.2}", ms as f64 / 1000.0)
+}
+
+/// Each change's milestones, a row each, with the gap from the one before.
+fn render_step_phases(phases: &[StepPhases], out: &mut String) {
+    for p in phases {
+        out.push_str(&format!(
+            "Where the time of change #{} ({}) went, seconds after the API server accepted it \
+             (pod states as the watch delivered them):\n\n",
+            p.step, p.change
+        ));
+        push_row(
+            out,
+            &["milestone".into(), "at".into(), "+".into(), "pod".into()],
+        );
+        push_row(out, &vec!["---".to_string(); 4]);
+        let mut previous = 0;
+        for m in &p.milestones {
+            push_row(
+                out,
+                &[
+                    m.what.clone(),
+                    seconds(m.at_ms),
+                    seconds(m.at_ms - previous),
+                    m.pod.clone(),
+                ],
+            );
+            previous = m.at_ms;
+        }
+        out.push('\n');
+    }
+}
+
+/// The laps every scenario recorded, summed over the run: what is the
+/// update itself, what the quiet window, what the harness's own work.
+pub(super) fn render_time(report: &Report, out: &mut String) {
+    let mut sums: Vec<(String, u64, usize)> = Vec::new();
+    for s in &report.scenarios {
+        for lap in &s.laps {
+            match sums.iter_mut().find(|(name, _, _)| *name == lap.name) {
+                Some(sum) => {
+                    sum.1 += lap.ms;
+                    sum.2 += 1;
+                }
+                None => sums.push((lap.name.clone(), lap.ms, 1)),
+            }
+        }
+    }
+    if sums.is_empty() {
+        return;
+    }
+    let total: u64 = sums.iter().map(|(_, ms, _)| ms).sum();
+    let own: u64 = sums
+        .iter()
+        .filter(|(name, _, _)| name != "update" && name != "quiet window")
+        .map(|(_, ms, _)| ms)
+        .sum();
+    let mut overheads: Vec<u64> = report
+        .scenarios
+        .iter()
+        .filter(|s| !s.laps.is_empty())
+        .map(|s| {
+            s.laps
+                .iter()
+                .filter(|l| l.name != "update" && l.name != "quiet window")
+                .map(|l| l.ms)
+                .sum()
+        })
+        .collect();
+    overheads.sort();
+    let median = overheads
+        .get(overheads.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0);
+    out.push_str(&format!(
+        "## Where the scenarios' time goes\n\nScenario wall times summed: {:.1} s, of which the \
+         harness's own work (all but the updates and the quiet windows) {:.1} s; per scenario a \
+         median of {:.1} s.\n\n",
+        total as f64 / 1000.0,
+        own as f64 / 1000.0,
+        median as f64 / 1000.0
+    ));
+    push_row(
+        out,
+        &[
+            "stretch".into(),
+            "seconds, summed".into(),
+            "scenarios".into(),
+        ],
+    );
+    push_row(out, &vec!["---".to_string(); 3]);
+    for (name, ms, count) in sums {
+        push_row(
+            out,
+            &[
+                name,
+                format!("{:.1}", ms as f64 / 1000.0),
+                count.to_string(),
+            ],
+        );
+    }
+    out.push('\n');
+}
+
+/// The first image change of every scenario side by side: in place, recreate
+/// and rolling update, milestone by milestone.
+pub(super) fn render_phases(report: &Report, out: &mut String) {
+    let rows: Vec<(&ScenarioSummary, &StepPhases)> = report
+        .scenarios
+        .iter()
+        .filter_map(|s| {
+            s.phases
+                .iter()
+                .find(|p| p.change == "image")
+                .map(|p| (s, p))
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## Where an image update's time goes\n\nThe first image change of each scenario: \
+         each milestone in seconds after the API server accepted the change, as a pod watch \
+         delivered it (per scenario below, with the gaps).\n\n",
+    );
+    push_row(
+        out,
+        &[
+            "scenario".into(),
+            "workload".into(),
+            "milestones".into(),
+            "done".into(),
+        ],
+    );
+    push_row(out, &vec!["---".to_string(); 4]);
+    for (s, p) in rows {
+        let done = p
+            .milestones
+            .iter()
+            .find(|m| m.id == "workload-done")
+            .map(|m| seconds(m.at_ms))
+            .unwrap_or_default();
+        let steps: Vec<String> = p
+            .milestones
+            .iter()
+            .filter(|m| m.id != "workload-done")
+            .map(|m| format!("{} {}", m.id, seconds(m.at_ms)))
+            .collect();
+        let workload = s
+            .workload
+            .split(", fixture")
+            .next()
+            .unwrap_or("")
+            .to_string();
+        push_row(
+            out,
+            &[s.scenario.clone(), workload, steps.join(" · "), done],
+        );
+    }
+    out.push('\n');
 }
 
 pub(super) fn push_row(out: &mut String, cells: &[String]) {

@@ -112,6 +112,33 @@ pub struct ScenarioSummary {
     pub error: Option<String>,
     pub verdict: Verdict,
     pub checks: Vec<Check>,
+    /// Where the time of each change went (`judge::phases`).
+    pub phases: Vec<StepPhases>,
+    /// Where the scenario's wall time went (`ScenarioRecord::laps`).
+    pub laps: Vec<crate::model::record::Lap>,
+}
+
+/// The milestones of one change of one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct StepPhases {
+    /// 1-based, as the report numbers changes.
+    pub step: usize,
+    pub change: String,
+    pub milestones: Vec<crate::judge::phases::Milestone>,
+}
+
+/// The phases of every change of `record` that has any.
+pub fn step_phases(record: &ScenarioRecord) -> Vec<StepPhases> {
+    record
+        .steps
+        .iter()
+        .map(|s| StepPhases {
+            step: s.index + 1,
+            change: s.change.kind.clone(),
+            milestones: crate::judge::phases::milestones(s),
+        })
+        .filter(|p| !p.milestones.is_empty())
+        .collect()
 }
 
 /// Builds the report model from records (any order, any subset).
@@ -426,6 +453,8 @@ fn summarize(judged: &Judged) -> ScenarioSummary {
         error: record.error.clone(),
         verdict: judged.verdict,
         checks: judged.checks.clone(),
+        phases: step_phases(record),
+        laps: record.laps.clone(),
     }
 }
 

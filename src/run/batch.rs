@@ -29,6 +29,7 @@ pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usi
     for scenario in alone {
         ran.push(run_one(config, scenario).await);
     }
+    crate::run::cleanup::await_deletions(config.timeouts.cleanup).await;
     ran
 }
 

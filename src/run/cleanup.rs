@@ -19,6 +19,79 @@ use crate::scenarios::catalog::CATALOG;
 use crate::environment::interrupt::{self, RUN_LABEL};
 use crate::model::event::{self, Event};
 
+/// A namespace whose deletion a scenario asked for and did not wait for:
+/// its pods terminate (grace periods, claims released) while the next
+/// scenarios run, and the run waits for all of them once, at its end.
+struct Deleting {
+    client: Client,
+    namespace: String,
+    uid: String,
+}
+
+static DELETING: std::sync::Mutex<Vec<Deleting>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes a namespace whose deletion was requested (`await_deletions`
+/// waits for it).
+pub(crate) fn deleting(client: &Client, namespace: &str, uid: &str) {
+    DELETING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Deleting {
+            client: client.clone(),
+            namespace: namespace.to_string(),
+            uid: uid.to_string(),
+        });
+}
+
+/// Waits, up to `timeout` in all, until every namespace the run asked to
+/// delete is gone; warns naming those still there. Called once at the end
+/// of a run (`batch::run_scenarios`, the cargo test harness).
+pub async fn await_deletions(timeout: Duration) {
+    let pending = std::mem::take(&mut *DELETING.lock().unwrap_or_else(|p| p.into_inner()));
+    if pending.is_empty() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let waits = pending.iter().map(|d| async move {
+        let api: Api<Namespace> = Api::all(d.client.clone());
+        let gone = kube::runtime::wait::await_condition(
+            api,
+            &d.namespace,
+            kube::runtime::wait::conditions::is_deleted(&d.uid),
+        );
+        match tokio::time::timeout(timeout, gone).await {
+            Ok(Ok(_)) => None,
+            _ => Some(d.namespace.clone()),
+        }
+    });
+    let left: Vec<String> = futures::future::join_all(waits)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    if left.is_empty() {
+        event::note(
+            "run",
+            format!(
+                "{} scenario namespace(s) gone {:.1} s after the last scenario",
+                pending.len(),
+                started.elapsed().as_secs_f64()
+            ),
+        );
+    } else {
+        event::warn(
+            "run",
+            format!(
+                "namespace(s) still there {}s after deletion: {}; hint: `kubectl get ns {}` \
+                 shows what holds them",
+                timeout.as_secs(),
+                left.join(", "),
+                left[0]
+            ),
+        );
+    }
+}
+
 /// What was removed, for the closing line.
 #[derive(Debug, Default)]
 pub struct Removed {

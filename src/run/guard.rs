@@ -160,21 +160,10 @@ impl NamespaceGuard {
         api.delete(&self.namespace, &DeleteParams::background())
             .await
             .with_context(|| format!("deleting namespace {}", self.namespace))?;
+        // Not waited for here: the run waits for all its namespaces once,
+        // at its end, while the next scenarios already run.
         let uid = ns.metadata.uid.unwrap_or_default();
-        let gone = kube::runtime::wait::await_condition(
-            api,
-            &self.namespace,
-            kube::runtime::wait::conditions::is_deleted(&uid),
-        );
-        tokio::time::timeout(self.config.timeouts.cleanup, gone)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "namespace {} still there after {:?}",
-                    self.namespace,
-                    self.config.timeouts.cleanup
-                )
-            })??;
+        crate::run::cleanup::deleting(&self.client, &self.namespace, &uid);
         Ok(())
     }
 }

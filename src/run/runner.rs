@@ -16,7 +16,7 @@ use crate::environment::interrupt;
 use crate::environment::{self as env_mod, Environment};
 use crate::judge::assess::{self, Check};
 use crate::model::event::{self, Event};
-use crate::model::record::ScenarioRecord;
+use crate::model::record::{Lap, ScenarioRecord};
 use crate::model::verdict::Verdict;
 use crate::observe::kruise;
 use crate::run::guard::NamespaceGuard;
@@ -84,6 +84,7 @@ pub async fn run_with(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
 /// Runs one scenario: cluster, namespace, images, workload, changes,
 /// record; fails (after recording) if any check failed.
 async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result<ScenarioOutcome> {
+    let started = Instant::now();
     let scenario = plan.scenario;
     let key = (&plan.kind, &plan.strategy);
     config.prepare_run_dir()?;
@@ -142,6 +143,7 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
         summary: format!("{} ({}, {})", scenario.summary, key.0, key.1),
     });
     let facts_env = env.clone();
+    let prepared_ms = started.elapsed().as_millis() as u64;
     let mut session = Session::new(config, plan, env, namespace.clone());
     session.cluster_objects = cluster_objects;
     let recorded = tokio::select! {
@@ -175,12 +177,36 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
             .into());
         }
     };
+    let mut record = record;
+    record.laps.insert(
+        0,
+        Lap {
+            name: "prepare".into(),
+            ms: prepared_ms,
+        },
+    );
+    let judging = Instant::now();
     let judged = judge_and_save(config, &record);
     let ok = judged
         .as_ref()
         .is_ok_and(|(checks, _)| assess::failures(checks).is_empty())
         && record.error.is_none();
+    let judged_ms = judging.elapsed().as_millis() as u64;
+    let cleaning = Instant::now();
     guard.finish(ok).await;
+    // Saved again with the time judging and cleanup took (the verdict is
+    // the one judged above: only `laps` changed).
+    record.laps.push(Lap {
+        name: "judging".into(),
+        ms: judged_ms,
+    });
+    record.laps.push(Lap {
+        name: "cleanup".into(),
+        ms: cleaning.elapsed().as_millis() as u64,
+    });
+    if let Err(err) = record.save(&config.observations_dir()) {
+        event::warn(scenario.name, format!("saving the record's laps: {err:#}"));
+    }
     let (checks, observations) = judged?;
     if !ok {
         let bundle = guard

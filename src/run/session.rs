@@ -30,6 +30,7 @@ use crate::model::record::{
 use crate::observe::events;
 use crate::observe::kruise;
 use crate::observe::probe::{Probe, ThroughputPlan};
+use crate::observe::timeline::PodTimeline;
 use crate::observe::wait::{self, Poll, WaitContext};
 use crate::scenarios::catalog::Scenario;
 use crate::scenarios::expect;
@@ -69,6 +70,7 @@ pub(crate) fn blank_record(
         interrupted: None,
         created_as_planned: None,
         plan: Some(plan.record()),
+        laps: Vec::new(),
     }
 }
 
@@ -115,6 +117,8 @@ pub(crate) struct Session<'a> {
     pub(crate) cluster_objects: ClusterObjects,
     /// Faults injected so far (the record takes them, error or not).
     pub(crate) faults: std::sync::Mutex<Vec<crate::model::record::FaultRecord>>,
+    /// Where the time goes (`ScenarioRecord::laps`).
+    pub(crate) laps: std::sync::Mutex<crate::model::record::Laps>,
 }
 
 /// The slot name of container `c`'s image at step `step` (0 = creation).
@@ -211,6 +215,14 @@ impl<'a> Session<'a> {
             probe,
             cluster_objects: ClusterObjects::default(),
             faults: Default::default(),
+            laps: Default::default(),
+        }
+    }
+
+    /// Ends the current stretch of the scenario's time as `name`.
+    pub(crate) fn lap(&self, name: &str) {
+        if let Ok(mut laps) = self.laps.lock() {
+            laps.lap(name);
         }
     }
 
@@ -225,6 +237,7 @@ impl<'a> Session<'a> {
         if let Ok(components) = kruise::component_restarts(&self.client).await {
             record.kruise_components_at_start = components;
         }
+        self.lap("cluster facts");
         if let Err(err) = self.fill(&mut record).await {
             let err = kruise::error_text(&err);
             self.say(&format!("stopped: {err}"));
@@ -242,6 +255,8 @@ impl<'a> Session<'a> {
         if let Ok(components) = kruise::component_restarts(&self.client).await {
             record.kruise_components = components;
         }
+        self.lap("records");
+        record.laps = self.laps.lock().map(|mut l| l.take()).unwrap_or_default();
         record.finished_at = crate::now_rfc3339();
         record
     }
@@ -276,11 +291,13 @@ impl<'a> Session<'a> {
         record
             .notes
             .insert("image delivery".into(), delivered.describe());
+        self.lap("images");
         let images = delivered.images.clone();
         let observed = self.observe(record, &images).await;
         if let Err(err) = delivered.release(&self.config.repo_root).await {
             self.say(&format!("warning: releasing images: {err:#}"));
         }
+        self.lap("images");
         observed
     }
 
@@ -321,6 +338,7 @@ impl<'a> Session<'a> {
             || async { Ok(settled(workload.ready_state().await?, ())) },
         )
         .await?;
+        self.lap("deploy");
         for (index, change) in self.scenario.changes.iter().enumerate() {
             let step_images = images_of_step(images, index + 1);
             let step = self.step(&*workload, index, *change, &step_images).await?;
@@ -335,6 +353,7 @@ impl<'a> Session<'a> {
             self.say("measuring emptyDir write throughput (memory vs disk)");
             let plan = ThroughputPlan::default();
             record.throughput = Some(self.probe.measure_throughput(&name, &plan).await?);
+            self.lap("throughput");
         }
         Ok(())
     }
@@ -359,6 +378,7 @@ impl<'a> Session<'a> {
             let written = self.probe.write_markers(&name).await?;
             before.push((self.probe.snapshot(&name).await?, written));
         }
+        self.lap("markers");
         if index == 0 {
             self.inject_fault(FaultPoint::BeforeChange).await?;
         }
@@ -388,7 +408,10 @@ impl<'a> Session<'a> {
             ),
             None => None,
         };
+        let timeline = PodTimeline::start(&self.client, &self.namespace, &base.selector).await?;
+        self.lap("watches");
         let admission = self.apply(workload, change, &planned, &reached).await?;
+        let accepted_at = Some(crate::now_rfc3339());
         if index == 0 && admission == Admission::Accepted {
             self.inject_fault(FaultPoint::DuringUpdate).await?;
         }
@@ -407,6 +430,8 @@ impl<'a> Session<'a> {
             .await?;
         let completed_at = crate::now_rfc3339();
         let duration_ms = clock.elapsed().as_millis() as u64;
+        let timeline = timeline.stop();
+        self.lap("update");
         // Read once the update is done: right after a fault the API may
         // still refuse reads (kruise's conversion webhook restarting).
         let expected_updated = match (&admission, change.acts_on()) {
@@ -415,6 +440,7 @@ impl<'a> Session<'a> {
             _ => 0,
         };
         let quiet = self.quiet_window(workload).await?;
+        self.lap("quiet window");
         let traffic = match (self.scenario.traffic, endpoints) {
             (Some(t), Some(watch)) => Some(self.traffic_record(workload, t, watch, since).await?),
             _ => None,
@@ -424,7 +450,9 @@ impl<'a> Session<'a> {
         let pods = self
             .observe_after(workload, before, &revision_before, &revision_after, direct)
             .await?;
+        self.lap("markers");
         let events = self.step_events(&planned, &pods, since).await?;
+        self.lap("events");
         self.say(&format!(
             "change #{} done in {:.1}s: {}",
             index + 1,
@@ -447,6 +475,8 @@ impl<'a> Session<'a> {
             quiet: Some(quiet),
             traffic,
             events,
+            accepted_at,
+            timeline,
         })
     }
 

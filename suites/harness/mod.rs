@@ -79,6 +79,7 @@ pub fn main(selection: Vec<&'static Scenario>) -> ! {
 /// The run folder, written once; after a signal, what the run created is
 /// removed and the process exits 130 or 143.
 async fn finish(config: &RunConfig, chosen: &[&'static Scenario]) {
+    cleanup::await_deletions(config.timeouts.cleanup).await;
     let context = RunContext {
         run_id: config.run_id.clone(),
         policy: Default::default(),
