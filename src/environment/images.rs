@@ -1,15 +1,16 @@
 //! Getting the workload images to the kubelet.
 //!
-//! Default (`ImageDelivery::Registry`, as the issue asks): each scenario
-//! starts its own OCI registry container (testcontainers over the podman
-//! API) on the `kind` network, pushes the images it needs under a
-//! scenario-unique repository and step-unique tags, and points the node's
-//! containerd at it with a `certs.d/localhost:<port>/hosts.toml`. Every
-//! image reference is new to the node, so every update makes the kubelet
-//! really pull. A registry per scenario (not per binary) because the
-//! container must be removed in the runtime that created it, statics are
-//! never dropped, and unique `localhost:<port>` names let scenarios run in
-//! parallel without sharing a hosts.toml.
+//! Default (`ImageDelivery::Registry`, as the issue asks): one OCI registry
+//! container per run (testcontainers over the podman API) on the `kind`
+//! network, started by the first scenario that needs it; every node's
+//! containerd is pointed at it once with a `certs.d/localhost:<port>/
+//! hosts.toml`. Each scenario pushes the images it needs under its own
+//! repository (its namespace) and step-unique tags, so every reference is
+//! new to the node and every update makes the kubelet really pull. The run
+//! removes the registry at its end (`release_run_registry`, called in the
+//! runtime that started it); after an interruption it is found by the run
+//! label. (Until this stop a registry was started per scenario: 2 to 4 s of
+//! each scenario's wall time.)
 //!
 //! `ImageDelivery::External` (`--image-registry REF`, for clusters that are
 //! not this machine's kind clusters): the images are pushed under
@@ -59,12 +60,10 @@ pub struct ImageSlot {
     pub version: String,
 }
 
-/// Images ready for a scenario, by slot name. Call [`Delivered::release`]
-/// when done.
+/// Images ready for a scenario, by slot name.
 pub struct Delivered {
     pub images: std::collections::BTreeMap<String, ImageRef>,
     description: String,
-    registry: Option<(LocalRegistry, Vec<Arc<dyn Node>>)>,
 }
 
 impl Delivered {
@@ -72,23 +71,13 @@ impl Delivered {
     pub fn describe(&self) -> String {
         self.description.clone()
     }
-
-    /// Removes the node's registry configuration and the container (a
-    /// per-scenario registry only; what was pushed to the user's registry
-    /// stays there under the scenario's namespace).
-    pub async fn release(self, repo_root: &Path) -> anyhow::Result<()> {
-        match self.registry {
-            None => Ok(()),
-            Some((registry, nodes)) => registry.remove(repo_root, &nodes).await,
-        }
-    }
 }
 
 /// Where the images go: the run's delivery, the user's registry (for
 /// `External`) and the kind cluster whose node may be reached, if any.
 #[derive(Debug, Clone, Copy)]
 pub struct Route<'a> {
-    /// Labels what is started for the run (a per-scenario registry).
+    /// Labels what is started for the run (its registry).
     pub run_id: &'a str,
     pub delivery: ImageDelivery,
     pub registry: Option<&'a str>,
@@ -163,7 +152,6 @@ pub async fn deliver(
                 } else {
                     "preloaded images (put on the nodes by the user), no registry".into()
                 },
-                registry: None,
             })
         }
         ImageDelivery::External => {
@@ -172,7 +160,6 @@ pub async fn deliver(
             Ok(Delivered {
                 images,
                 description: format!("pushed to the registry {reference} (the nodes pull from it)"),
-                registry: None,
             })
         }
         ImageDelivery::Registry => {
@@ -183,23 +170,12 @@ pub async fn deliver(
                 env.info().provider,
                 env.info().name
             );
-            let nodes = env.nodes().to_vec();
-            let registry = LocalRegistry::start(repo_root, slug, route.run_id).await?;
-            // From here on the registry must be removed even on error.
-            match registry
-                .publish(repo_root, &nodes, &repo, slug, slots)
-                .await
-            {
-                Ok(images) => Ok(Delivered {
-                    images,
-                    description: registry.describe(),
-                    registry: Some((registry, nodes)),
-                }),
-                Err(err) => {
-                    let _ = registry.remove(repo_root, &nodes).await;
-                    Err(err)
-                }
-            }
+            let registry = shared_registry(repo_root, env, route.run_id).await?;
+            let images = registry.publish(repo_root, &repo, slug, slots).await?;
+            Ok(Delivered {
+                images,
+                description: format!("{} (the run's registry)", registry.describe()),
+            })
         }
     }
 }
@@ -235,19 +211,28 @@ async fn push_to(
 
 struct LocalRegistry {
     container: ContainerAsync<GenericImage>,
+    address: Address,
+}
+
+/// Where a registry container answers: pushes from this machine, pulls
+/// from the nodes.
+#[derive(Debug, Clone)]
+struct Address {
     container_name: String,
     host_port: u16,
     kind_ip: String,
 }
 
-impl LocalRegistry {
+impl Address {
     fn describe(&self) -> String {
         format!(
             "registry container {} at {}:{} on network {KIND_NETWORK}, pushed via 127.0.0.1:{}",
             self.container_name, self.kind_ip, REGISTRY_PORT, self.host_port
         )
     }
+}
 
+impl LocalRegistry {
     async fn start(repo_root: &Path, slug: &str, run_id: &str) -> anyhow::Result<LocalRegistry> {
         ensure_docker_host(repo_root).await?;
         let image = registry_image(repo_root).await?;
@@ -283,66 +268,20 @@ impl LocalRegistry {
         };
         Ok(LocalRegistry {
             container,
-            container_name,
-            host_port,
-            kind_ip,
+            address: Address {
+                container_name,
+                host_port,
+                kind_ip,
+            },
         })
     }
 
-    /// The name pods use; containerd resolves it through hosts.toml.
-    fn pod_side_host(&self) -> String {
-        format!("localhost:{}", self.host_port)
-    }
-
-    async fn publish(
-        &self,
-        repo_root: &Path,
-        nodes: &[Arc<dyn Node>],
-        workload_repo: &str,
-        slug: &str,
-        slots: &[ImageSlot],
-    ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
-        for node in nodes {
-            self.configure_node(node.as_ref()).await?;
-        }
-        let mut images = std::collections::BTreeMap::new();
-        for slot in slots {
-            let version = &slot.version;
-            // Slot-unique tags: even v1 -> v2 -> v1 pulls each time.
-            let path = format!("{slug}/workload:{}-{version}", slot.name);
-            let push_target = format!("127.0.0.1:{}/{path}", self.host_port);
-            podman(
-                repo_root,
-                &[
-                    "push",
-                    "--quiet",
-                    "--tls-verify=false",
-                    &local_image(workload_repo, version),
-                    &push_target,
-                ],
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "pushing {} to {push_target}",
-                    local_image(workload_repo, version)
-                )
-            })?;
-            let image = ImageRef {
-                reference: format!("{}/{path}", self.pod_side_host()),
-                content_version: version.to_string(),
-            };
-            images.insert(slot.name.clone(), image);
-        }
-        Ok(images)
-    }
-
     fn hosts_dir(&self) -> String {
-        format!("/etc/containerd/certs.d/{}", self.pod_side_host())
+        format!("/etc/containerd/certs.d/{}", self.address.pod_side_host())
     }
 
     async fn configure_node(&self, node: &dyn Node) -> anyhow::Result<()> {
-        let content = hosts_toml(&self.kind_ip);
+        let content = hosts_toml(&self.address.kind_ip);
         let dir = self.hosts_dir();
         node.exec(&[
             "sh",
@@ -378,6 +317,95 @@ impl LocalRegistry {
         };
         unconfigured.with_context(|| format!("removing {dir} on the node"))?;
         removed
+    }
+}
+
+impl Address {
+    /// The name pods use; containerd resolves it through hosts.toml.
+    fn pod_side_host(&self) -> String {
+        format!("localhost:{}", self.host_port)
+    }
+
+    async fn publish(
+        &self,
+        repo_root: &Path,
+        workload_repo: &str,
+        slug: &str,
+        slots: &[ImageSlot],
+    ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
+        let mut images = std::collections::BTreeMap::new();
+        for slot in slots {
+            let version = &slot.version;
+            // Slot-unique tags: even v1 -> v2 -> v1 pulls each time.
+            let path = format!("{slug}/workload:{}-{version}", slot.name);
+            let push_target = format!("127.0.0.1:{}/{path}", self.host_port);
+            podman(
+                repo_root,
+                &[
+                    "push",
+                    "--quiet",
+                    "--tls-verify=false",
+                    &local_image(workload_repo, version),
+                    &push_target,
+                ],
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "pushing {} to {push_target}",
+                    local_image(workload_repo, version)
+                )
+            })?;
+            let image = ImageRef {
+                reference: format!("{}/{path}", self.pod_side_host()),
+                content_version: version.to_string(),
+            };
+            images.insert(slot.name.clone(), image);
+        }
+        Ok(images)
+    }
+}
+
+/// The run's registry and the nodes told to pull from it.
+struct Shared {
+    registry: LocalRegistry,
+    nodes: Vec<Arc<dyn Node>>,
+}
+
+/// One registry per run (per process): started by the first scenario that
+/// needs it, removed by [`release_run_registry`] at the run's end, found by
+/// the run label after an interruption. Each scenario still pushes under
+/// its own repository (`<namespace>/workload:<slot>-<version>`), so every
+/// reference is new to the node and every update pulls.
+static SHARED: tokio::sync::Mutex<Option<Shared>> = tokio::sync::Mutex::const_new(None);
+
+async fn shared_registry(
+    repo_root: &Path,
+    env: &dyn Environment,
+    run_id: &str,
+) -> anyhow::Result<Address> {
+    let mut slot = SHARED.lock().await;
+    if slot.is_none() {
+        let name = format!("ipc-run-{}", crate::short_id());
+        let registry = LocalRegistry::start(repo_root, &name, run_id).await?;
+        let nodes = env.nodes().to_vec();
+        for node in &nodes {
+            if let Err(err) = registry.configure_node(node.as_ref()).await {
+                let _ = registry.remove(repo_root, &nodes).await;
+                return Err(err);
+            }
+        }
+        *slot = Some(Shared { registry, nodes });
+    }
+    Ok(slot.as_ref().expect("set above").registry.address.clone())
+}
+
+/// Removes the run's registry and its node configuration, if one was
+/// started (the end of `batch::run_scenarios` and of the test harness).
+pub async fn release_run_registry(repo_root: &Path) -> anyhow::Result<()> {
+    match SHARED.lock().await.take() {
+        Some(shared) => shared.registry.remove(repo_root, &shared.nodes).await,
+        None => Ok(()),
     }
 }
 

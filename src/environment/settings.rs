@@ -78,7 +78,7 @@ impl Settings {
         Ok(versions)
     }
 
-    /// The per-scenario registry's image.
+    /// The run's registry's image.
     pub fn registry_image(&self) -> anyhow::Result<String> {
         Ok(format!(
             "{}:{}",

@@ -66,7 +66,8 @@ impl MarkerLocation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageDelivery {
-    /// A registry container per scenario; every update makes the kubelet pull.
+    /// A registry container per run, a repository per scenario; every
+    /// update makes the kubelet pull a reference new to the node.
     Registry,
     /// Images already on the nodes (`kind load`ed into a kind cluster of
     /// this machine; put there by the user on another); no pull happens.

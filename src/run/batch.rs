@@ -30,6 +30,9 @@ pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usi
         ran.push(run_one(config, scenario).await);
     }
     crate::run::cleanup::await_deletions(config.timeouts.cleanup).await;
+    if let Err(err) = crate::environment::images::release_run_registry(&config.repo_root).await {
+        crate::model::event::warn("run", format!("removing the run's registry: {err:#}"));
+    }
     ran
 }
 

@@ -1,7 +1,7 @@
 //! What an interrupted run leaves behind, found by label and removed: the
 //! scenario namespaces (`inplace-conformance/run=<run-id>`), the
 //! cluster-scoped objects their fixtures created (labelled with their
-//! namespace) and the per-scenario registry containers (same run label).
+//! namespace) and the run's registry container (same run label).
 //! Used by the CLI on SIGINT/SIGTERM and by `scripts/test` through
 //! `inplace-conformance cleanup --run-id`, so that a process killed before
 //! its guards ran still leaves nothing.

@@ -132,7 +132,7 @@ pub struct RunOptions {
     /// Keep a failed scenario's namespace for inspection.
     #[arg(long)]
     pub keep_on_failure: bool,
-    /// How images reach the kubelet (default: a registry per scenario on a
+    /// How images reach the kubelet (default: one registry per run on a
     /// kind cluster of this machine).
     #[arg(long, value_enum, conflicts_with = "image_registry")]
     pub image_delivery: Option<ImageDelivery>,

@@ -293,12 +293,7 @@ impl<'a> Session<'a> {
             .insert("image delivery".into(), delivered.describe());
         self.lap("images");
         let images = delivered.images.clone();
-        let observed = self.observe(record, &images).await;
-        if let Err(err) = delivered.release(&self.config.repo_root).await {
-            self.say(&format!("warning: releasing images: {err:#}"));
-        }
-        self.lap("images");
-        observed
+        self.observe(record, &images).await
     }
 
     pub(crate) async fn observe(

@@ -80,6 +80,11 @@ pub fn main(selection: Vec<&'static Scenario>) -> ! {
 /// removed and the process exits 130 or 143.
 async fn finish(config: &RunConfig, chosen: &[&'static Scenario]) {
     cleanup::await_deletions(config.timeouts.cleanup).await;
+    if let Err(err) =
+        inplace_conformance::environment::images::release_run_registry(&config.repo_root).await
+    {
+        event::warn("run", format!("removing the run's registry: {err:#}"));
+    }
     let context = RunContext {
         run_id: config.run_id.clone(),
         policy: Default::default(),
