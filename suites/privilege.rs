@@ -20,6 +20,11 @@ fn main() {
     });
     let trials = match checked {
         Ok((report, files)) => {
+            // Every answer once, before the tests report (which would
+            // interleave them).
+            for line in attempts::lines(&report) {
+                eprintln!("[access-checks] {line}");
+            }
             for file in &files {
                 eprintln!("[access-checks] wrote {}", file.display());
             }
@@ -33,10 +38,6 @@ fn main() {
                             Expect::Allowed => "must be allowed",
                         };
                         if o.ok {
-                            println!(
-                                "{}: {} by {}: {}",
-                                o.what, o.answer.code, o.answer.by, o.answer.message
-                            );
                             Ok(())
                         } else {
                             Err(Failed::from(format!(
