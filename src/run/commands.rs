@@ -152,8 +152,9 @@ pub struct RunOptions {
     /// scenario at a time, instead of the default selection.
     #[arg(long)]
     pub faults: bool,
-    /// Scenarios run at a time.
-    #[arg(long, default_value_t = 2)]
+    /// Scenarios run at a time (4: steady over five runs of the default
+    /// selection on 2 cores, README "Where the time goes").
+    #[arg(long, default_value_t = crate::run::batch::DEFAULT_JOBS)]
     pub jobs: usize,
     /// Also stream every event to stdout in this machine-readable format
     /// (the console's lines stay on stderr).
@@ -187,7 +188,7 @@ pub struct QualifyOptions {
     #[arg(long)]
     pub list: bool,
     /// Scenarios run at a time in a cell.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = crate::run::batch::DEFAULT_JOBS)]
     pub jobs: usize,
     /// Keep each cell's cluster.
     #[arg(long)]

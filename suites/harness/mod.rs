@@ -65,7 +65,13 @@ pub fn main(selection: Vec<&'static Scenario>) -> ! {
             .map(|p| trial(p, &config, &runtime))
             .collect()
     };
-    let together = libtest_mimic::run(&args, trials(shared));
+    // As many at a time as `run` (not one per core), unless the caller
+    // chose (`cargo test -- --test-threads N`).
+    let mut together_args = args.clone();
+    together_args
+        .test_threads
+        .get_or_insert(inplace_conformance::run::batch::DEFAULT_JOBS);
+    let together = libtest_mimic::run(&together_args, trials(shared));
     let mut one_at_a_time = args.clone();
     one_at_a_time.test_threads = Some(1);
     let after = libtest_mimic::run(&one_at_a_time, trials(alone));
