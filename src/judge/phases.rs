@@ -39,7 +39,7 @@ pub fn milestones(step: &UpdateStep) -> Vec<Milestone> {
     }
     let at = |s: &PodSample| ms_between(accepted, &s.at).unwrap_or(0);
     // The pods as they were when the change went out: the watch's list.
-    let initial: Vec<&PodSample> = first_per_pod(&step.timeline, |s| at(s) <= 0);
+    let initial: Vec<&PodSample> = last_per_pod(&step.timeline, |s| at(s) <= 0);
     let is_old = |s: &PodSample| initial.iter().any(|i| i.uid == s.uid);
     let initial_of = |s: &PodSample| initial.iter().find(|i| i.uid == s.uid).copied();
     let after: Vec<&PodSample> = step.timeline.iter().filter(|s| at(s) > 0).collect();
@@ -158,12 +158,12 @@ pub fn milestones(step: &UpdateStep) -> Vec<Milestone> {
     found
 }
 
-/// The first sample of each pod among those `keep` selects.
-fn first_per_pod(timeline: &[PodSample], keep: impl Fn(&PodSample) -> bool) -> Vec<&PodSample> {
+/// The last sample of each pod among those `keep` selects (before the
+/// change: each pod as it was when the change went out).
+fn last_per_pod(timeline: &[PodSample], keep: impl Fn(&PodSample) -> bool) -> Vec<&PodSample> {
     let mut seen: Vec<&PodSample> = Vec::new();
     for s in timeline.iter().filter(|s| keep(s)) {
         match seen.iter_mut().find(|x| x.uid == s.uid) {
-            // The last state before the change is the pod "before".
             Some(x) => *x = s,
             None => seen.push(s),
         }
