@@ -33,12 +33,13 @@ func main() {
 	drain := flag.Duration("drain", time.Second, "keep answering 503 this long after SIGTERM")
 	service := flag.String("probe-service", "", "probe the Service with this env prefix")
 	interval := flag.Duration("interval", 100*time.Millisecond, "time between probes")
+	timeout := flag.Duration("timeout", time.Second, "give up on a probe request after this long")
 	flag.Parse()
 	switch {
 	case *listen != "":
 		serve(*listen, *drain)
 	case *service != "":
-		probe(*service, *interval)
+		probe(*service, *interval, *timeout)
 	default:
 		fmt.Fprintln(os.Stderr, "usage: serve -listen ADDR [-drain D] | serve -probe-service PREFIX [-interval D]")
 		os.Exit(2)
@@ -100,7 +101,7 @@ type result struct {
 	Error  string `json:"error,omitempty"`
 }
 
-func probe(prefix string, interval time.Duration) {
+func probe(prefix string, interval, timeout time.Duration) {
 	host := os.Getenv(prefix + "_SERVICE_HOST")
 	port := os.Getenv(prefix + "_SERVICE_PORT")
 	if host == "" || port == "" {
@@ -111,7 +112,7 @@ func probe(prefix string, interval time.Duration) {
 	// One connection per request: keep-alive would pin the client to the
 	// first endpoint it reached.
 	client := &http.Client{
-		Timeout:   time.Second,
+		Timeout:   timeout,
 		Transport: &http.Transport{DisableKeepAlives: true},
 	}
 	out := json.NewEncoder(os.Stdout)

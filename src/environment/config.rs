@@ -25,10 +25,18 @@ pub struct Timeouts {
     pub cleanup: Duration,
     /// Events expected shortly after completion (kruise, kubelet).
     pub events: Duration,
-    /// After completion, how long the pods are watched for what must not
-    /// happen (a late or second restart); absence can only be shown over a
-    /// window.
+    /// After completion, how long the pods are at least watched for what
+    /// must not happen (a late or second restart); absence can only be
+    /// shown over a window. Longer than the longest gap measured here
+    /// between two restarts one change caused in one pod (3.2 s,
+    /// container-priority's ordered restarts, over 229 recorded steps).
     pub quiet: Duration,
+    /// The window also lasts until this long after the change was
+    /// accepted, so that a restart an early "done" missed still shows:
+    /// 1.5 times the latest restart any change caused here after its
+    /// acceptance (5.8 s, env-from-metadata through kruise-daemon; grace
+    /// periods excepted, which `done` always waits out).
+    pub restart_horizon: Duration,
 }
 
 impl Default for Timeouts {
@@ -39,7 +47,8 @@ impl Default for Timeouts {
             exec: Duration::from_secs(30),
             cleanup: Duration::from_secs(180),
             events: Duration::from_secs(20),
-            quiet: Duration::from_secs(8),
+            quiet: Duration::from_secs(4),
+            restart_horizon: Duration::from_secs(9),
         }
     }
 }
@@ -54,6 +63,7 @@ impl Timeouts {
             cleanup: s(self.cleanup),
             events: s(self.events),
             quiet: s(self.quiet),
+            restart_horizon: s(self.restart_horizon),
         }
     }
 }
@@ -277,7 +287,7 @@ mod tests {
     fn timeouts_scale_and_bad_scales_are_refused() {
         let t = Timeouts::default().scaled(parse_scale("2").unwrap());
         assert_eq!(t.update, Duration::from_secs(480));
-        assert_eq!(t.quiet, Duration::from_secs(16));
+        assert_eq!(t.quiet, Duration::from_secs(8));
         assert!(parse_scale("0").is_err());
         assert!(parse_scale("-1").is_err());
         assert!(parse_scale("fast").is_err());

@@ -148,16 +148,26 @@ impl Probe {
         let volumes = self.volume_container(pod).await?;
         let mut written = Vec::new();
         for container in &containers {
-            let mounts = self.mounts(pod, container).await?;
-            for location in MarkerLocation::iter() {
-                if *container != volumes && !location.per_container() {
-                    continue;
-                }
-                let token = uuid::Uuid::new_v4().to_string();
+            let wanted: Vec<(MarkerLocation, String)> = MarkerLocation::iter()
+                .filter(|l| *container == volumes || l.per_container())
+                .map(|l| (l, uuid::Uuid::new_v4().to_string()))
+                .collect();
+            // One exec per container (mount table first, then every
+            // write, each synced): an exec costs a runc process, and a
+            // run makes hundreds of them on two cores.
+            let script = format!(
+                "cat /proc/self/mountinfo; echo {SEP}; \
+                 while [ $# -gt 0 ]; do printf '%s' \"$1\" > \"$2\" && sync \"$2\" || exit 1; \
+                 shift 2; done"
+            );
+            let mut argv = vec!["sh", "-c", script.as_str(), "sh"];
+            for (location, token) in &wanted {
+                argv.extend([token.as_str(), location.path()]);
+            }
+            let output = self.run(pod, container, &argv).await?;
+            let mounts = parse_mountinfo(section(&output, 0, 2)?);
+            for (location, token) in wanted {
                 let path = location.path();
-                let script = "printf '%s' \"$1\" > \"$2\" && sync \"$2\"";
-                self.run(pod, container, &["sh", "-c", script, "sh", &token, path])
-                    .await?;
                 written.push(MarkerWrite {
                     location,
                     container: container.clone(),
@@ -177,26 +187,42 @@ impl Probe {
         pod: &str,
         written: &[MarkerWrite],
     ) -> anyhow::Result<Vec<MarkerRead>> {
-        let mut mounts: BTreeMap<&str, Vec<MountEntry>> = BTreeMap::new();
-        let mut read = Vec::new();
+        let mut by_container: BTreeMap<&str, Vec<&MarkerWrite>> = BTreeMap::new();
         for marker in written {
-            let container = marker.container.as_str();
-            if !mounts.contains_key(container) {
-                mounts.insert(container, self.mounts(pod, container).await?);
-            }
-            let script =
-                "if [ -e \"$1\" ]; then printf 'present:'; cat \"$1\"; else printf 'absent'; fi";
-            let output = self
-                .run(pod, container, &["sh", "-c", script, "sh", &marker.path])
-                .await?;
-            read.push(MarkerRead {
-                location: marker.location,
-                container: marker.container.clone(),
-                path: marker.path.clone(),
-                found: parse_marker_read(&output),
-                mount: mount_facts(&mounts[container], &marker.path).ok(),
-            });
+            by_container
+                .entry(marker.container.as_str())
+                .or_default()
+                .push(marker);
         }
+        let mut read = Vec::new();
+        for (container, markers) in by_container {
+            // One exec per container, as for the writes.
+            let script = format!(
+                "cat /proc/self/mountinfo; for p in \"$@\"; do echo {SEP}; \
+                 if [ -e \"$p\" ]; then printf 'present:'; cat \"$p\"; else printf 'absent'; fi; \
+                 echo; done"
+            );
+            let mut argv = vec!["sh", "-c", script.as_str(), "sh"];
+            argv.extend(markers.iter().map(|m| m.path.as_str()));
+            let output = self.run(pod, container, &argv).await?;
+            let mounts = parse_mountinfo(section(&output, 0, markers.len() + 1)?);
+            for (index, marker) in markers.into_iter().enumerate() {
+                let text = section(&output, index + 1, 0)?;
+                read.push(MarkerRead {
+                    location: marker.location,
+                    container: marker.container.clone(),
+                    path: marker.path.clone(),
+                    found: parse_marker_read(text.strip_suffix('\n').unwrap_or(text)),
+                    mount: mount_facts(&mounts, &marker.path).ok(),
+                });
+            }
+        }
+        // In the order written, as the judges expect them.
+        read.sort_by_key(|r| {
+            written
+                .iter()
+                .position(|w| w.container == r.container && w.path == r.path)
+        });
         Ok(read)
     }
 
@@ -429,6 +455,21 @@ fn mount_facts(entries: &[MountEntry], path: &str) -> anyhow::Result<MountFacts>
         fstype: entry.fstype.clone(),
         source: entry.source.clone(),
     })
+}
+
+/// Section `index` of an exec's output cut at the separator lines;
+/// `expected` (when not 0) is how many sections a whole output has.
+pub fn section(output: &str, index: usize, expected: usize) -> anyhow::Result<&str> {
+    let parts: Vec<&str> = output.split(&format!("{SEP}\n")).collect();
+    anyhow::ensure!(
+        expected == 0 || parts.len() == expected,
+        "expected {expected} sections, got {}: {output:?}",
+        parts.len()
+    );
+    parts
+        .get(index)
+        .copied()
+        .with_context(|| format!("no section {index} in {output:?}"))
 }
 
 pub fn parse_marker_read(output: &str) -> Option<String> {

@@ -233,38 +233,43 @@ fn render_phases(c: &Comparison, out: &mut String) {
         return;
     }
     let runs: Vec<&str> = c.per_run.iter().map(|(name, _, _)| name.as_str()).collect();
+    // Run by run while that fits; the spread (the medians a comparison of
+    // in place against recreate quotes) from three runs on.
     let by_run = runs.len() <= 5;
+    let spread_shown = runs.len() >= 3;
     out.push_str("\nUpdate phases, seconds after the change was accepted:\n\n");
-    let head: Vec<String> = if by_run {
-        runs.iter().map(|r| r.to_string()).collect()
-    } else {
-        vec!["min".into(), "median".into(), "max".into()]
-    };
+    let mut head: Vec<String> = Vec::new();
+    if by_run {
+        head.extend(runs.iter().map(|r| r.to_string()));
+    }
+    if spread_shown {
+        head.extend(["min".into(), "median".into(), "max".into()]);
+    }
     out.push_str(&format!(
         "| scenario | change milestone | {} |\n",
         head.join(" | ")
     ));
     out.push_str(&format!("|---|---|{}\n", "---|".repeat(head.len())));
     for ((scenario, milestone), seen) in &c.phases {
-        let cells: Vec<String> = if by_run {
-            runs.iter()
-                .map(|r| {
-                    seen.iter()
-                        .find(|(run, _)| run == r)
-                        .map_or("-".to_string(), |(_, ms)| {
-                            format!("{:.2}", *ms as f64 / 1000.0)
-                        })
-                })
-                .collect()
-        } else {
+        let mut cells: Vec<String> = Vec::new();
+        if by_run {
+            cells.extend(runs.iter().map(|r| {
+                seen.iter()
+                    .find(|(run, _)| run == r)
+                    .map_or("-".to_string(), |(_, ms)| {
+                        format!("{:.2}", *ms as f64 / 1000.0)
+                    })
+            }));
+        }
+        if spread_shown {
             let values: Vec<f64> = seen.iter().map(|(_, ms)| *ms as f64 / 1000.0).collect();
             let (min, median, max) = spread(&values).unwrap_or_default();
-            vec![
+            cells.extend([
                 format!("{min:.2}"),
                 format!("{median:.2}"),
                 format!("{max:.2}"),
-            ]
-        };
+            ]);
+        }
         out.push_str(&format!(
             "| `{scenario}` | {milestone} | {} |\n",
             cells.join(" | ")
@@ -330,6 +335,46 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("- run b: 0 PASS, not passed: graceful-inplace FAIL"));
+    }
+
+    /// Five runs: each run's figure and the medians beside them; more
+    /// runs than fit: the spread alone.
+    #[test]
+    fn phases_show_each_run_and_from_three_runs_the_spread() {
+        let comparison = |n: usize| {
+            let names: Vec<String> = (1..=n).map(|i| format!("r{i}")).collect();
+            let mut c = Comparison {
+                per_run: names.iter().map(|r| (r.clone(), 1, vec![])).collect(),
+                ..Default::default()
+            };
+            let seen = names
+                .iter()
+                .zip([4100, 4300, 5200, 4200, 4900, 4000, 4400])
+                .map(|(r, ms)| (r.clone(), ms))
+                .collect();
+            c.phases
+                .insert(("inplace-image".into(), "#1 pod-ready".into()), seen);
+            let mut text = String::new();
+            render_phases(&c, &mut text);
+            text
+        };
+        let five = comparison(5);
+        assert!(
+            five.contains(
+                "| scenario | change milestone | r1 | r2 | r3 | r4 | r5 | min | median | max |"
+            ),
+            "{five}"
+        );
+        assert!(
+            five.contains("| `inplace-image` | #1 pod-ready | 4.10 | 4.30 | 5.20 | 4.20 | 4.90 | 4.10 | 4.30 | 5.20 |"),
+            "{five}"
+        );
+        assert!(!comparison(2).contains("median"));
+        let seven = comparison(7);
+        assert!(
+            seven.contains("| `inplace-image` | #1 pod-ready | 4.00 | 4.30 | 5.20 |"),
+            "{seven}"
+        );
     }
 
     #[test]

@@ -16,17 +16,18 @@ pub struct Ran {
     pub took: Duration,
 }
 
-/// Runs `scenarios`, `jobs` at a time; a scenario that measures throughput
+/// Runs `scenarios`, `jobs` at a time, longest first (`run::schedule`); a scenario that measures throughput
 /// runs alone afterwards, so that no other scenario's I/O skews its figures.
 /// Each scenario announces its verdict on the event stream as it ends.
 /// Scenarios run at a time by default, by `run`, `qualify` and the cargo
 /// test harness: the default selection was steady at 4 over five runs on
 /// this project's 2-core machine (0 of 461 checks changed verdict) and
 /// took 190 to 213 s a run, against 279 s at 2.
-pub const DEFAULT_JOBS: usize = 4;
+pub const DEFAULT_JOBS: usize = 8;
 
 pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usize) -> Vec<Ran> {
     let (alone, shared): (Vec<_>, Vec<_>) = plans.iter().partition(|p| p.scenario.runs_alone());
+    let shared = crate::run::schedule::longest_first(shared, &previous_durations(config));
     let mut ran: Vec<Ran> = futures::stream::iter(shared)
         .map(|s| run_one(config, s))
         .buffer_unordered(jobs.max(1))
@@ -40,6 +41,15 @@ pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usi
         crate::model::event::warn("run", format!("removing the run's registry: {err:#}"));
     }
     ran
+}
+
+/// How long each scenario took in this output folder's previous run.
+pub fn previous_durations(config: &RunConfig) -> std::collections::BTreeMap<String, f64> {
+    config
+        .output_dir
+        .parent()
+        .map(crate::run::schedule::previous_durations)
+        .unwrap_or_default()
 }
 
 async fn run_one(config: &RunConfig, plan: &ScenarioPlan) -> Ran {

@@ -13,5 +13,6 @@ pub mod pod_security;
 pub mod qualify;
 pub mod requirements;
 pub mod runner;
+pub mod schedule;
 pub mod secrets;
 pub mod session;

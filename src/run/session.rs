@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
@@ -17,7 +17,7 @@ use kube::runtime::watcher;
 
 use crate::changes::{ActsOn, Change, Plan, Target};
 use crate::environment::Environment;
-use crate::environment::config::RunConfig;
+use crate::environment::config::{RunConfig, Timeouts};
 use crate::environment::images::{self, ImageSlot};
 use crate::environment::settings::Settings;
 use crate::faults::{FaultContext, FaultPoint};
@@ -187,6 +187,16 @@ pub fn pair_pods(before: &[(String, String)], after: &[(String, String)]) -> Vec
     }
     pairs.sort();
     pairs
+}
+
+/// How long the quiet window lasts when it opens `since_accepted` after
+/// the change was accepted (`None`: the change was refused): at least
+/// `quiet`, and until `restart_horizon` after the acceptance.
+pub fn quiet_length(timeouts: &Timeouts, since_accepted: Option<Duration>) -> Duration {
+    since_accepted
+        .map(|since| timeouts.restart_horizon.saturating_sub(since))
+        .unwrap_or_default()
+        .max(timeouts.quiet)
 }
 
 impl<'a> Session<'a> {
@@ -407,6 +417,7 @@ impl<'a> Session<'a> {
         self.lap("watches");
         let admission = self.apply(workload, change, &planned, &reached).await?;
         let accepted_at = Some(crate::now_rfc3339());
+        let accepted = (admission == Admission::Accepted).then(Instant::now);
         if index == 0 && admission == Admission::Accepted {
             self.inject_fault(FaultPoint::DuringUpdate).await?;
         }
@@ -434,7 +445,7 @@ impl<'a> Session<'a> {
             (Admission::Accepted, ActsOn::Directly) => reached.len(),
             _ => 0,
         };
-        let quiet = self.quiet_window(workload).await?;
+        let quiet = self.quiet_window(workload, accepted).await?;
         self.lap("quiet window");
         let traffic = match (self.scenario.traffic, endpoints) {
             (Some(t), Some(watch)) => Some(self.traffic_record(workload, t, watch, since).await?),
@@ -629,12 +640,14 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Watches the pods for `timeouts.quiet` after completion and records
-    /// every container that changed ID or restart count: what must not
-    /// happen can only be shown over a window.
+    /// Watches the pods for `timeouts.quiet` after completion, and at least
+    /// until `timeouts.restart_horizon` after an accepted change, and
+    /// records every container that changed ID or restart count: what must
+    /// not happen can only be shown over a window.
     pub(crate) async fn quiet_window(
         &self,
         workload: &dyn Workload,
+        accepted: Option<Instant>,
     ) -> anyhow::Result<QuietWindow> {
         let base = workload.base();
         let baseline: BTreeMap<String, (Option<String>, i32)> = base
@@ -643,7 +656,11 @@ impl<'a> Session<'a> {
             .iter()
             .flat_map(container_states)
             .collect();
-        let window = self.config.timeouts.quiet;
+        let started = Instant::now();
+        let window = quiet_length(
+            &self.config.timeouts,
+            accepted.map(|at| started.saturating_duration_since(at)),
+        );
         let mut changes = BTreeSet::new();
         let stream = watcher(
             base.pods_api(),
@@ -680,7 +697,7 @@ impl<'a> Session<'a> {
             }
         }
         Ok(QuietWindow {
-            window_ms: window.as_millis() as u64,
+            window_ms: started.elapsed().as_millis() as u64,
             changes: changes.into_iter().collect(),
         })
     }
@@ -930,5 +947,24 @@ impl WantedEvent {
                 .about
                 .as_ref()
                 .is_none_or(|uid| event.object_uid.as_deref() == Some(uid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quiet_window_reaches_the_restart_horizon_and_never_falls_short_of_quiet() {
+        let t = Timeouts::default();
+        let secs = Duration::from_secs;
+        // An image update done 5 s after acceptance: 4 s (both rules agree).
+        assert_eq!(quiet_length(&t, Some(secs(5))), secs(4));
+        // A change done 1 s after acceptance: watched until 9 s after it.
+        assert_eq!(quiet_length(&t, Some(secs(1))), secs(8));
+        // A slow update (a grace period waited out): the 4 s after done.
+        assert_eq!(quiet_length(&t, Some(secs(28))), secs(4));
+        // A refused change caused nothing to wait for: 4 s.
+        assert_eq!(quiet_length(&t, None), secs(4));
     }
 }

@@ -60,6 +60,9 @@ pub fn main(selection: Vec<&'static Scenario>) -> ! {
     });
     let (alone, shared): (Vec<_>, Vec<_>) =
         plans.into_iter().partition(|p| p.scenario.runs_alone());
+    // Longest first, as `run` does, from this folder's previous run.
+    let previous = inplace_conformance::run::batch::previous_durations(&config);
+    let shared = inplace_conformance::run::schedule::longest_first(shared, &previous);
     let trials = |list: Vec<ScenarioPlan>| -> Vec<Trial> {
         list.into_iter()
             .map(|p| trial(p, &config, &runtime))

@@ -1,0 +1,95 @@
+//! The order a batch starts its scenarios in: longest first, so that the
+//! last one to start is a short one and no long scenario runs alone at the
+//! end (longest-processing-time scheduling). How long each took is read
+//! from the previous run's records; a scenario never run before is
+//! estimated from its number of steps.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::model::record::ScenarioRecord;
+use crate::scenarios::plan::ScenarioPlan;
+
+/// A scenario of one step took about this long here (prepare, deploy,
+/// markers, update, quiet window, cleanup) when nothing says better.
+const SECONDS_PER_STEP: f64 = 20.0;
+
+/// Wall seconds of each scenario in the run `<base>/latest`, from the laps
+/// of its records; empty when there is no such run.
+pub fn previous_durations(base: &Path) -> BTreeMap<String, f64> {
+    let dir = base.join("latest").join("observations");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| ScenarioRecord::load(&e.path()).ok())
+        .filter(|r| !r.laps.is_empty())
+        .map(|r| {
+            let ms: u64 = r.laps.iter().map(|l| l.ms).sum();
+            (r.scenario.clone(), ms as f64 / 1000.0)
+        })
+        .collect()
+}
+
+/// `plans` longest first (estimated by `previous`, else by their steps);
+/// equal estimates keep the catalog order.
+pub fn longest_first<P: std::borrow::Borrow<ScenarioPlan>>(
+    mut plans: Vec<P>,
+    previous: &BTreeMap<String, f64>,
+) -> Vec<P> {
+    let estimate = |plan: &ScenarioPlan| {
+        previous
+            .get(plan.name())
+            .copied()
+            .unwrap_or(plan.steps.len().max(1) as f64 * SECONDS_PER_STEP)
+    };
+    plans.sort_by(|a, b| estimate(b.borrow()).total_cmp(&estimate(a.borrow())));
+    plans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans(names: &[&str]) -> Vec<ScenarioPlan> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        names
+            .iter()
+            .map(|n| ScenarioPlan::by_name(root, n).unwrap())
+            .collect()
+    }
+
+    fn names(plans: &[ScenarioPlan]) -> Vec<&str> {
+        plans.iter().map(|p| p.name()).collect()
+    }
+
+    #[test]
+    fn the_longest_last_time_starts_first() {
+        let previous = BTreeMap::from([
+            ("inplace-image".to_string(), 21.0),
+            ("graceful-inplace".to_string(), 46.0),
+            ("metadata-only".to_string(), 18.0),
+        ]);
+        let ordered = longest_first(
+            plans(&["inplace-image", "metadata-only", "graceful-inplace"]),
+            &previous,
+        );
+        assert_eq!(
+            names(&ordered),
+            ["graceful-inplace", "inplace-image", "metadata-only"]
+        );
+    }
+
+    #[test]
+    fn without_a_previous_run_more_steps_start_first_and_ties_keep_their_order() {
+        let ordered = longest_first(
+            plans(&["inplace-image", "metadata-only", "inplace-successive"]),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            names(&ordered),
+            ["inplace-successive", "inplace-image", "metadata-only"]
+        );
+    }
+}
