@@ -197,10 +197,47 @@ do_node_image() {
 # --- OpenKruise --------------------------------------------------------------
 kruise_dir() { echo "$IPC_CACHE/kruise/$KRUISE_VERSION"; }
 done_kruise() { image_exists "$IPC_KRUISE_IMAGE"; }
+# Early builds: compiles that need nothing built before them, started in
+# the background in the middle of a bootstrap that will need them. They take
+# minutes of CPU; beside the steps after Kubernetes' compile they fill the
+# time those leave a core idle (debootstrap, podman builds). A step waits
+# for its early build (early_wait) and builds in the foreground if none ran
+# or it failed (its log then shows why); early_stop ends them on exit.
+declare -A early_pids=()
+# early_start NAME COMMAND...: runs COMMAND in the background, its output in
+# logs/NAME-early.log, its exit status in early/NAME.
+early_start() {
+  local name=$1
+  shift
+  mkdir -p "$IPC_CACHE/logs" "$IPC_CACHE/early"
+  rm -f "$IPC_CACHE/early/$name"
+  (
+    "$@" && rc=0 || rc=$?
+    echo "$rc" >"$IPC_CACHE/early/$name"
+  ) >"$IPC_CACHE/logs/$name-early.log" 2>&1 &
+  early_pids[$name]=$!
+}
+early_stop() {
+  local pid
+  for pid in "${early_pids[@]}"; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  done
+}
+# early_wait NAME: true once NAME's early build succeeded.
+early_wait() {
+  local name=$1 status=$IPC_CACHE/early/$1 pid=${early_pids[$1]:-}
+  [[ -n $pid ]] || return 1
+  echo "waiting for the early build of $name (log: $IPC_CACHE/logs/$name-early.log)"
+  while [[ ! -f $status ]] && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+  [[ -f $status && $(cat "$status") == 0 ]]
+}
+kruise_binaries_built() { [[ -x $(kruise_dir)/bin/manager && -x $(kruise_dir)/bin/kruise-daemon ]]; }
+
 do_kruise() {
   local out ctx
   out=$(kruise_dir)/bin
-  [[ -x $out/manager && -x $out/kruise-daemon ]] || build_kruise_binaries "$out"
+  early_wait kruise || kruise_binaries_built || build_kruise_binaries "$out"
   ctx=$(mktemp -d)
   cp "$out/manager" "$out/kruise-daemon" "$ctx/"
   mkdir "$ctx/log"
@@ -274,11 +311,18 @@ do_workload() {
 # --- local OCI registry (CNCF distribution) ----------------------------------
 registry_key() { echo "$REGISTRY_VERSION-$(tree_hash images/registry)"; }
 done_registry() { stamp_matches registry "$(registry_key)" && image_exists "$IPC_REGISTRY_IMAGE"; }
-do_registry() {
-  local out=$IPC_CACHE/registry/$REGISTRY_VERSION ctx
+registry_bin_dir() { echo "$IPC_CACHE/registry/$REGISTRY_VERSION"; }
+build_registry_binary() {
+  local out
+  out=$(registry_bin_dir)
   mkdir -p "$out"
   GOBIN=$out CGO_ENABLED=0 GOTOOLCHAIN=local go install -trimpath -ldflags '-s -w' \
     "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+}
+do_registry() {
+  local out ctx
+  out=$(registry_bin_dir)
+  early_wait registry || build_registry_binary
   ctx=$(mktemp -d)
   cp "$out/registry" "$IPC_ROOT/images/registry/config.yml" "$IPC_ROOT/images/registry/Containerfile" "$ctx/"
   podman build --pull=never -q --build-arg "BASE=$IPC_BASE_IMAGE" -t "$IPC_REGISTRY_IMAGE" "$ctx"

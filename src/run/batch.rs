@@ -16,15 +16,17 @@ pub struct Ran {
     pub took: Duration,
 }
 
-/// Runs `scenarios`, `jobs` at a time, longest first (`run::schedule`); a scenario that measures throughput
-/// runs alone afterwards, so that no other scenario's I/O skews its figures.
-/// Each scenario announces its verdict on the event stream as it ends.
 /// Scenarios run at a time by default, by `run`, `qualify` and the cargo
-/// test harness: the default selection was steady at 4 over five runs on
-/// this project's 2-core machine (0 of 461 checks changed verdict) and
-/// took 190 to 213 s a run, against 279 s at 2.
+/// test harness: on this project's 2-core machine the default selection
+/// took 185 s at 4 and 97 to 99 s at 8 (busy 56 % and 73 % of the time:
+/// the rest is waiting on the platform), and was steady at 8 over five
+/// runs (`scripts/repeat --runs 5 --jobs 8`, 0 of 461 checks changed).
 pub const DEFAULT_JOBS: usize = 8;
 
+/// Runs `scenarios`, `jobs` at a time, longest first (`run::schedule`); a
+/// scenario that measures throughput runs alone afterwards, so that no
+/// other scenario's I/O skews its figures. Each scenario announces its
+/// verdict on the event stream as it ends.
 pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usize) -> Vec<Ran> {
     let (alone, shared): (Vec<_>, Vec<_>) = plans.iter().partition(|p| p.scenario.runs_alone());
     let shared = crate::run::schedule::longest_first(shared, &previous_durations(config));

@@ -2,7 +2,8 @@
 //! last one to start is a short one and no long scenario runs alone at the
 //! end (longest-processing-time scheduling). How long each took is read
 //! from the previous run's records; a scenario never run before is
-//! estimated from its number of steps.
+//! estimated from its number of steps and the in-place grace periods its
+//! workload waits out (each pod in turn).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,13 +40,28 @@ pub fn longest_first<P: std::borrow::Borrow<ScenarioPlan>>(
     previous: &BTreeMap<String, f64>,
 ) -> Vec<P> {
     let estimate = |plan: &ScenarioPlan| {
-        previous
-            .get(plan.name())
-            .copied()
-            .unwrap_or(plan.steps.len().max(1) as f64 * SECONDS_PER_STEP)
+        previous.get(plan.name()).copied().unwrap_or_else(|| {
+            plan.steps.len().max(1) as f64 * SECONDS_PER_STEP + grace_waits(plan)
+        })
     };
     plans.sort_by(|a, b| estimate(b.borrow()).total_cmp(&estimate(a.borrow())));
     plans
+}
+
+/// Seconds an in-place update of the whole workload spends in grace
+/// periods: `inPlaceUpdateStrategy.gracePeriodSeconds` once per replica.
+fn grace_waits(plan: &ScenarioPlan) -> f64 {
+    plan.fixture
+        .docs()
+        .iter()
+        .filter_map(|doc| {
+            let grace = doc
+                .pointer("/spec/updateStrategy/inPlaceUpdateStrategy/gracePeriodSeconds")?
+                .as_f64()?;
+            let replicas = doc.pointer("/spec/replicas").and_then(|r| r.as_f64());
+            Some(grace * replicas.unwrap_or(1.0))
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -82,14 +98,25 @@ mod tests {
     }
 
     #[test]
-    fn without_a_previous_run_more_steps_start_first_and_ties_keep_their_order() {
+    fn without_a_previous_run_steps_and_grace_periods_decide_and_ties_keep_their_order() {
         let ordered = longest_first(
-            plans(&["inplace-image", "metadata-only", "inplace-successive"]),
+            plans(&[
+                "inplace-image",
+                "metadata-only",
+                "inplace-successive",
+                "graceful-inplace",
+            ]),
             &BTreeMap::new(),
         );
+        // 3 steps (60); 1 step and 2 pods with 10 s of grace each (40).
         assert_eq!(
             names(&ordered),
-            ["inplace-successive", "inplace-image", "metadata-only"]
+            [
+                "inplace-successive",
+                "graceful-inplace",
+                "inplace-image",
+                "metadata-only"
+            ]
         );
     }
 }
