@@ -666,6 +666,23 @@ mod tests {
         assert_eq!(at("/data/disk copy/f").mount_point, "/data/disk copy");
     }
 
+    /// What the one-exec read prints: the mount table, then one section
+    /// per marker, present or absent.
+    #[test]
+    fn one_exec_read_back_cuts_into_the_mount_table_and_each_marker() {
+        let output = format!("{MOUNTINFO}{SEP}\npresent:f20e07f4\n{SEP}\nabsent\n");
+        let mounts = parse_mountinfo(section(&output, 0, 3).unwrap());
+        assert_eq!(mount_for(&mounts, "/data/mem/x").unwrap().fstype, "tmpfs");
+        let marker = |i| {
+            let text = section(&output, i, 0).unwrap();
+            parse_marker_read(text.strip_suffix('\n').unwrap_or(text))
+        };
+        assert_eq!(marker(1), Some("f20e07f4".to_string()));
+        assert_eq!(marker(2), None);
+        // A cut-short output is an error, not a marker read as absent.
+        assert!(section(&output, 0, 4).is_err());
+    }
+
     #[test]
     fn later_mount_on_the_same_point_wins() {
         let text = format!("{MOUNTINFO}1400 1381 0:160 / /data/mem rw - ext4 /dev/vdb rw\n");
