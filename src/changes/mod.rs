@@ -15,6 +15,7 @@ mod image;
 mod metadata;
 mod pod_annotation;
 pub mod pod_resize;
+mod retag;
 mod sidecarset_image;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ pub use image::Image;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
 pub use pod_resize::PodResize;
+pub use retag::Retag;
 pub use sidecarset_image::SidecarSetImage;
 
 use crate::model::record::{ChangeRecord, ImageRef};

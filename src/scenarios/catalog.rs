@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::changes::{
     Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, Image, Metadata,
-    PodAnnotation, PodResize, SidecarSetImage,
+    PodAnnotation, PodResize, Retag, SidecarSetImage,
 };
 use crate::faults::{ContainerdRestarted, DAEMON_RESTARTED, Fault, MANAGER_KILLED};
 use crate::observe::traffic::Traffic;
@@ -141,6 +141,21 @@ pub const CATALOG: &[Scenario] = &[
         summary: "template label and annotation no env reads: patched onto the pod, nothing restarts",
         fixture: "fixtures/cloneset-inplace.yaml",
         changes: &[&Metadata],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "retag-same-content",
+        suite: "behaviour",
+        summary: "the same image content under a new tag (imageID unchanged): still rebuilt in \
+                  place, and the update completes (OpenKruise issues 635, 1493)",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[&Retag {
+            to: &[("app", "v1")],
+        }],
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],

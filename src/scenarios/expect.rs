@@ -269,6 +269,10 @@ const SRC_CALCULATE: Source = Source {
     title: "kruise v1.9.0 pkg/util/inplaceupdate/inplace_update_defaults.go (defaultCalculateInPlaceUpdateSpec)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/util/inplaceupdate/inplace_update_defaults.go",
 };
+const SRC_INPLACE_COMPLETED: Source = Source {
+    title: "kruise v1.9.0 pkg/util/inplaceupdate/inplace_update_defaults.go (defaultCheckInPlaceUpdateCompleted: an unchanged imageID counts as not updated unless the status image equals the spec's; issues 635, 1493)",
+    url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/util/inplaceupdate/inplace_update_defaults.go",
+};
 const SRC_CLONESET_UPDATE: Source = Source {
     title: "kruise v1.9.0 pkg/controller/cloneset/sync/cloneset_update.go (updatePod: in place, else specified-delete)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/controller/cloneset/sync/cloneset_update.go",
@@ -425,6 +429,20 @@ pub const TABLE: &[Expectation] = &[
         untouched: UNTOUCHED,
         seed_claims: true,
         source: SRC_CALCULATE,
+    },
+    // The same content under a new tag: still an image change for the
+    // in-place calculation, so the same cells as an image update.
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "retag",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_INPLACE_COMPLETED,
     },
     Expectation {
         workload: "CloneSet",

@@ -44,7 +44,10 @@ pub const DEAD_CONTAINER_REMOVED: Race = Race {
               lastState.terminated",
     cause: "the kubelet removed the earlier dead containers (RemoveContainer in its journal) \
             as the next one started, and the pod status lost their record",
-    judged_by: "the kubelet's Killing event for the old container stands in for lastState",
+    judged_by: "the Killing event for the old container stands in for lastState: the \
+                kubelet's, or kruise-daemon's when it restarted the container for \
+                env-from-metadata (\"Stopping containerID containerd://<name> by container \
+                meta restarter\")",
     upstream: "https://kubernetes.io/docs/concepts/architecture/garbage-collection/#containers-images",
 };
 

@@ -206,15 +206,23 @@ pub(super) fn lifecycle_problem(step: &UpdateStep, pod: &PodStep, name: &str) ->
     }
 }
 
-/// The kubelet's `Killing` event for `container` of `pod` among the step's.
+/// A `Killing` event for `container` of `pod` among the step's.
 pub(super) fn killed_in_step(step: &UpdateStep, pod: &str, container: &str) -> bool {
-    let says = format!("Container {container} ");
-    step.events.iter().any(|e| {
-        e.reason == "Killing"
-            && e.object_kind == "Pod"
-            && e.object_name == pod
-            && e.message.starts_with(&says)
-    })
+    step.events.iter().any(|e| kills(e, pod, container))
+}
+
+/// The kubelet's `Killing` event ("Container app ..."), or kruise-daemon's
+/// when it restarts a container for env-from-metadata ("Stopping
+/// containerID containerd://app by container meta restarter": kruise
+/// v1.9.0 writes the container's name where its ID belongs).
+pub(super) fn kills(e: &crate::model::record::EventRecord, pod: &str, container: &str) -> bool {
+    let kubelet = format!("Container {container} ");
+    let daemon = format!("://{container} by container meta restarter");
+    e.reason == "Killing"
+        && e.object_kind == "Pod"
+        && e.object_name == pod
+        && (e.message.starts_with(&kubelet)
+            || (e.message.starts_with("Stopping containerID ") && e.message.ends_with(&daemon)))
 }
 
 pub(super) fn parse_time(value: &Option<String>) -> Option<k8s_openapi::jiff::Timestamp> {
@@ -226,7 +234,7 @@ pub(super) fn parse_time(value: &Option<String>) -> Option<k8s_openapi::jiff::Ti
 pub(super) fn new_image(record: &ScenarioRecord) -> Option<Check> {
     let with_image: Vec<_> = rebuilt_in_place(record)
         .into_iter()
-        .filter(|(s, _, c)| s.change.images.contains_key(c))
+        .filter(|(s, _, c)| s.change.images.contains_key(c) && s.change.kind != "retag")
         .collect();
     if with_image.is_empty() {
         return None;
@@ -267,6 +275,65 @@ pub(super) fn new_image(record: &ScenarioRecord) -> Option<Check> {
         },
         Verdict::from_bool(problems.is_empty()),
     ))
+}
+
+/// A new tag of the same content: the container is rebuilt from the same
+/// image (imageID and image-version unchanged). What the pod status then
+/// names as the image is recorded beside it: a runtime may report the
+/// image's first tag, not the one in the spec.
+pub(super) fn same_image_new_tag(record: &ScenarioRecord) -> Option<Check> {
+    let retagged: Vec<_> = rebuilt_in_place(record)
+        .into_iter()
+        .filter(|(s, _, c)| s.change.kind == "retag" && s.change.images.contains_key(c))
+        .collect();
+    if retagged.is_empty() {
+        return None;
+    }
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for (step, pod, name) in &retagged {
+        let Some((b, a)) = container_pair(pod, name) else {
+            problems.push(format!(
+                "#{} {name}: not found before and after",
+                step.index + 1
+            ));
+            continue;
+        };
+        // The digest decides: the repository part of an imageID is the
+        // first one the node knows for that digest, another scenario's
+        // repository as often as this one's.
+        let same_id = image_digest(&b.status.image_id) == image_digest(&a.status.image_id);
+        let (before, after) = (b.inside.image_version.trim(), a.inside.image_version.trim());
+        let spec = &step.change.images[name].reference;
+        let status = &a.status.image;
+        seen.push(format!(
+            "#{} {name}: image digest unchanged={same_id}, image-version {before} -> {after}, status image {status} (spec {spec})",
+            step.index + 1
+        ));
+        if !same_id || before != after {
+            problems.push(seen.last().cloned().unwrap_or_default());
+        }
+    }
+    Some(check(
+        record,
+        "same-image-new-tag",
+        "rebuilt from the same image under its new tag",
+        &[],
+        "image digest and image-version unchanged",
+        if problems.is_empty() {
+            seen.join("; ")
+        } else {
+            problems.join("; ")
+        },
+        Verdict::from_bool(problems.is_empty()),
+    ))
+}
+
+/// The digest of an imageID (`repo@sha256:...` or `sha256:...`).
+pub(super) fn image_digest(image_id: &str) -> &str {
+    image_id
+        .rsplit_once('@')
+        .map_or(image_id, |(_, digest)| digest)
 }
 
 /// C7: the rebuilt container's cgroup is new. Under a private cgroup

@@ -219,6 +219,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     }
     checks.extend(rebuild_lifecycle(record));
     checks.extend(new_image(record));
+    checks.extend(same_image_new_tag(record));
     checks.extend(cgroup_renewed(record));
     checks.extend(successive_restarts(record));
     checks.extend(throughput(record));
@@ -307,6 +308,44 @@ mod tests {
     }
 
     /// Every shipped recording passes every one of its own checks.
+    /// kruise-daemon's Killing event from a real run (env-from-metadata,
+    /// the dead container already removed) stands in as the kubelet's does.
+    #[test]
+    fn kruise_daemon_killing_event_counts_for_its_container_only() {
+        let event = |message: &str| crate::model::record::EventRecord {
+            reason: "Killing".into(),
+            message: message.into(),
+            type_: "Normal".into(),
+            object_kind: "Pod".into(),
+            object_name: "app-ljgw6".into(),
+            object_uid: None,
+            first_seen: None,
+            last_seen: None,
+            count: 1,
+            source: None,
+        };
+        let daemon = event("Stopping containerID containerd://app by container meta restarter");
+        assert!(lifecycle::kills(&daemon, "app-ljgw6", "app"));
+        assert!(!lifecycle::kills(&daemon, "app-ljgw6", "side"));
+        assert!(!lifecycle::kills(&daemon, "app-other", "app"));
+        let kubelet = event("Container app definition changed, will be restarted");
+        assert!(lifecycle::kills(&kubelet, "app-ljgw6", "app"));
+        assert!(!lifecycle::kills(
+            &event("Stopping container app"),
+            "app-ljgw6",
+            "app"
+        ));
+    }
+
+    #[test]
+    fn an_image_id_is_judged_by_its_digest_whatever_repository_it_names() {
+        let digest = "sha256:95e67d35bb22a3eb74c244e1f16e6a8e6e34828f5f69b2d0c4213bc8eb46dcdf";
+        let a = format!("localhost:35019/ipc-asts-inplace-12969fee/workload@{digest}");
+        let b = format!("localhost:35019/ipc-ads-inplace-84e0b7fa/workload@{digest}");
+        assert_eq!(lifecycle::image_digest(&a), lifecycle::image_digest(&b));
+        assert_eq!(lifecycle::image_digest(digest), digest);
+    }
+
     #[test]
     fn every_recording_passes_its_own_expectations() {
         for name in [
@@ -982,6 +1021,27 @@ mod tests {
             check
                 .observed
                 .contains("#3 app: no lastState.terminated and no Killing event")
+        );
+    }
+
+    /// A real recording: env-from-metadata at eight scenarios at once; the
+    /// kubelet had removed the dead container (no lastState), and the only
+    /// Killing event is kruise-daemon's. It stands in; without it the check
+    /// fails.
+    #[test]
+    fn a_dead_container_stopped_by_kruise_daemon_is_proven_by_its_killing_event() {
+        let record = fixture("quirks/env-from-metadata-dead-container-removed.json");
+        let check = rebuild_lifecycle(&record).unwrap();
+        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
+        assert_eq!(check.races, vec!["dead-container-removed"]);
+        let mut silent = record.clone();
+        silent.steps[0].events.retain(|e| e.reason != "Killing");
+        let check = rebuild_lifecycle(&silent).unwrap();
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check
+                .observed
+                .contains("#1 app: no lastState.terminated and no Killing event")
         );
     }
 
