@@ -34,7 +34,7 @@ pub use image::Image;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
 pub use pod_resize::PodResize;
-pub use retag::Retag;
+pub use retag::{RETAG, Retag};
 pub use sidecarset_image::SidecarSetImage;
 
 use crate::model::record::{ChangeRecord, ImageRef};

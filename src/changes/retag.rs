@@ -8,6 +8,9 @@
 use super::{Change, Image, Plan};
 use crate::model::record::ChangeRecord;
 
+/// The kind a retag's steps are recorded (and judged) under.
+pub const RETAG: &str = "retag";
+
 #[derive(Debug)]
 pub struct Retag {
     /// (container, the content version it already runs).
@@ -17,7 +20,7 @@ pub struct Retag {
 #[async_trait::async_trait]
 impl Change for Retag {
     fn kind(&self) -> &'static str {
-        "retag"
+        RETAG
     }
 
     fn images(&self) -> Vec<(&'static str, &'static str)> {

@@ -229,13 +229,26 @@ pub(super) fn parse_time(value: &Option<String>) -> Option<k8s_openapi::jiff::Ti
     value.as_deref().and_then(|v| v.parse().ok())
 }
 
-/// C3: a container rebuilt for a new image runs it: imageID changes and the
-/// version file baked into the image says the new version.
-pub(super) fn new_image(record: &ScenarioRecord) -> Option<Check> {
-    let with_image: Vec<_> = rebuilt_in_place(record)
+/// C3: a container rebuilt for a new image runs it: imageID changes (its
+/// digest: the repository an imageID names is whichever the node knew
+/// first for that digest) and the version file baked into the image says
+/// the new version.
+/// Containers rebuilt in place whose step gave them an image: those of a
+/// retag (the same content under a new tag) or of any other change.
+fn rebuilt_with_image(
+    record: &ScenarioRecord,
+    retag: bool,
+) -> Vec<(&UpdateStep, &PodStep, String)> {
+    rebuilt_in_place(record)
         .into_iter()
-        .filter(|(s, _, c)| s.change.images.contains_key(c) && s.change.kind != "retag")
-        .collect();
+        .filter(|(s, _, c)| {
+            s.change.images.contains_key(c) && (s.change.kind == crate::changes::RETAG) == retag
+        })
+        .collect()
+}
+
+pub(super) fn new_image(record: &ScenarioRecord) -> Option<Check> {
+    let with_image = rebuilt_with_image(record, false);
     if with_image.is_empty() {
         return None;
     }
@@ -246,7 +259,7 @@ pub(super) fn new_image(record: &ScenarioRecord) -> Option<Check> {
             continue;
         };
         let want = &step.change.images[name].content_version;
-        let id_changed = b.status.image_id != a.status.image_id;
+        let id_changed = image_digest(&b.status.image_id) != image_digest(&a.status.image_id);
         let version = a.inside.image_version.trim();
         versions.push(format!(
             "{name} {} -> {version}",
@@ -282,10 +295,7 @@ pub(super) fn new_image(record: &ScenarioRecord) -> Option<Check> {
 /// names as the image is recorded beside it: a runtime may report the
 /// image's first tag, not the one in the spec.
 pub(super) fn same_image_new_tag(record: &ScenarioRecord) -> Option<Check> {
-    let retagged: Vec<_> = rebuilt_in_place(record)
-        .into_iter()
-        .filter(|(s, _, c)| s.change.kind == "retag" && s.change.images.contains_key(c))
-        .collect();
+    let retagged = rebuilt_with_image(record, true);
     if retagged.is_empty() {
         return None;
     }
