@@ -54,6 +54,13 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// How long a measurement that runs alone waits for the scenarios
+    /// beside it: as long as one of them may still take (its deploy and
+    /// three changes, the most any scenario makes).
+    pub fn others_ending(&self) -> Duration {
+        self.ready + self.update * 3
+    }
+
     pub fn scaled(self, factor: f64) -> Timeouts {
         let s = |d: Duration| d.mul_f64(factor);
         Timeouts {

@@ -212,6 +212,10 @@ pub struct InsideView {
     /// (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us cpu.cfs_period_us`).
     #[serde(default)]
     pub cpu_quota: String,
+    /// The lines of `observe::probe::PRESTOP_LOG` (a fixture's preStop hook
+    /// appends one per run); empty when there is no such file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prestop_log: Vec<String>,
 }
 
 impl InsideView {
@@ -468,6 +472,12 @@ pub struct Lap {
     pub ms: u64,
 }
 
+impl Lap {
+    /// A scenario waiting for the others to end before it measures
+    /// (`run::alone`): neither the harness's work nor the update's.
+    pub const OTHERS_ENDING: &'static str = "others ending";
+}
+
 /// Names consecutive stretches of time: each `lap` ends the one before.
 #[derive(Debug)]
 pub struct Laps {
@@ -676,6 +686,10 @@ pub struct PlanRecord {
     pub fault_point: Option<String>,
     pub kruise_gates: Vec<String>,
     pub needs_kruise_daemon: bool,
+    /// Containers with a preStop hook that logs each run to
+    /// `observe::probe::PRESTOP_LOG` (the fixture's contract).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prestop_hooks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

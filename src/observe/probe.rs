@@ -21,6 +21,9 @@ use crate::model::record::{
 pub const IMAGE_VERSION_FILE: &str = "/etc/inplace-conformance/image-version";
 /// Env vars the probe reads back: fixtures name theirs with this prefix.
 pub const ENV_PREFIX: &str = "IPC_";
+/// A fixture's preStop hook appends one line here per run (the disk
+/// emptyDir, so that the lines outlive the container that wrote them).
+pub const PRESTOP_LOG: &str = "/data/disk/prestop.log";
 /// kruise's container priority variable (apis/apps/pub/launch_priority.go).
 pub const PRIORITY_ENV: &str = "KRUISE_CONTAINER_PRIORITY";
 
@@ -232,7 +235,8 @@ impl Probe {
              readlink /proc/self/ns/cgroup; echo {SEP}; stat -c %i /sys/fs/cgroup; echo {SEP}; \
              cat {IMAGE_VERSION_FILE}; echo {SEP}; env | grep '^{ENV_PREFIX}' || true; echo {SEP}; \
              cat /sys/fs/cgroup/cpu.max 2>/dev/null || \
-             echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null)"
+             echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null); \
+             echo {SEP}; cat {PRESTOP_LOG} 2>/dev/null || true"
         );
         let output = self.run(pod, container, &["sh", "-c", &script]).await?;
         parse_inside_view(&output)
@@ -479,8 +483,8 @@ pub fn parse_marker_read(output: &str) -> Option<String> {
 pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
     let parts: Vec<&str> = output.split(&format!("{SEP}\n")).collect();
     anyhow::ensure!(
-        parts.len() == 7,
-        "inside view: expected 7 sections, got {}: {output:?}",
+        parts.len() == 8,
+        "inside view: expected 8 sections, got {}: {output:?}",
         parts.len()
     );
     let env = parts[5]
@@ -496,6 +500,7 @@ pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
         image_version: parts[4].to_string(),
         env,
         cpu_quota: parts[6].trim().to_string(),
+        prestop_log: parts[7].lines().map(str::to_string).collect(),
     })
 }
 
@@ -724,7 +729,7 @@ mod tests {
     #[test]
     fn inside_view_sections() {
         let out = format!(
-            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n{SEP}\n20000 100000\n"
+            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n{SEP}\n20000 100000\n{SEP}\nv1 initial\nv1 initial\n"
         );
         let view = parse_inside_view(&out).unwrap();
         assert_eq!(view.netns, "net:[4026532718]");
@@ -734,6 +739,7 @@ mod tests {
         assert_eq!(view.env["IPC_FROM_ANNOTATION"], "a=b");
         assert_eq!(view.env["IPC_PLAIN"], "x");
         assert_eq!(view.cpu_limit_millicores(), Some(200));
+        assert_eq!(view.prestop_log, ["v1 initial", "v1 initial"]);
         assert!(parse_inside_view("net:[1]\n").is_err());
     }
 
@@ -756,7 +762,7 @@ mod tests {
         }))
         .unwrap();
         let inside = parse_inside_view(&format!(
-            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n{SEP}\nmax 100000\n"
+            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n{SEP}\nmax 100000\n{SEP}\n"
         ))
         .unwrap();
         let snap = pod_snapshot(&pod, BTreeMap::from([("app".to_string(), inside)])).unwrap();

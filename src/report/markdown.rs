@@ -334,6 +334,15 @@ fn render_step_phases(phases: &[StepPhases], out: &mut String) {
     }
 }
 
+/// The harness's own work: every lap but the update, the quiet window
+/// and waiting for the other scenarios to end.
+fn is_own_work(lap: &str) -> bool {
+    !matches!(
+        lap,
+        "update" | "quiet window" | crate::model::record::Lap::OTHERS_ENDING
+    )
+}
+
 /// The laps every scenario recorded, summed over the run: what is the
 /// update itself, what the quiet window, what the harness's own work.
 pub(super) fn render_time(report: &Report, out: &mut String) {
@@ -355,7 +364,7 @@ pub(super) fn render_time(report: &Report, out: &mut String) {
     let total: u64 = sums.iter().map(|(_, ms, _)| ms).sum();
     let own: u64 = sums
         .iter()
-        .filter(|(name, _, _)| name != "update" && name != "quiet window")
+        .filter(|(name, _, _)| is_own_work(name))
         .map(|(_, ms, _)| ms)
         .sum();
     let mut overheads: Vec<u64> = report
@@ -365,7 +374,7 @@ pub(super) fn render_time(report: &Report, out: &mut String) {
         .map(|s| {
             s.laps
                 .iter()
-                .filter(|l| l.name != "update" && l.name != "quiet window")
+                .filter(|l| is_own_work(&l.name))
                 .map(|l| l.ms)
                 .sum()
         })

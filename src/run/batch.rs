@@ -23,13 +23,14 @@ pub struct Ran {
 /// runs (`scripts/repeat --runs 5 --jobs 8`, 0 of 461 checks changed).
 pub const DEFAULT_JOBS: usize = 8;
 
-/// Runs `scenarios`, `jobs` at a time, longest first (`run::schedule`); a
-/// scenario that measures throughput runs alone afterwards, so that no
-/// other scenario's I/O skews its figures. Each scenario announces its
-/// verdict on the event stream as it ends.
+/// Runs `scenarios`, `jobs` at a time, in `run::schedule::start_order`
+/// (a scenario that measures throughput starts last and measures once the
+/// others have ended, `run::alone`); a fault scenario runs alone
+/// afterwards, so that it disturbs no other scenario's update. Each
+/// scenario announces its verdict on the event stream as it ends.
 pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usize) -> Vec<Ran> {
     let (alone, shared): (Vec<_>, Vec<_>) = plans.iter().partition(|p| p.scenario.runs_alone());
-    let shared = crate::run::schedule::longest_first(shared, &previous_durations(config));
+    let shared = crate::run::schedule::start_order(shared, &previous_durations(config));
     let mut ran: Vec<Ran> = futures::stream::iter(shared)
         .map(|s| run_one(config, s))
         .buffer_unordered(jobs.max(1))

@@ -3,6 +3,7 @@
 //! the CLI's commands.
 
 pub mod access;
+pub mod alone;
 pub mod attempts;
 pub mod batch;
 pub mod cleanup;

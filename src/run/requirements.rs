@@ -248,6 +248,7 @@ mod tests {
             vec![
                 "env-from-metadata",
                 "image-and-env",
+                "prestop-once",
                 "container-recreate",
                 "fault-daemon-restarted"
             ]

@@ -58,7 +58,9 @@ pub enum NotRun {
 pub async fn run_with(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result<ScenarioOutcome> {
     let scenario = plan.scenario;
     let started = Instant::now();
+    let running = crate::run::alone::Running::start();
     let result = run_scenario(config, plan).await;
+    drop(running);
     let verdict = match &result {
         Ok(_) => Verdict::Pass,
         Err(err) => match err.downcast_ref::<NotRun>() {

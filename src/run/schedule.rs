@@ -33,6 +33,19 @@ pub fn previous_durations(base: &Path) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// The order a batch starts `plans` in: longest first, then those whose
+/// measurement waits for the others to end (`run::alone`), so that no
+/// scenario starts once one of those measures.
+pub fn start_order<P: std::borrow::Borrow<ScenarioPlan>>(
+    plans: Vec<P>,
+    previous: &BTreeMap<String, f64>,
+) -> Vec<P> {
+    let (waiting, others): (Vec<P>, Vec<P>) = longest_first(plans, previous)
+        .into_iter()
+        .partition(|p| p.borrow().scenario.measures_alone());
+    others.into_iter().chain(waiting).collect()
+}
+
 /// `plans` longest first (estimated by `previous`, else by their steps);
 /// equal estimates keep the catalog order.
 pub fn longest_first<P: std::borrow::Borrow<ScenarioPlan>>(
@@ -117,6 +130,24 @@ mod tests {
                 "inplace-image",
                 "metadata-only"
             ]
+        );
+    }
+
+    #[test]
+    fn a_scenario_that_measures_alone_starts_last_however_long_it_took() {
+        // Its last duration includes its wait for the others to end.
+        let previous = BTreeMap::from([
+            ("emptydir-throughput".to_string(), 60.0),
+            ("inplace-image".to_string(), 21.0),
+            ("graceful-inplace".to_string(), 46.0),
+        ]);
+        let ordered = start_order(
+            plans(&["emptydir-throughput", "inplace-image", "graceful-inplace"]),
+            &previous,
+        );
+        assert_eq!(
+            names(&ordered),
+            ["graceful-inplace", "inplace-image", "emptydir-throughput"]
         );
     }
 }

@@ -355,9 +355,17 @@ impl<'a> Session<'a> {
                 .first()
                 .and_then(|p| p.metadata.name.clone())
                 .context("no pod to measure in")?;
+            self.say("waiting for the other scenarios to end before measuring");
+            let alone = crate::run::alone::wait_until_alone(
+                &self.ctx,
+                self.config.timeouts.others_ending(),
+            )
+            .await?;
+            self.lap(crate::run::alone::WAIT_LAP);
             self.say("measuring emptyDir write throughput (memory vs disk)");
             let plan = ThroughputPlan::default();
             record.throughput = Some(self.probe.measure_throughput(&name, &plan).await?);
+            drop(alone);
             self.lap("throughput");
         }
         Ok(())

@@ -45,10 +45,16 @@ impl Scenario {
         self.fault.is_none()
     }
 
-    /// Run with nothing beside it: a throughput figure would measure its
-    /// neighbours' load, a fault would disturb their updates.
+    /// Run with nothing beside it: a fault would disturb the others'
+    /// updates.
     pub fn runs_alone(&self) -> bool {
-        self.measure_throughput || self.fault.is_some()
+        self.fault.is_some()
+    }
+
+    /// Runs beside the others, but its measurement waits until they have
+    /// ended (`run::alone`): a throughput figure would measure their load.
+    pub fn measures_alone(&self) -> bool {
+        self.measure_throughput
     }
 }
 
@@ -201,6 +207,22 @@ pub const CATALOG: &[Scenario] = &[
         suite: "behaviour",
         summary: "image and env-from-metadata in one change: exactly one restart",
         fixture: "fixtures/cloneset-env.yaml",
+        changes: &[&Combined {
+            kind: "image+env-from-metadata",
+            parts: &[TO_V2, &EnvFromMetadata],
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "prestop-once",
+        suite: "behaviour",
+        summary: "image and env-from-metadata in one change under a preStop hook: the hook \
+                  runs once, before the one restart (OpenKruise issue 1263)",
+        fixture: "fixtures/cloneset-prestop.yaml",
         changes: &[&Combined {
             kind: "image+env-from-metadata",
             parts: &[TO_V2, &EnvFromMetadata],

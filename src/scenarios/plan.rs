@@ -108,6 +108,7 @@ impl ScenarioPlan {
                 .changes
                 .iter()
                 .any(|c| c.needs_kruise_daemon()),
+            prestop_hooks: self.fixture.prestop_hooks(),
         }
     }
 }

@@ -399,6 +399,17 @@ impl Fixture {
         }
         names
     }
+
+    /// Containers of the workload's pod template with a preStop hook.
+    pub fn prestop_hooks(&self) -> Vec<String> {
+        self.docs
+            .iter()
+            .filter_map(|doc| doc.pointer("/spec/template/spec/containers")?.as_array())
+            .flatten()
+            .filter(|c| c.pointer("/lifecycle/preStop").is_some())
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .collect()
+    }
 }
 
 /// Fixtures write `${NAMESPACE}` where the scenario's namespace belongs

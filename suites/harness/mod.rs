@@ -1,8 +1,8 @@
 //! The cargo test harness built from the catalog (libtest-mimic): every
 //! scenario of a selection is a test of its own, named `SUITE::NAME`
 //! (filter with `cargo test -- NAME`, list with `-- --list`), run by the
-//! same library code as the CLI. Scenarios that must run alone (a
-//! throughput figure, a fault) run after the others, one at a time. When
+//! same library code as the CLI. Fault scenarios run after the others,
+//! one at a time; a throughput figure is measured once the others ended. When
 //! the last one ends the run folder is written once, from every record the
 //! run's folder holds (so a bare `cargo test` completes its folder too),
 //! and the summary reaches the terminal through the console reporter.
@@ -60,9 +60,9 @@ pub fn main(selection: Vec<&'static Scenario>) -> ! {
     });
     let (alone, shared): (Vec<_>, Vec<_>) =
         plans.into_iter().partition(|p| p.scenario.runs_alone());
-    // Longest first, as `run` does, from this folder's previous run.
+    // In `run`'s order, from this folder's previous run.
     let previous = inplace_conformance::run::batch::previous_durations(&config);
-    let shared = inplace_conformance::run::schedule::longest_first(shared, &previous);
+    let shared = inplace_conformance::run::schedule::start_order(shared, &previous);
     let trials = |list: Vec<ScenarioPlan>| -> Vec<Trial> {
         list.into_iter()
             .map(|p| trial(p, &config, &runtime))

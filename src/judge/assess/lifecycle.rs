@@ -463,3 +463,57 @@ pub(super) fn successive_restarts(record: &ScenarioRecord) -> Option<Check> {
         Verdict::from_bool(pass),
     ))
 }
+
+/// A preStop hook runs once per stop of its container. OpenKruise issue
+/// 1263 reports it running twice when the image and an env-from-metadata
+/// annotation change together (the kubelet's stop and kruise-daemon's).
+/// Per updated pod and hooked container: the lines the hook appended to
+/// `PRESTOP_LOG` during the step equal the container's restarts, and no
+/// `FailedPreStopHook` event was recorded.
+pub(super) fn prestop_once(record: &ScenarioRecord) -> Option<Check> {
+    let hooks = &record.plan.as_ref()?.prestop_hooks;
+    if hooks.is_empty() || record.steps.is_empty() {
+        return None;
+    }
+    let mut rows = Vec::new();
+    let mut pass = true;
+    for step in &record.steps {
+        for pod in step.updated_pods() {
+            for name in hooks {
+                let (Some(before), Some(after)) =
+                    (pod.before.container(name), pod.after.container(name))
+                else {
+                    pass = false;
+                    rows.push(format!("#{} {name}: not seen", step.index + 1));
+                    continue;
+                };
+                let runs =
+                    after.inside.prestop_log.len() as i64 - before.inside.prestop_log.len() as i64;
+                let restarts = i64::from(after.status.restart_count - before.status.restart_count);
+                let failed = step
+                    .events
+                    .iter()
+                    .filter(|e| e.reason == "FailedPreStopHook" && e.object_name == pod.after.name)
+                    .count();
+                pass &= runs == restarts && failed == 0;
+                rows.push(format!(
+                    "#{} {}/{name}: {runs} preStop run(s) {:?}, {restarts} restart(s), \
+                     {failed} FailedPreStopHook",
+                    step.index + 1,
+                    pod.after.name,
+                    after.inside.prestop_log
+                ));
+            }
+        }
+    }
+    Some(check(
+        record,
+        "prestop-once",
+        "preStop ran once per container stop",
+        &[],
+        "lines the hook appended = restarts of its container; no FailedPreStopHook \
+         (OpenKruise issue 1263)",
+        rows.join("; "),
+        Verdict::from_bool(pass && !rows.is_empty()),
+    ))
+}

@@ -213,6 +213,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(metadata_applied(record));
         checks.extend(env_seen(record));
         checks.extend(priority_order(record));
+        checks.extend(prestop_once(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
         checks.extend(traffic_checks(record));
@@ -1043,6 +1044,34 @@ mod tests {
                 .observed
                 .contains("#1 app: no lastState.terminated and no Killing event")
         );
+    }
+
+    /// The real recording passes; the same recording with the hook run
+    /// twice for one restart (OpenKruise issue 1263's report), or with a
+    /// FailedPreStopHook event, fails.
+    #[test]
+    fn prestop_runs_once_per_stop() {
+        let real = fixture("prestop-once.json");
+        assert_eq!(prestop_once(&real).unwrap().verdict, Verdict::Pass);
+        let mut twice = real.clone();
+        let pod = &mut twice.steps[0].pods[0];
+        let app = pod
+            .after
+            .containers
+            .iter_mut()
+            .find(|c| c.status.name == "app");
+        app.unwrap().inside.prestop_log.push("v1 initial".into());
+        let check = prestop_once(&twice).unwrap();
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(check.observed.contains("2 preStop run(s)"));
+        let mut failed_hook = real.clone();
+        let mut event = failed_hook.steps[0].events[0].clone();
+        event.reason = "FailedPreStopHook".into();
+        event.object_name = failed_hook.steps[0].pods[0].after.name.clone();
+        failed_hook.steps[0].events.push(event);
+        assert_eq!(prestop_once(&failed_hook).unwrap().verdict, Verdict::Fail);
+        // Without a hook in the plan there is nothing to judge.
+        assert!(prestop_once(&fixture("image-and-env.json")).is_none());
     }
 
     /// Every recording under fixtures/observations and its subfolders, by
