@@ -690,6 +690,9 @@ pub struct PlanRecord {
     /// `observe::probe::PRESTOP_LOG` (the fixture's contract).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prestop_hooks: Vec<String>,
+    /// The workload's `maxUnavailable`, when the fixture sets a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -299,6 +299,19 @@ pub const CATALOG: &[Scenario] = &[
         fault: None,
     },
     Scenario {
+        name: "max-unavailable",
+        suite: "behaviour",
+        summary: "4 replicas, maxUnavailable 2, image v1 -> v2: two pods updated in place \
+                  at a time, never three",
+        fixture: "fixtures/cloneset-concurrency.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
         name: "asts-inplace",
         suite: "advanced",
         summary: "Advanced StatefulSet InPlaceIfPossible, image v1 -> v2: same pod, claim kept",

@@ -109,6 +109,7 @@ impl ScenarioPlan {
                 .iter()
                 .any(|c| c.needs_kruise_daemon()),
             prestop_hooks: self.fixture.prestop_hooks(),
+            max_unavailable: self.fixture.max_unavailable(),
         }
     }
 }

@@ -400,6 +400,19 @@ impl Fixture {
         names
     }
 
+    /// The workload's `maxUnavailable` when the fixture sets it as a number
+    /// (CloneSet: `updateStrategy`; the others: `updateStrategy.rollingUpdate`).
+    pub fn max_unavailable(&self) -> Option<i64> {
+        self.docs.iter().find_map(|doc| {
+            [
+                "/spec/updateStrategy/maxUnavailable",
+                "/spec/updateStrategy/rollingUpdate/maxUnavailable",
+            ]
+            .iter()
+            .find_map(|p| doc.pointer(p)?.as_i64())
+        })
+    }
+
     /// Containers of the workload's pod template with a preStop hook.
     pub fn prestop_hooks(&self) -> Vec<String> {
         self.docs

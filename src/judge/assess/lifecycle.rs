@@ -466,7 +466,8 @@ pub(super) fn successive_restarts(record: &ScenarioRecord) -> Option<Check> {
 
 /// A preStop hook runs once per stop of its container. OpenKruise issue
 /// 1263 reports it running twice when the image and an env-from-metadata
-/// annotation change together (the kubelet's stop and kruise-daemon's).
+/// annotation change together (the kubelet's stop and kruise-daemon's);
+/// issue 1154 a `FailedPreStopHook` from kruise-daemon on that change.
 /// Per updated pod and hooked container: the lines the hook appended to
 /// `PRESTOP_LOG` during the step equal the container's restarts, and no
 /// `FailedPreStopHook` event was recorded.
@@ -512,7 +513,7 @@ pub(super) fn prestop_once(record: &ScenarioRecord) -> Option<Check> {
         "preStop ran once per container stop",
         &[],
         "lines the hook appended = restarts of its container; no FailedPreStopHook \
-         (OpenKruise issue 1263)",
+         (OpenKruise issues 1263, 1154)",
         rows.join("; "),
         Verdict::from_bool(pass && !rows.is_empty()),
     ))

@@ -18,6 +18,7 @@ use crate::scenarios::expect::{
 
 pub use crate::model::verdict::Verdict;
 
+mod budget;
 mod cells;
 mod claims;
 mod effects;
@@ -27,6 +28,7 @@ mod premises;
 mod steps;
 mod throughput;
 
+pub use budget::*;
 pub use cells::*;
 pub use claims::*;
 use effects::*;
@@ -214,6 +216,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(env_seen(record));
         checks.extend(priority_order(record));
         checks.extend(prestop_once(record));
+        checks.extend(max_unavailable(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
         checks.extend(traffic_checks(record));
@@ -1072,6 +1075,34 @@ mod tests {
         assert_eq!(prestop_once(&failed_hook).unwrap().verdict, Verdict::Fail);
         // Without a hook in the plan there is nothing to judge.
         assert!(prestop_once(&fixture("image-and-env.json")).is_none());
+    }
+
+    /// The real recording (two of four pods at a time) passes; three pods
+    /// down at once fails, and so does a budget never used.
+    #[test]
+    fn max_unavailable_is_honoured_and_used() {
+        let real = fixture("max-unavailable.json");
+        assert_eq!(peak_unavailable(&real.steps[0].timeline), 2);
+        assert_eq!(max_unavailable(&real).unwrap().verdict, Verdict::Pass);
+        let mut three = real.clone();
+        let timeline = &mut three.steps[0].timeline;
+        let mut seen = BTreeSet::new();
+        let down: Vec<_> = timeline
+            .iter()
+            .filter(|s| seen.insert(s.uid.clone()))
+            .take(3)
+            .cloned()
+            .map(|mut s| {
+                s.conditions.insert("Ready".into(), false);
+                s
+            })
+            .collect();
+        timeline.extend(down);
+        assert_eq!(max_unavailable(&three).unwrap().verdict, Verdict::Fail);
+        let mut unused = real.clone();
+        unused.steps[0].timeline.truncate(4);
+        assert_eq!(max_unavailable(&unused).unwrap().verdict, Verdict::Fail);
+        assert!(max_unavailable(&fixture("partition.json")).is_none());
     }
 
     /// Every recording under fixtures/observations and its subfolders, by
