@@ -463,6 +463,37 @@ pub struct UpdateStep {
     /// (`observe::timeline`); the update's phases are read from it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<PodSample>,
+    /// The PodUnavailableBudgets' status through the change, when the
+    /// fixture has one (`observe::budget`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetSample>,
+}
+
+/// One status of a PodUnavailableBudget, as a watch delivered it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetSample {
+    pub at: String,
+    pub name: String,
+    pub unavailable_allowed: Option<i64>,
+    pub current_available: Option<i64>,
+    pub desired_available: Option<i64>,
+    pub total_replicas: Option<i64>,
+}
+
+impl BudgetSample {
+    pub fn same_counts(&self, other: &BudgetSample) -> bool {
+        (
+            self.unavailable_allowed,
+            self.current_available,
+            self.desired_available,
+            self.total_replicas,
+        ) == (
+            other.unavailable_allowed,
+            other.current_available,
+            other.desired_available,
+            other.total_replicas,
+        )
+    }
 }
 
 /// One stretch of a scenario's wall time.
@@ -476,6 +507,9 @@ impl Lap {
     /// A scenario waiting for the others to end before it measures
     /// (`run::alone`): neither the harness's work nor the update's.
     pub const OTHERS_ENDING: &'static str = "others ending";
+    /// Watching a PodUnavailableBudget until it is given back after the
+    /// update: observation, like the quiet window.
+    pub const BUDGET_GIVEN_BACK: &'static str = "budget given back";
 }
 
 /// Names consecutive stretches of time: each `lap` ends the one before.
@@ -693,6 +727,9 @@ pub struct PlanRecord {
     /// The workload's `maxUnavailable`, when the fixture sets a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_unavailable: Option<i64>,
+    /// The `maxUnavailable` of the fixture's PodUnavailableBudget, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_max_unavailable: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

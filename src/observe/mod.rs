@@ -1,6 +1,7 @@
 //! Observing a live cluster: OpenKruise's objects as the suite reads them,
 //! probes inside pods, events, traffic, and watch-woken waits.
 
+pub mod budget;
 pub mod events;
 pub mod kruise;
 pub mod probe;

@@ -339,7 +339,10 @@ fn render_step_phases(phases: &[StepPhases], out: &mut String) {
 fn is_own_work(lap: &str) -> bool {
     !matches!(
         lap,
-        "update" | "quiet window" | crate::model::record::Lap::OTHERS_ENDING
+        "update"
+            | "quiet window"
+            | crate::model::record::Lap::OTHERS_ENDING
+            | crate::model::record::Lap::BUDGET_GIVEN_BACK
     )
 }
 

@@ -157,6 +157,7 @@ impl NamespaceGuard {
         let Some(ns) = api.get_opt(&self.namespace).await? else {
             return Ok(());
         };
+        self.release_budgets_first().await;
         api.delete(&self.namespace, &DeleteParams::background())
             .await
             .with_context(|| format!("deleting namespace {}", self.namespace))?;
@@ -182,6 +183,32 @@ impl NamespaceGuard {
             ..DeleteParams::background()
         };
         self.delete_all::<Pod>("a pod", &now).await;
+    }
+
+    /// Deletes the fixture's PodUnavailableBudgets before anything else:
+    /// kruise's webhook refuses to delete a pod the budget protects ("pub
+    /// unavailable allowed is negative"), even in a terminating namespace.
+    async fn release_budgets_first(&self) {
+        if self.fixture.budget_max_unavailable().is_none() {
+            return;
+        }
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &self.namespace,
+            &crate::observe::budget::resource(),
+        );
+        let names = match api.list(&Default::default()).await {
+            Ok(list) => list.items.into_iter().filter_map(|o| o.metadata.name),
+            Err(err) => {
+                self.say(&format!("warning: cleanup: listing the budgets: {err}"));
+                return;
+            }
+        };
+        for name in names.collect::<Vec<_>>() {
+            if let Err(err) = api.delete(&name, &DeleteParams::background()).await {
+                self.say(&format!("warning: cleanup: deleting budget {name}: {err}"));
+            }
+        }
     }
 
     /// Deletes the namespace's claims right after its pods: the claim

@@ -14,6 +14,14 @@ use crate::scenarios::plan::ScenarioPlan;
 /// A scenario of one step took about this long here (prepare, deploy,
 /// markers, update, quiet window, cleanup) when nothing says better.
 const SECONDS_PER_STEP: f64 = 20.0;
+/// Each pod beyond the first adds about this much (its deploy, claim and
+/// markers): `partition` (3 pods) and `max-unavailable` (4) took 5 to 9 s
+/// longer than a one-pod scenario of one step at `--jobs 8`.
+const SECONDS_PER_EXTRA_POD: f64 = 3.0;
+/// Under a PodUnavailableBudget kruise takes the next batch of pods only
+/// once its 10 s recheck gave the budget back (`UpdatedDelayCheckTime`):
+/// `unavailable-budget` (4 pods, one at a time) took 74 s in a run.
+const SECONDS_PER_BUDGET_BATCH: f64 = 10.0;
 
 /// Wall seconds of each scenario in the run `<base>/latest`, from the laps
 /// of its records; empty when there is no such run.
@@ -54,11 +62,33 @@ pub fn longest_first<P: std::borrow::Borrow<ScenarioPlan>>(
 ) -> Vec<P> {
     let estimate = |plan: &ScenarioPlan| {
         previous.get(plan.name()).copied().unwrap_or_else(|| {
-            plan.steps.len().max(1) as f64 * SECONDS_PER_STEP + grace_waits(plan)
+            plan.steps.len().max(1) as f64 * SECONDS_PER_STEP
+                + grace_waits(plan)
+                + extra_pods(plan) * SECONDS_PER_EXTRA_POD
+                + budget_batches(plan) * SECONDS_PER_BUDGET_BATCH
         })
     };
     plans.sort_by(|a, b| estimate(b.borrow()).total_cmp(&estimate(a.borrow())));
     plans
+}
+
+/// Batches a PodUnavailableBudget cuts the workload's pods into.
+fn budget_batches(plan: &ScenarioPlan) -> f64 {
+    let Some(per_batch) = plan.fixture.budget_max_unavailable().filter(|m| *m > 0) else {
+        return 0.0;
+    };
+    let pods = extra_pods(plan) + 1.0;
+    (pods / per_batch as f64).ceil()
+}
+
+/// Pods beyond the first that the fixture's workloads ask for.
+fn extra_pods(plan: &ScenarioPlan) -> f64 {
+    plan.fixture
+        .docs()
+        .iter()
+        .filter_map(|doc| doc.pointer("/spec/replicas")?.as_f64())
+        .map(|replicas| (replicas - 1.0).max(0.0))
+        .sum()
 }
 
 /// Seconds an in-place update of the whole workload spends in grace
@@ -116,17 +146,23 @@ mod tests {
             plans(&[
                 "inplace-image",
                 "metadata-only",
+                "max-unavailable",
                 "inplace-successive",
                 "graceful-inplace",
+                "unavailable-budget",
             ]),
             &BTreeMap::new(),
         );
-        // 3 steps (60); 1 step and 2 pods with 10 s of grace each (40).
+        // 1 step, 4 pods, a budget of 1 (20 + 9 + 40); 3 steps (60); 1 step
+        // and 2 pods with 10 s of grace each (43); 1 step and 4 pods (29);
+        // 1 step and 1 pod (20).
         assert_eq!(
             names(&ordered),
             [
+                "unavailable-budget",
                 "inplace-successive",
                 "graceful-inplace",
+                "max-unavailable",
                 "inplace-image",
                 "metadata-only"
             ]

@@ -27,6 +27,7 @@ use crate::model::record::{
     Admission, ChangeRecord, ClusterFacts, EventRecord, ImageRef, PodSnapshot, PodStep,
     QuietWindow, RECORD_SCHEMA, ScenarioRecord, UpdateStep, WorkloadRef,
 };
+use crate::observe::budget::BudgetWatch;
 use crate::observe::events;
 use crate::observe::kruise;
 use crate::observe::probe::{Probe, ThroughputPlan};
@@ -422,6 +423,10 @@ impl<'a> Session<'a> {
             None => None,
         };
         let timeline = PodTimeline::start(&self.client, &self.namespace, &base.selector).await?;
+        let budgets = match self.plan.fixture.budget_max_unavailable() {
+            Some(_) => Some(BudgetWatch::start(&self.client, &self.namespace).await?),
+            None => None,
+        };
         self.lap("watches");
         let admission = self.apply(workload, change, &planned, &reached).await?;
         let accepted_at = Some(crate::now_rfc3339());
@@ -455,6 +460,16 @@ impl<'a> Session<'a> {
         };
         let quiet = self.quiet_window(workload, accepted).await?;
         self.lap("quiet window");
+        let budgets = match (budgets, self.plan.fixture.budget_max_unavailable()) {
+            (Some(watch), Some(max)) => {
+                watch
+                    .until_given_back(max, self.config.timeouts.update)
+                    .await;
+                self.lap(crate::model::record::Lap::BUDGET_GIVEN_BACK);
+                watch.stop()
+            }
+            _ => Vec::new(),
+        };
         let traffic = match (self.scenario.traffic, endpoints) {
             (Some(t), Some(watch)) => Some(self.traffic_record(workload, t, watch, since).await?),
             _ => None,
@@ -491,6 +506,7 @@ impl<'a> Session<'a> {
             events,
             accepted_at,
             timeline,
+            budgets,
         })
     }
 

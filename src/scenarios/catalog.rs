@@ -312,6 +312,19 @@ pub const CATALOG: &[Scenario] = &[
         fault: None,
     },
     Scenario {
+        name: "unavailable-budget",
+        suite: "behaviour",
+        summary: "4 replicas, maxUnavailable 2 under a PodUnavailableBudget of 1, image v1 -> \
+                  v2: one pod updated in place at a time, the budget spent and given back",
+        fixture: "fixtures/cloneset-pub.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &["PodUnavailableBudgetUpdateGate"],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
         name: "asts-inplace",
         suite: "advanced",
         summary: "Advanced StatefulSet InPlaceIfPossible, image v1 -> v2: same pod, claim kept",

@@ -110,6 +110,7 @@ impl ScenarioPlan {
                 .any(|c| c.needs_kruise_daemon()),
             prestop_hooks: self.fixture.prestop_hooks(),
             max_unavailable: self.fixture.max_unavailable(),
+            budget_max_unavailable: self.fixture.budget_max_unavailable(),
         }
     }
 }

@@ -413,6 +413,15 @@ impl Fixture {
         })
     }
 
+    /// The `maxUnavailable` of the fixture's PodUnavailableBudget, when it
+    /// has one that sets a number.
+    pub fn budget_max_unavailable(&self) -> Option<i64> {
+        self.docs
+            .iter()
+            .filter(|doc| doc["kind"] == "PodUnavailableBudget")
+            .find_map(|doc| doc.pointer("/spec/maxUnavailable")?.as_i64())
+    }
+
     /// Containers of the workload's pod template with a preStop hook.
     pub fn prestop_hooks(&self) -> Vec<String> {
         self.docs

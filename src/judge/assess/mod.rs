@@ -1105,6 +1105,38 @@ mod tests {
         assert!(max_unavailable(&fixture("partition.json")).is_none());
     }
 
+    /// Under a PodUnavailableBudget of 1: the real recording (one pod at a
+    /// time, the budget spent and given back four times) passes; a budget
+    /// never given back, or two pods down at once, fails.
+    #[test]
+    fn a_pod_unavailable_budget_caps_the_update_and_is_given_back() {
+        let real = fixture("unavailable-budget.json");
+        assert_eq!(
+            allowed_sequence(&real.steps[0].budgets),
+            [1, 0, 1, 0, 1, 0, 1, 0, 1]
+        );
+        assert_eq!(max_unavailable(&real).unwrap().verdict, Verdict::Pass);
+        let mut kept = real.clone();
+        kept.steps[0].budgets.pop();
+        assert_eq!(max_unavailable(&kept).unwrap().verdict, Verdict::Fail);
+        let mut two = real.clone();
+        let mut second = two.steps[0]
+            .timeline
+            .iter()
+            .find(|s| s.conditions.get("Ready") == Some(&false))
+            .cloned()
+            .unwrap();
+        second.uid = "another-pod".into();
+        let at = two.steps[0]
+            .timeline
+            .iter()
+            .position(|s| s.conditions.get("Ready") == Some(&false))
+            .unwrap();
+        two.steps[0].timeline.insert(at + 1, second);
+        assert_eq!(peak_unavailable(&two.steps[0].timeline), 2);
+        assert_eq!(max_unavailable(&two).unwrap().verdict, Verdict::Fail);
+    }
+
     /// Every recording under fixtures/observations and its subfolders, by
     /// its path there.
     fn every_fixture() -> Vec<(String, ScenarioRecord)> {
