@@ -11,6 +11,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::watcher;
 
 use crate::model::record::BudgetSample;
+use crate::observe::watched::{Delivered, after_listing};
 
 /// OpenKruise's PodUnavailableBudget (policy.kruise.io/v1alpha1).
 pub fn resource() -> ApiResource {
@@ -37,19 +38,11 @@ impl BudgetWatch {
         let sink = samples.clone();
         let (listed, ready) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let mut listed = Some(listed);
-            let stream = watcher(api, watcher::Config::default());
+            let stream = after_listing(watcher(api, watcher::Config::default()), listed);
             let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                let object = match event {
-                    Ok(watcher::Event::Apply(o)) | Ok(watcher::Event::InitApply(o)) => o,
-                    Ok(watcher::Event::InitDone) => {
-                        if let Some(tx) = listed.take() {
-                            let _ = tx.send(());
-                        }
-                        continue;
-                    }
-                    _ => continue,
+            while let Some(seen) = stream.next().await {
+                let Delivered::Applied(object) = seen else {
+                    continue;
                 };
                 let sample = sample(&object);
                 let mut samples = sink.lock().unwrap_or_else(|p| p.into_inner());

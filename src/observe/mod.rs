@@ -8,3 +8,4 @@ pub mod probe;
 pub mod timeline;
 pub mod traffic;
 pub mod wait;
+pub mod watched;

@@ -14,6 +14,7 @@ use kube::api::Api;
 use kube::runtime::watcher;
 
 use crate::model::record::{ContainerSample, PodSample};
+use crate::observe::watched::{Delivered, after_listing};
 
 /// A pod watch running through one change.
 pub struct PodTimeline {
@@ -35,23 +36,13 @@ impl PodTimeline {
         let (listed, ready) = tokio::sync::oneshot::channel::<()>();
         let config = watcher::Config::default().labels(selector);
         let task = tokio::spawn(async move {
-            let mut listed = Some(listed);
             let mut last: BTreeMap<String, PodSample> = BTreeMap::new();
-            let stream = watcher(api, config);
+            let stream = after_listing(watcher(api, config), listed);
             let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                let (pod, deleted) = match event {
-                    Ok(watcher::Event::Apply(pod)) | Ok(watcher::Event::InitApply(pod)) => {
-                        (pod, false)
-                    }
-                    Ok(watcher::Event::Delete(pod)) => (pod, true),
-                    Ok(watcher::Event::InitDone) => {
-                        if let Some(tx) = listed.take() {
-                            let _ = tx.send(());
-                        }
-                        continue;
-                    }
-                    _ => continue,
+            while let Some(seen) = stream.next().await {
+                let (pod, deleted) = match seen {
+                    Delivered::Applied(pod) => (pod, false),
+                    Delivered::Deleted(pod) => (pod, true),
                 };
                 let sample = sample(&pod, deleted);
                 let uid = sample.uid.clone();

@@ -17,6 +17,7 @@ use kube::api::{Api, LogParams};
 use kube::runtime::watcher;
 
 use crate::model::record::{EndpointTransition, ProbeResult};
+use crate::observe::watched::{Delivered, after_listing};
 
 /// The scenario's Service and client pod (both from its fixture).
 #[derive(Debug, Clone, Copy)]
@@ -87,19 +88,12 @@ impl EndpointWatch {
         let sink = seen.clone();
         let endpoints = tokio::spawn(async move {
             let mut last: BTreeMap<String, bool> = BTreeMap::new();
-            let mut listed = Some(endpoints_listed);
-            let stream = watcher(api, watcher::Config::default().labels(&selector));
+            let config = watcher::Config::default().labels(&selector);
+            let stream = after_listing(watcher(api, config), endpoints_listed);
             let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                let slice = match event {
-                    Ok(watcher::Event::Apply(s)) | Ok(watcher::Event::InitApply(s)) => s,
-                    Ok(watcher::Event::InitDone) => {
-                        if let Some(tx) = listed.take() {
-                            let _ = tx.send(());
-                        }
-                        continue;
-                    }
-                    _ => continue,
+            while let Some(seen) = stream.next().await {
+                let Delivered::Applied(slice) = seen else {
+                    continue;
                 };
                 let at = Timestamp::now().to_string();
                 for (pod, ready) in endpoint_states(&slice) {
@@ -116,19 +110,11 @@ impl EndpointWatch {
         let images = tokio::spawn(async move {
             let mut last: BTreeMap<String, String> = BTreeMap::new();
             let mut last_gate: BTreeMap<String, bool> = BTreeMap::new();
-            let mut listed = Some(pods_listed);
-            let stream = watcher(pods, watcher::Config::default());
+            let stream = after_listing(watcher(pods, watcher::Config::default()), pods_listed);
             let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                let pod = match event {
-                    Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => p,
-                    Ok(watcher::Event::InitDone) => {
-                        if let Some(tx) = listed.take() {
-                            let _ = tx.send(());
-                        }
-                        continue;
-                    }
-                    _ => continue,
+            while let Some(seen) = stream.next().await {
+                let Delivered::Applied(pod) = seen else {
+                    continue;
                 };
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 let gate = crate::observe::kruise::pod_condition(

@@ -423,8 +423,12 @@ impl<'a> Session<'a> {
             None => None,
         };
         let timeline = PodTimeline::start(&self.client, &self.namespace, &base.selector).await?;
-        let budgets = match self.plan.fixture.budget_max_unavailable() {
-            Some(_) => Some(BudgetWatch::start(&self.client, &self.namespace).await?),
+        let budget_max = self.plan.fixture.budget_max_unavailable();
+        let budgets = match budget_max {
+            Some(max) => Some((
+                BudgetWatch::start(&self.client, &self.namespace).await?,
+                max,
+            )),
             None => None,
         };
         self.lap("watches");
@@ -460,15 +464,15 @@ impl<'a> Session<'a> {
         };
         let quiet = self.quiet_window(workload, accepted).await?;
         self.lap("quiet window");
-        let budgets = match (budgets, self.plan.fixture.budget_max_unavailable()) {
-            (Some(watch), Some(max)) => {
+        let budgets = match budgets {
+            Some((watch, max)) => {
                 watch
                     .until_given_back(max, self.config.timeouts.update)
                     .await;
                 self.lap(crate::model::record::Lap::BUDGET_GIVEN_BACK);
                 watch.stop()
             }
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         let traffic = match (self.scenario.traffic, endpoints) {
             (Some(t), Some(watch)) => Some(self.traffic_record(workload, t, watch, since).await?),
