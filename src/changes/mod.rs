@@ -11,6 +11,7 @@ mod container_recreate;
 mod cpu_limit;
 pub mod env_from_metadata;
 mod env_value;
+pub mod halted_image;
 mod image;
 mod metadata;
 mod pod_annotation;
@@ -30,6 +31,7 @@ pub use container_recreate::ContainerRecreate;
 pub use cpu_limit::CpuLimit;
 pub use env_from_metadata::EnvFromMetadata;
 pub use env_value::EnvValue;
+pub use halted_image::{Halt, HaltedImage, Stuck};
 pub use image::Image;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
@@ -83,6 +85,13 @@ pub trait Change: Sync + std::fmt::Debug {
     /// containers): without it ready, the change cannot complete.
     fn needs_kruise_daemon(&self) -> bool {
         false
+    }
+
+    /// A change whose rollout must halt: the session waits for the halt
+    /// instead of the rollout's end, holds it, then reverts the template
+    /// and waits for that rollout (`halted_image`).
+    fn halts(&self) -> Option<Halt> {
+        None
     }
 
     /// New image versions per container (delivered before the step runs).
@@ -144,6 +153,16 @@ pub fn container_mut<'a>(template: &'a mut Value, name: &str) -> anyhow::Result<
         .as_array_mut()
         .and_then(|cs| cs.iter_mut().find(|c| c["name"] == name))
         .ok_or_else(|| anyhow::anyhow!("pod template has no container {name}"))
+}
+
+/// The image a pod template names for `name`.
+pub fn container_image(template: &Value, name: &str) -> anyhow::Result<String> {
+    template["spec"]["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["image"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("pod template has no image for container {name}"))
 }
 
 /// Sets `metadata.<field>.<key>` of a template (labels or annotations).

@@ -146,6 +146,23 @@ pub fn milestones(step: &UpdateStep) -> Vec<Milestone> {
             is_old(s) && at(s) > since && s.conditions.get("Ready") == Some(&true)
         }));
     }
+    if let Some(hold) = &step.hold {
+        for (id, what, stamp) in [
+            (
+                "halted",
+                "rollout halted (a pod stuck on the new image)",
+                &hold.halted_at,
+            ),
+            ("reverted", "old template sent back", &hold.reverted_at),
+        ] {
+            found.extend(ms_between(accepted, stamp).map(|at_ms| Milestone {
+                id: id.into(),
+                what: what.into(),
+                at_ms,
+                pod: String::new(),
+            }));
+        }
+    }
     if let Some(done) = ms_between(accepted, &step.completed_at) {
         found.push(Milestone {
             id: "workload-done".into(),
@@ -177,7 +194,9 @@ fn container_stopped(initial: &PodSample, now: &PodSample) -> bool {
             && now
                 .containers
                 .iter()
-                .any(|c| c.name == old.name && (c.id != old.id || c.state == "terminated"))
+                // Same ID but not running: stopped, and the status keeps
+                // its ID while the new image cannot be pulled.
+                .any(|c| c.name == old.name && (c.id != old.id || c.state != "running"))
     })
 }
 

@@ -2,7 +2,7 @@
 //! derived later (`assess`), so a report can be re-rendered from old records
 //! and a recording can be fed to other expectations (the self-check tests).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -467,6 +467,72 @@ pub struct UpdateStep {
     /// fixture has one (`observe::budget`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<BudgetSample>,
+    /// A change whose rollout must halt: the hold watched before it was
+    /// reverted (`changes::halted_image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldRecord>,
+    /// The fixture's in-place update hook, answered by the harness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<HookRecord>,
+}
+
+/// The harness as the hook controller of an in-place update hook: one turn
+/// per pod that waited at it, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HookRecord {
+    /// The hook's labels: removed to let a pod go, put back once updated.
+    pub labels: BTreeMap<String, String>,
+    /// How long each pod was left waiting before its labels were removed.
+    pub hold_ms: u64,
+    pub turns: Vec<HookTurn>,
+}
+
+/// One pod through the hook (RFC 3339 stamps, when the harness saw or did
+/// each thing).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HookTurn {
+    pub pod: String,
+    /// Seen in PreparingUpdate with the hook's labels.
+    pub prepared_at: String,
+    /// The labels removed.
+    pub released_at: String,
+    /// Seen in Updated.
+    pub updated_at: String,
+    /// The labels put back.
+    pub rehooked_at: String,
+    /// Seen in Normal again.
+    pub normal_at: String,
+}
+
+/// A rollout held halted, then reverted: when it halted, how long it was
+/// held, the workload's counts through the hold. Which pods took the change
+/// and what their containers did is read from the step's timeline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HoldRecord {
+    pub container: String,
+    /// The reference the change set: a pod that names it took the change.
+    pub image: String,
+    /// What a pod that took it must show through the hold: `image pull
+    /// failing` (waiting in ErrImagePull or ImagePullBackOff) or `running,
+    /// never ready`.
+    pub state: String,
+    /// The hold asked for.
+    pub wanted_ms: u64,
+    /// When the first pod showed that state.
+    pub halted_at: String,
+    /// When the old template was sent back.
+    pub reverted_at: String,
+    /// The workload's update counts through the hold, as they changed.
+    pub workload: Vec<WorkloadSample>,
+}
+
+/// The update counts of a workload's status, stamped when read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSample {
+    pub at: String,
+    pub updated_replicas: Option<i64>,
+    pub updated_ready_replicas: Option<i64>,
+    pub ready_replicas: Option<i64>,
 }
 
 /// One status of a PodUnavailableBudget, as a watch delivered it.
@@ -510,6 +576,9 @@ impl Lap {
     /// Watching a PodUnavailableBudget until it is given back after the
     /// update: observation, like the quiet window.
     pub const BUDGET_GIVEN_BACK: &'static str = "budget given back";
+    /// A halted rollout watched before its revert, or a pod left waiting
+    /// at its hook: observation.
+    pub const HOLD: &'static str = "hold";
 }
 
 /// Names consecutive stretches of time: each `lap` ends the one before.
@@ -570,6 +639,10 @@ pub struct PodSample {
     pub inplace_revision: Option<String>,
     /// A digest of the labels and annotations other than kruise's own.
     pub metadata_hash: String,
+    /// kruise's `lifecycle.apps.kruise.io/state` label (Normal,
+    /// PreparingUpdate, Updating, Updated, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lifecycle_state: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -581,6 +654,9 @@ pub struct ContainerSample {
     pub ready: bool,
     pub restart_count: i32,
     pub spec_image: String,
+    /// Why it waits (ErrImagePull, ImagePullBackOff, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 impl UpdateStep {
@@ -594,6 +670,37 @@ impl UpdateStep {
     pub fn updated_pods(&self) -> impl Iterator<Item = &PodStep> {
         self.pods.iter().filter(|p| p.updated)
     }
+
+    /// The pods whose spec named the held change's image before it was
+    /// reverted: the ones that took it.
+    pub fn took_the_hold(&self) -> BTreeSet<String> {
+        let Some(hold) = &self.hold else {
+            return BTreeSet::new();
+        };
+        took_image(
+            &self.timeline,
+            &hold.container,
+            &hold.image,
+            &hold.reverted_at,
+        )
+    }
+}
+
+/// Pods whose spec named `image` for `container` in a sample before
+/// `until` (RFC 3339; empty: the whole timeline).
+pub fn took_image(
+    timeline: &[PodSample],
+    container: &str,
+    image: &str,
+    until: &str,
+) -> BTreeSet<String> {
+    let until = crate::time_key(until);
+    timeline
+        .iter()
+        .filter(|s| until.is_none() || crate::time_key(&s.at) < until)
+        .filter(|s| s.images.get(container).is_some_and(|i| i == image))
+        .map(|s| s.pod.clone())
+        .collect()
 }
 
 /// Write throughput of the two emptyDir media, measured in one pod.

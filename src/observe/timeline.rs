@@ -16,6 +16,9 @@ use kube::runtime::watcher;
 use crate::model::record::{ContainerSample, PodSample};
 use crate::observe::watched::{Delivered, after_listing};
 
+/// kruise's lifecycle state label on a pod.
+pub const LIFECYCLE_STATE: &str = "lifecycle.apps.kruise.io/state";
+
 /// A pod watch running through one change.
 pub struct PodTimeline {
     task: tokio::task::JoinHandle<()>,
@@ -120,6 +123,10 @@ pub fn sample(pod: &Pod, deleted: bool) -> PodSample {
                         ready: c.ready,
                         restart_count: c.restart_count,
                         spec_image: images.get(&c.name).cloned().unwrap_or_default(),
+                        reason: state
+                            .and_then(|s| s.waiting.as_ref())
+                            .and_then(|w| w.reason.clone())
+                            .unwrap_or_default(),
                     }
                 })
                 .collect()
@@ -147,6 +154,13 @@ pub fn sample(pod: &Pod, deleted: bool) -> PodSample {
         containers,
         inplace_revision,
         metadata_hash: metadata_hash(pod),
+        lifecycle_state: pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LIFECYCLE_STATE))
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 

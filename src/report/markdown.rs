@@ -343,6 +343,7 @@ fn is_own_work(lap: &str) -> bool {
             | "quiet window"
             | crate::model::record::Lap::OTHERS_ENDING
             | crate::model::record::Lap::BUDGET_GIVEN_BACK
+            | crate::model::record::Lap::HOLD
     )
 }
 

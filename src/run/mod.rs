@@ -10,6 +10,8 @@ pub mod cleanup;
 pub mod commands;
 pub mod diagnostics;
 pub mod guard;
+mod hold;
+mod hooks;
 pub mod pod_security;
 pub mod qualify;
 pub mod requirements;

@@ -66,10 +66,29 @@ pub fn longest_first<P: std::borrow::Borrow<ScenarioPlan>>(
                 + grace_waits(plan)
                 + extra_pods(plan) * SECONDS_PER_EXTRA_POD
                 + budget_batches(plan) * SECONDS_PER_BUDGET_BATCH
+                + holds(plan)
         })
     };
     plans.sort_by(|a, b| estimate(b.borrow()).total_cmp(&estimate(a.borrow())));
     plans
+}
+
+/// Seconds its halting changes are held (`changes::halted_image`) and
+/// reverted (the hold, and a step more for the revert), and its pods are
+/// held at an in-place hook (`run::hooks`, one pod after the other).
+fn holds(plan: &ScenarioPlan) -> f64 {
+    let halts: f64 = plan
+        .scenario
+        .changes
+        .iter()
+        .filter_map(|c| c.halts())
+        .map(|h| h.hold.as_secs_f64() + SECONDS_PER_STEP)
+        .sum();
+    let hooks = match plan.fixture.in_place_hook() {
+        Some(_) => (extra_pods(plan) + 1.0) * super::hooks::HOOK_HOLD.as_secs_f64(),
+        None => 0.0,
+    };
+    halts + hooks
 }
 
 /// Batches a PodUnavailableBudget cuts the workload's pods into.

@@ -25,7 +25,7 @@ use crate::judge::assess::{self};
 use crate::model::event::{self, Event};
 use crate::model::record::{
     Admission, ChangeRecord, ClusterFacts, EventRecord, ImageRef, PodSnapshot, PodStep,
-    QuietWindow, RECORD_SCHEMA, ScenarioRecord, UpdateStep, WorkloadRef,
+    QuietWindow, RECORD_SCHEMA, ScenarioRecord, UpdateStep, WorkloadRef, took_image,
 };
 use crate::observe::budget::BudgetWatch;
 use crate::observe::events;
@@ -440,17 +440,38 @@ impl<'a> Session<'a> {
         }
         let old_uids: Vec<String> = before.iter().map(|(s, _)| s.uid.clone()).collect();
         let mut planned = planned;
-        planned.reports = self
-            .wait_done(
-                workload,
-                change,
-                &planned,
-                &admission,
-                &reached,
-                revision_before.as_deref(),
-                &old_uids,
-            )
-            .await?;
+        let hold = match (change.halts(), &admission) {
+            (Some(halt), Admission::Accepted) => Some(
+                self.hold_and_revert(workload, halt, &planned, &template, &old_uids)
+                    .await?,
+            ),
+            _ => None,
+        };
+        let hook = self
+            .plan
+            .fixture
+            .in_place_hook()
+            .filter(|_| hold.is_none() && change.acts_on() == ActsOn::Template);
+        let hooks = match (hook, &admission) {
+            (Some(labels), Admission::Accepted) => Some(
+                self.answer_hooks(workload, &labels, revision_before.as_deref(), &old_uids)
+                    .await?,
+            ),
+            _ => None,
+        };
+        if hold.is_none() && hooks.is_none() {
+            planned.reports = self
+                .wait_done(
+                    workload,
+                    change,
+                    &planned,
+                    &admission,
+                    &reached,
+                    revision_before.as_deref(),
+                    &old_uids,
+                )
+                .await?;
+        }
         let completed_at = crate::now_rfc3339();
         let duration_ms = clock.elapsed().as_millis() as u64;
         let timeline = timeline.stop();
@@ -458,6 +479,10 @@ impl<'a> Session<'a> {
         // Read once the update is done: right after a fault the API may
         // still refuse reads (kruise's conversion webhook restarting).
         let expected_updated = match (&admission, change.acts_on()) {
+            // A halted rollout stops once maxUnavailable pods are down.
+            (Admission::Accepted, _) if hold.is_some() => {
+                self.plan.fixture.max_unavailable().unwrap_or(1).max(0) as usize
+            }
             (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
             (Admission::Accepted, ActsOn::Directly) => reached.len(),
             _ => 0,
@@ -479,9 +504,26 @@ impl<'a> Session<'a> {
             _ => None,
         };
         let revision_after = workload.revision().await?;
-        let direct = change.acts_on() == ActsOn::Directly && admission == Admission::Accepted;
+        let updated = match &hold {
+            Some(h) => Updated::Named(took_image(
+                &timeline,
+                &h.container,
+                &h.image,
+                &h.reverted_at,
+            )),
+            None if change.acts_on() == ActsOn::Directly && admission == Admission::Accepted => {
+                Updated::All
+            }
+            None => Updated::OnNewRevision,
+        };
         let pods = self
-            .observe_after(workload, before, &revision_before, &revision_after, direct)
+            .observe_after(
+                workload,
+                before,
+                &revision_before,
+                &revision_after,
+                &updated,
+            )
             .await?;
         self.lap("markers");
         let events = self.step_events(&planned, &pods, since).await?;
@@ -511,6 +553,8 @@ impl<'a> Session<'a> {
             accepted_at,
             timeline,
             budgets,
+            hold,
+            hooks,
         })
     }
 
@@ -738,7 +782,7 @@ impl<'a> Session<'a> {
         before: Vec<(PodSnapshot, Vec<crate::model::record::MarkerWrite>)>,
         revision_before: &Option<String>,
         revision_after: &Option<String>,
-        direct: bool,
+        updated: &Updated,
     ) -> anyhow::Result<Vec<PodStep>> {
         let after_pods = workload.base().live_pods().await?;
         let key = |uid: &str, name: &str| (uid.to_string(), name.to_string());
@@ -768,11 +812,12 @@ impl<'a> Session<'a> {
             let name = pod.metadata.name.clone().unwrap_or_default();
             let read_back = self.probe.read_markers(&name, &written).await?;
             let after = self.probe.snapshot(&name).await?;
-            // A direct change reaches every pod; a template change the
-            // pods the controller moved to the new revision.
-            let updated = match (direct, moved, revision_after) {
-                (true, _, _) => true,
-                (false, true, Some(revision)) => workload.pod_on_revision(pod, revision).await?,
+            let updated = match (updated, moved, revision_after) {
+                (Updated::All, _, _) => true,
+                (Updated::Named(names), _, _) => names.contains(&name),
+                (Updated::OnNewRevision, true, Some(revision)) => {
+                    workload.pod_on_revision(pod, revision).await?
+                }
                 _ => false,
             };
             steps.push(PodStep {
@@ -905,6 +950,16 @@ pub(crate) async fn cluster_facts(env: &dyn Environment, cell: &str) -> ClusterF
 }
 
 /// `Ok(())` -> ready, `Err(state)` -> pending with that state.
+/// Which pods took a change.
+pub(crate) enum Updated {
+    /// A direct change reaches every pod.
+    All,
+    /// A template change: the pods the controller moved to the new revision.
+    OnNewRevision,
+    /// A reverted change: the pods the timeline saw take it.
+    Named(BTreeSet<String>),
+}
+
 pub(crate) fn settled<T>(state: Result<(), String>, value: T) -> Poll<T> {
     match state {
         Ok(()) => Poll::Ready(value),

@@ -9,8 +9,8 @@
 use anyhow::Context;
 
 use crate::changes::{
-    Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, Image, Metadata,
-    PodAnnotation, PodResize, Retag, SidecarSetImage,
+    Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, HaltedImage, Image,
+    Metadata, PodAnnotation, PodResize, Retag, SidecarSetImage, Stuck,
 };
 use crate::faults::{ContainerdRestarted, DAEMON_RESTARTED, Fault, MANAGER_KILLED};
 use crate::observe::traffic::Traffic;
@@ -68,6 +68,11 @@ pub fn default_selection() -> Vec<&'static Scenario> {
 pub fn faults_profile() -> Vec<&'static Scenario> {
     CATALOG.iter().filter(|s| !s.by_default()).collect()
 }
+
+/// How long a halted rollout is watched before the revert (OpenKruise
+/// issue 18's "at least 60 s": long enough for a controller that retries
+/// or gives up on a timer to show it).
+const HOLD_SECONDS: u64 = 60;
 
 const TO_V2: &dyn Change = &Image {
     to: &[("app", "v2")],
@@ -321,6 +326,59 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &["PodUnavailableBudgetUpdateGate"],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "lifecycle-hook",
+        suite: "behaviour",
+        summary: "2 replicas with an in-place update hook (labelsHandler, markPodNotReady), \
+                  image v1 -> v2: each pod waits in PreparingUpdate with its old container \
+                  until the harness removes the label, then Updating -> Updated -> Normal once \
+                  it is back; the second pod only after",
+        fixture: "fixtures/cloneset-hook.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "bad-image-halts",
+        suite: "behaviour",
+        summary: "3 replicas, maxUnavailable 1, image -> a tag nobody pushed: one pod takes it \
+                  and waits in ImagePullBackOff, the rollout halts for 60 s, the old template \
+                  back takes that pod back in place",
+        fixture: "fixtures/cloneset-halt.yaml",
+        changes: &[&HaltedImage {
+            container: "app",
+            stuck: Stuck::ImagePull,
+            version: None,
+            hold_seconds: HOLD_SECONDS,
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "unready-image-halts",
+        suite: "behaviour",
+        summary: "3 replicas, maxUnavailable 1, image v1 -> v2 that the readiness probe \
+                  refuses: one pod runs it never ready, the rollout halts for 60 s, the old \
+                  template back takes that pod back in place",
+        fixture: "fixtures/cloneset-halt.yaml",
+        changes: &[&HaltedImage {
+            container: "app",
+            stuck: Stuck::Unready,
+            version: Some("v2"),
+            hold_seconds: HOLD_SECONDS,
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
         traffic: None,
         fault: None,
     },

@@ -93,6 +93,10 @@ pub enum Outcome {
     /// restartCount grew by exactly one per update in the same pod.
     #[strum(to_string = "+1 per update")]
     OnePerUpdate,
+    /// restartCount grew by two in the same pod: a new container for the
+    /// update and another for its revert.
+    #[strum(to_string = "+2 (the update and its revert)")]
+    TwoInPod,
     /// restartCount did not move.
     #[strum(to_string = "+0")]
     NoRestart,
@@ -345,6 +349,23 @@ const IN_PLACE_REBUILD: &[Cell] = &[
     others(Row::RestartCount, Outcome::NoRestart),
 ];
 
+/// An update that started its new container and was then reverted, both
+/// in place: the same cells as the rebuild, with two restarts.
+const IN_PLACE_TWICE: &[Cell] = &[
+    pod(Row::PodIdentity, Outcome::Kept, &[]),
+    changed(Row::ContainerRebuild, Outcome::RebuiltInPod, &[]),
+    changed(Row::RootFs, Outcome::NotKept, &[]),
+    pod(Row::EmptyDir, Outcome::Kept, &[]),
+    pod(Row::MemoryEmptyDir, Outcome::Kept, &[]),
+    pod(Row::Pvc, Outcome::Kept, &[]),
+    pod(Row::NetworkIdentity, Outcome::Kept, &[]),
+    changed(Row::RestartCount, Outcome::TwoInPod, &[]),
+    pod(Row::Scheduling, Outcome::NotRescheduled, &[]),
+    others(Row::ContainerRebuild, Outcome::NotRebuilt),
+    others(Row::RootFs, Outcome::Kept),
+    others(Row::RestartCount, Outcome::NoRestart),
+];
+
 /// Nothing happens to the pod: every container keeps its ID, count and
 /// rootfs marker. For metadata-only changes, refused changes and pods a
 /// partition holds back.
@@ -443,6 +464,36 @@ pub const TABLE: &[Expectation] = &[
         untouched: UNTOUCHED,
         seed_claims: false,
         source: SRC_INPLACE_COMPLETED,
+    },
+    // A new image that cannot be pulled: the pods that took it wait with
+    // their old container gone; no new container starts until the old
+    // template is back, so one restart in all. The pods a halted rollout
+    // never reached are left alone.
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "unpullable-image-reverted",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_CLONESET_UPDATE,
+    },
+    // A new image that starts and is never ready: its container runs, then
+    // the revert's: two restarts.
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "unready-image-reverted",
+        admission: AdmissionExpectation::Accepted,
+        events: &[IN_PLACE_EVENT],
+        forbidden_events: &[RECREATE_EVENT],
+        updated: IN_PLACE_TWICE,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_CLONESET_UPDATE,
     },
     Expectation {
         workload: "CloneSet",

@@ -26,12 +26,16 @@ pub struct Race {
 pub const STALE_READY_REPUBLISHED: Race = Race {
     name: "stale-ready-republished",
     symptom: "a pod in a graceful in-place update goes back into the Service's \
-              EndpointSlice for about a second during its grace period, then out again",
-    cause: "kruise writes InPlaceUpdateReady=False and also the kubelet-owned Ready=False \
-            (inplaceupdate updateCondition); the kubelet's status manager still caches \
+              EndpointSlice for about a second during its grace period, then out again; \
+              a pod held at an in-place hook with markPodNotReady reports Ready=True for \
+              about half a second while its KruisePodReady gate is False",
+    cause: "kruise writes a readiness gate False (InPlaceUpdateReady, or KruisePodReady for \
+            a hook's markPodNotReady) and also the kubelet-owned Ready=False \
+            (inplaceupdate updateCondition, lifecycle executePodNotReadyPolicy); the kubelet's status manager still caches \
             Ready=True and can publish it before its readiness reconcile for the gate runs",
     judged_by: "the pod is out of the EndpointSlice when its container is told to stop, and \
-                no request reaches a stopping container",
+                no request reaches a stopping container; at a hook, the gate stays False and \
+                Ready is False again before the pod is let go",
     upstream: "https://github.com/kubernetes/kubernetes/issues/122002",
 };
 

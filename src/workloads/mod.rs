@@ -422,6 +422,23 @@ impl Fixture {
             .find_map(|doc| doc.pointer("/spec/maxUnavailable")?.as_i64())
     }
 
+    /// The labels of the workload's in-place update hook
+    /// (`spec.lifecycle.inPlaceUpdate.labelsHandler`): a pod carrying them
+    /// waits in PreparingUpdate until its hook controller (here, the
+    /// harness) removes them.
+    pub fn in_place_hook(&self) -> Option<BTreeMap<String, String>> {
+        self.docs.iter().find_map(|doc| {
+            let labels = doc
+                .pointer("/spec/lifecycle/inPlaceUpdate/labelsHandler")?
+                .as_object()?;
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect();
+            (!labels.is_empty()).then_some(labels)
+        })
+    }
+
     /// Containers of the workload's pod template with a preStop hook.
     pub fn prestop_hooks(&self) -> Vec<String> {
         self.docs

@@ -229,6 +229,7 @@ pub(super) fn restart_count(pod: &PodStep, name: &str) -> (Outcome, String) {
     let (b, a) = (b.status.restart_count, a.status.restart_count);
     let outcome = match (pod.same_pod(), a - b, a) {
         (true, 1, _) => Outcome::OnePerUpdate,
+        (true, 2, _) => Outcome::TwoInPod,
         (true, 0, _) => Outcome::NoRestart,
         (false, _, 0) => Outcome::ZeroInNewPod,
         _ => Outcome::Inconsistent,

@@ -190,7 +190,11 @@ pub(super) fn lifecycle_problem(step: &UpdateStep, pod: &PodStep, name: &str) ->
         return Some("containerID unchanged".into());
     }
     match &a.last_terminated {
-        Some(last) if last.container_id.is_some() && last.container_id != b.container_id => {
+        Some(last)
+            if last.container_id.is_some()
+                && last.container_id != b.container_id
+                && !ran_in_held_step(step, &pod.after.name, name, &last.container_id) =>
+        {
             return Some("lastState.terminated names another container".into());
         }
         Some(_) => {}
@@ -204,6 +208,19 @@ pub(super) fn lifecycle_problem(step: &UpdateStep, pod: &PodStep, name: &str) ->
             b.started_at, a.started_at
         )),
     }
+}
+
+/// In a held step the pod ran the bad image's container between the old
+/// one and the revert's (when it could start it): the revert's container
+/// names that one as its last.
+fn ran_in_held_step(step: &UpdateStep, pod: &str, container: &str, id: &Option<String>) -> bool {
+    step.hold.is_some()
+        && step.timeline.iter().any(|s| {
+            s.pod == pod
+                && s.containers
+                    .iter()
+                    .any(|c| c.name == container && Some(&c.id) == id.as_ref())
+        })
 }
 
 /// A `Killing` event for `container` of `pod` among the step's.

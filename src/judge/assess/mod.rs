@@ -23,6 +23,8 @@ mod cells;
 mod claims;
 mod effects;
 mod graceful;
+mod halt;
+mod hooks;
 mod lifecycle;
 mod premises;
 mod steps;
@@ -33,6 +35,8 @@ pub use cells::*;
 pub use claims::*;
 use effects::*;
 pub use graceful::*;
+use halt::*;
+pub use hooks::*;
 pub use lifecycle::*;
 pub use premises::*;
 pub use steps::*;
@@ -217,6 +221,8 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(priority_order(record));
         checks.extend(prestop_once(record));
         checks.extend(max_unavailable(record));
+        checks.extend(halted_rollout(record));
+        checks.extend(in_place_hooks(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
         checks.extend(traffic_checks(record));
@@ -740,6 +746,8 @@ mod tests {
         let mut changed = pod.clone();
         assert_eq!(restart_count(&changed, "app").0, Outcome::OnePerUpdate);
         changed.after.containers[0].status.restart_count = 2;
+        assert_eq!(restart_count(&changed, "app").0, Outcome::TwoInPod);
+        changed.after.containers[0].status.restart_count = 3;
         assert_eq!(restart_count(&changed, "app").0, Outcome::Inconsistent);
         changed.after.containers[0].status.restart_count = 0;
         assert_eq!(restart_count(&changed, "app").0, Outcome::NoRestart);
@@ -1135,6 +1143,150 @@ mod tests {
         two.steps[0].timeline.insert(at + 1, second);
         assert_eq!(peak_unavailable(&two.steps[0].timeline), 2);
         assert_eq!(max_unavailable(&two).unwrap().verdict, Verdict::Fail);
+    }
+
+    /// A rollout that must halt: the real recordings (one of three pods
+    /// stuck for 60 s, the workload counting none updated and ready, that
+    /// pod taken back in place) pass; a second pod taking the bad image, a
+    /// pod ready on it, an updated pod counted ready or a hold cut short
+    /// fail, and so does the unready recording judged as a failing pull.
+    #[test]
+    fn a_halted_rollout_stays_halted_until_reverted() {
+        for name in ["bad-image-halts.json", "unready-image-halts.json"] {
+            let real = fixture(name);
+            let checks = halted_rollout(&real);
+            assert_eq!(checks.len(), 3, "{name}");
+            for c in &checks {
+                assert_eq!(c.verdict, Verdict::Pass, "{name}: {c:?}");
+            }
+            assert_eq!(verdict_of(&real), Verdict::Pass, "{name}");
+        }
+        let real = fixture("bad-image-halts.json");
+        let verdict_of_check = |record: &ScenarioRecord, id: &str| {
+            halted_rollout(record)
+                .into_iter()
+                .find(|c| c.id == id)
+                .unwrap()
+                .verdict
+        };
+        let hold = real.steps[0].hold.clone().unwrap();
+        let mut second = real.clone();
+        let step = &mut second.steps[0];
+        let took = step.took_the_hold();
+        let mut other = step
+            .timeline
+            .iter()
+            .find(|s| !took.contains(&s.pod))
+            .cloned()
+            .unwrap();
+        other
+            .images
+            .insert(hold.container.clone(), hold.image.clone());
+        other.at = hold.halted_at.clone();
+        step.timeline.push(other);
+        assert_eq!(verdict_of_check(&second, "halt.took-it"), Verdict::Fail);
+
+        let mut counted = real.clone();
+        counted.steps[0].hold.as_mut().unwrap().workload[0].updated_ready_replicas = Some(1);
+        assert_eq!(verdict_of_check(&counted, "halt.held"), Verdict::Fail);
+
+        let mut short = real.clone();
+        let halted = crate::time_key(&hold.halted_at).unwrap();
+        short.steps[0].hold.as_mut().unwrap().reverted_at =
+            (halted + k8s_openapi::jiff::SignedDuration::from_secs(30)).to_string();
+        assert_eq!(verdict_of_check(&short, "halt.held"), Verdict::Fail);
+
+        let unready = fixture("unready-image-halts.json");
+        let mut ready = unready.clone();
+        let step = &mut ready.steps[0];
+        let hold = step.hold.clone().unwrap();
+        let reverted = crate::time_key(&hold.reverted_at);
+        let on_it = step
+            .timeline
+            .iter_mut()
+            .filter(|s| s.images.get(&hold.container) == Some(&hold.image))
+            .filter(|s| crate::time_key(&s.at) < reverted)
+            .last()
+            .unwrap();
+        on_it.containers[0].ready = true;
+        assert_eq!(verdict_of_check(&ready, "halt.stuck"), Verdict::Fail);
+
+        let mut pulled = unready.clone();
+        pulled.steps[0].hold.as_mut().unwrap().state = "image pull failing".into();
+        assert_eq!(verdict_of_check(&pulled, "halt.stuck"), Verdict::Fail);
+        assert!(halted_rollout(&fixture("partition.json")).is_empty());
+    }
+
+    /// The harness as a hook controller: the real recording (each pod held
+    /// 10 s in PreparingUpdate with its old container, then Updating ->
+    /// Updated -> Normal, one after the other) passes; a container rebuilt
+    /// or the gate True while held, overlapping turns or a skipped state
+    /// fail; a moment of Ready=True while the gate is False is the known
+    /// race, told and passed.
+    #[test]
+    fn an_in_place_hook_holds_each_pod_in_turn() {
+        let real = fixture("lifecycle-hook.json");
+        let verdict = |record: &ScenarioRecord, id: &str| {
+            let c = in_place_hooks(record)
+                .into_iter()
+                .find(|c| c.id == id)
+                .unwrap();
+            (c.verdict, c.races)
+        };
+        for id in ["hook.waited", "hook.cycle", "hook.one-at-a-time"] {
+            assert_eq!(verdict(&real, id), (Verdict::Pass, vec![]), "{id}");
+        }
+        assert_eq!(verdict_of(&real), Verdict::Pass);
+        let hooks = real.steps[0].hooks.clone().unwrap();
+        let first = hooks.turns[0].clone();
+        // A sample of the first pod in the middle of its wait, changed.
+        let held = |edit: &dyn Fn(&mut crate::model::record::PodSample)| {
+            let mut record = real.clone();
+            let step = &mut record.steps[0];
+            let mut sample = step
+                .timeline
+                .iter()
+                .rfind(|s| {
+                    s.pod == first.pod
+                        && crate::time_key(&s.at) < crate::time_key(&first.released_at)
+                })
+                .cloned()
+                .unwrap();
+            let mid = crate::time_key(&first.prepared_at).unwrap()
+                + k8s_openapi::jiff::SignedDuration::from_secs(5);
+            sample.at = mid.to_string();
+            edit(&mut sample);
+            let at = step
+                .timeline
+                .iter()
+                .position(|s| crate::time_key(&s.at) > Some(mid))
+                .unwrap();
+            step.timeline.insert(at, sample);
+            record
+        };
+        let rebuilt = held(&|s| s.containers[0].id = "containerd://other".into());
+        assert_eq!(verdict(&rebuilt, "hook.waited").0, Verdict::Fail);
+        let gate_open = held(&|s| {
+            s.conditions.insert("KruisePodReady".into(), true);
+        });
+        assert_eq!(verdict(&gate_open, "hook.waited").0, Verdict::Fail);
+        let flap = held(&|s| {
+            s.conditions.insert("Ready".into(), true);
+        });
+        assert_eq!(
+            verdict(&flap, "hook.waited"),
+            (Verdict::Pass, vec!["stale-ready-republished".to_string()])
+        );
+        let mut overlapping = real.clone();
+        let turns = &mut overlapping.steps[0].hooks.as_mut().unwrap().turns;
+        turns[1].prepared_at = turns[0].released_at.clone();
+        assert_eq!(verdict(&overlapping, "hook.one-at-a-time").0, Verdict::Fail);
+        let mut skipped = real.clone();
+        skipped.steps[0]
+            .timeline
+            .retain(|s| !(s.pod == first.pod && s.lifecycle_state == "Updated"));
+        assert_eq!(verdict(&skipped, "hook.cycle").0, Verdict::Fail);
+        assert!(in_place_hooks(&fixture("inplace-image.json")).is_empty());
     }
 
     /// Every recording under fixtures/observations and its subfolders, by

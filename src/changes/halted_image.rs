@@ -1,0 +1,215 @@
+//! An image change whose rollout must halt, held, then reverted: the new
+//! image cannot be pulled (a reference nobody pushed), or it starts and
+//! never becomes ready (a version the fixture's readiness probe refuses).
+//! With `maxUnavailable` pods unavailable the controller must stop there,
+//! leave every other pod alone through the hold, and take the pods that
+//! took it back in place once the old template returns. The session runs
+//! the hold and the revert (`run::session`, [`Halt`]); this file plans and
+//! edits.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ContainerStatus;
+use serde_json::json;
+
+use super::{Change, Plan, container_mut, token};
+use crate::model::record::{ChangeRecord, ContainerSample};
+
+/// What a pod that took the change shows while the rollout is halted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stuck {
+    /// Waiting in ErrImagePull or ImagePullBackOff.
+    ImagePull,
+    /// Running the new image, never ready.
+    Unready,
+}
+
+/// The kubelet's waiting reasons while an image cannot be had.
+pub const PULL_FAILING: &[&str] = &["ErrImagePull", "ImagePullBackOff"];
+
+impl Stuck {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stuck::ImagePull => "image pull failing",
+            Stuck::Unready => "running, never ready",
+        }
+    }
+
+    /// A container as the API reports it shows the state.
+    pub fn shown_by(self, status: &ContainerStatus) -> bool {
+        let state = status.state.as_ref();
+        match self {
+            Stuck::ImagePull => state
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref())
+                .is_some_and(|r| PULL_FAILING.contains(&r)),
+            Stuck::Unready => state.and_then(|s| s.running.as_ref()).is_some() && !status.ready,
+        }
+    }
+
+    /// A container as the timeline recorded it shows the state.
+    pub fn sampled_by(self, sample: &ContainerSample) -> bool {
+        match self {
+            Stuck::ImagePull => {
+                sample.state == "waiting" && PULL_FAILING.contains(&sample.reason.as_str())
+            }
+            Stuck::Unready => sample.state == "running" && !sample.ready,
+        }
+    }
+
+    /// The state as recorded (`HoldRecord::state`), back.
+    pub fn from_description(text: &str) -> Option<Stuck> {
+        [Stuck::ImagePull, Stuck::Unready]
+            .into_iter()
+            .find(|s| s.describe() == text)
+    }
+}
+
+/// How the session runs a halting change.
+#[derive(Debug, Clone, Copy)]
+pub struct Halt {
+    pub stuck: Stuck,
+    /// How long the halted rollout is watched before the revert.
+    pub hold: Duration,
+}
+
+#[derive(Debug)]
+pub struct HaltedImage {
+    pub container: &'static str,
+    pub stuck: Stuck,
+    /// For `Unready`: the content version the fixture's probe refuses.
+    pub version: Option<&'static str>,
+    pub hold_seconds: u64,
+}
+
+#[async_trait::async_trait]
+impl Change for HaltedImage {
+    fn kind(&self) -> &'static str {
+        match self.stuck {
+            Stuck::ImagePull => "unpullable-image-reverted",
+            Stuck::Unready => "unready-image-reverted",
+        }
+    }
+
+    fn images(&self) -> Vec<(&'static str, &'static str)> {
+        self.version
+            .map(|v| vec![(self.container, v)])
+            .unwrap_or_default()
+    }
+
+    fn halts(&self) -> Option<Halt> {
+        Some(Halt {
+            stuck: self.stuck,
+            hold: Duration::from_secs(self.hold_seconds),
+        })
+    }
+
+    /// The image goes into `details`, not `images`: after the revert no
+    /// pod runs it, and the checks of a new image must not look for it.
+    fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord> {
+        let current = super::container_image(plan.template, self.container)?;
+        let (image, what) = match (self.stuck, self.version) {
+            (Stuck::Unready, Some(version)) => {
+                let delivered = plan
+                    .images
+                    .get(self.container)
+                    .ok_or_else(|| anyhow::anyhow!("no image delivered for {}", self.container))?;
+                (
+                    delivered.reference.clone(),
+                    format!("{version}, which the fixture's readiness probe refuses"),
+                )
+            }
+            (Stuck::Unready, None) => anyhow::bail!("an unready image needs a version"),
+            (Stuck::ImagePull, _) => (
+                unpullable(&current, &token()),
+                "a tag nobody pushed".to_string(),
+            ),
+        };
+        Ok(ChangeRecord {
+            kind: self.kind().into(),
+            description: format!(
+                "image of {} -> {what}; held {} s, then the old template back",
+                self.container, self.hold_seconds
+            ),
+            containers: vec![self.container.to_string()],
+            details: BTreeMap::from([
+                ("image".to_string(), image),
+                ("image before".to_string(), current),
+            ]),
+            ..Default::default()
+        })
+    }
+
+    fn edit(&self, template: &mut serde_json::Value, planned: &ChangeRecord) -> anyhow::Result<()> {
+        let image = planned
+            .details
+            .get("image")
+            .ok_or_else(|| anyhow::anyhow!("no image planned"))?;
+        container_mut(template, self.container)?["image"] = json!(image);
+        Ok(())
+    }
+}
+
+/// The same repository under a tag made for this run, which nobody pushed:
+/// the pull fails wherever the images come from (the run's registry, the
+/// user's, or preloaded images with a local name).
+pub fn unpullable(image: &str, token: &str) -> String {
+    let (repository, _) = crate::environment::images::split_image(image);
+    format!("{repository}:absent-{token}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{apply, touched};
+    use super::*;
+
+    #[test]
+    fn an_unpullable_image_is_a_new_tag_of_the_same_repository() {
+        let (edited, planned) = apply(&HaltedImage {
+            container: "app",
+            stuck: Stuck::ImagePull,
+            version: None,
+            hold_seconds: 60,
+        });
+        assert_eq!(touched(&edited), vec!["/spec/containers/0/image"]);
+        let image = &planned.details["image"];
+        assert!(image.starts_with("img:absent-"), "{image}");
+        assert_eq!(planned.details["image before"], "img:v1");
+        assert!(planned.images.is_empty(), "no pod runs it afterwards");
+        assert_eq!(planned.kind, "unpullable-image-reverted");
+        assert_eq!(
+            unpullable("reg:5000/ns/workload:s1-v1", "abc"),
+            "reg:5000/ns/workload:absent-abc"
+        );
+    }
+
+    #[test]
+    fn an_unready_image_is_the_delivered_version() {
+        let (_, planned) = apply(&HaltedImage {
+            container: "app",
+            stuck: Stuck::Unready,
+            version: Some("v2"),
+            hold_seconds: 60,
+        });
+        assert_eq!(planned.details["image"], "reg/app:s1-v2");
+        assert!(planned.description.contains("readiness probe refuses"));
+    }
+
+    #[test]
+    fn the_stuck_states_are_read_from_the_timeline() {
+        let sample = |state: &str, reason: &str, ready: bool| ContainerSample {
+            state: state.into(),
+            reason: reason.into(),
+            ready,
+            ..Default::default()
+        };
+        assert!(Stuck::ImagePull.sampled_by(&sample("waiting", "ImagePullBackOff", false)));
+        assert!(!Stuck::ImagePull.sampled_by(&sample("waiting", "ContainerCreating", false)));
+        assert!(Stuck::Unready.sampled_by(&sample("running", "", false)));
+        assert!(!Stuck::Unready.sampled_by(&sample("running", "", true)));
+        for s in [Stuck::ImagePull, Stuck::Unready] {
+            assert_eq!(Stuck::from_description(s.describe()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! A rollout that must halt (`changes::halted_image`): exactly
+//! `maxUnavailable` pods take the bad image and stay stuck with it, the
+//! workload counts none of them updated and ready, nothing else moves for
+//! the whole hold; the revert is judged by the rows (the pods that took it
+//! are the step's updated pods, the others untouched). Read from the
+//! step's pod timeline and the workload counts sampled through the hold.
+
+use super::*;
+use crate::changes::Stuck;
+use crate::model::record::{HoldRecord, PodSample};
+
+/// The three checks of every held step.
+pub(super) fn halted_rollout(record: &ScenarioRecord) -> Vec<Check> {
+    let held: Vec<(&UpdateStep, &HoldRecord)> = record
+        .steps
+        .iter()
+        .filter_map(|s| s.hold.as_ref().map(|h| (s, h)))
+        .collect();
+    if held.is_empty() {
+        return Vec::new();
+    }
+    let allowed = record
+        .plan
+        .as_ref()
+        .and_then(|p| p.max_unavailable)
+        .unwrap_or(1);
+    vec![
+        took_it(record, &held, allowed),
+        stuck(record, &held),
+        held_still(record, &held, allowed),
+    ]
+}
+
+fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed: i64) -> Check {
+    let mut seen = Vec::new();
+    let mut pass = true;
+    for (step, _) in held {
+        let took = step.took_the_hold();
+        pass &= took.len() as i64 == allowed;
+        seen.push(format!(
+            "#{}: {} of {} pod(s): {}",
+            step.index + 1,
+            took.len(),
+            step.pods.len(),
+            names(took.iter())
+        ));
+    }
+    check(
+        record,
+        "halt.took-it",
+        "pods that took the bad image",
+        &[],
+        format!("exactly maxUnavailable ({allowed}), before the revert"),
+        seen.join("; "),
+        Verdict::from_bool(pass),
+    )
+}
+
+/// Every pod that took it showed the stuck state during the hold, and
+/// none was ever ready on the bad image.
+fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check {
+    let mut seen = Vec::new();
+    let mut pass = true;
+    let mut wanted = String::new();
+    for (step, hold) in held {
+        let Some(state) = Stuck::from_description(&hold.state) else {
+            pass = false;
+            seen.push(format!(
+                "#{}: unknown state {:?}",
+                step.index + 1,
+                hold.state
+            ));
+            continue;
+        };
+        wanted = hold.state.clone();
+        for pod in step.took_the_hold() {
+            let samples = on_bad_image(&step.timeline, hold, &pod);
+            let shown = samples.iter().any(|(_, c)| state.sampled_by(c));
+            // The old container keeps running (and ready) a moment after the
+            // spec names the bad image, and the status keeps its ID while the
+            // new image cannot be pulled: only another container counts.
+            let old_id = step
+                .pods
+                .iter()
+                .find(|p| p.before.name == pod)
+                .and_then(|p| p.before.container(&hold.container))
+                .and_then(|c| c.status.container_id.as_deref());
+            let ready = samples
+                .iter()
+                .any(|(s, c)| Some(c.id.as_str()) != old_id && (c.ready || pod_ready(s)));
+            pass &= shown && !ready;
+            seen.push(format!(
+                "#{} {pod}: {}{}",
+                step.index + 1,
+                states_seen(&samples, old_id),
+                if ready { ", READY on it" } else { "" }
+            ));
+        }
+    }
+    check(
+        record,
+        "halt.stuck",
+        "the pods that took it stay stuck",
+        &[],
+        format!("{wanted}, never ready on the bad image"),
+        seen.join("; "),
+        Verdict::from_bool(pass),
+    )
+}
+
+/// The hold lasted as asked, the workload counted no updated pod ready,
+/// and never more than `allowed` pods were unavailable.
+fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed: i64) -> Check {
+    let mut seen = Vec::new();
+    let mut pass = true;
+    for (step, hold) in held {
+        let held_ms = elapsed_ms(&hold.halted_at, &hold.reverted_at);
+        let ready_max = hold
+            .workload
+            .iter()
+            .filter_map(|s| s.updated_ready_replicas)
+            .max();
+        let updated: Vec<String> = hold
+            .workload
+            .iter()
+            .map(|s| s.updated_replicas.map_or("?".into(), |n| n.to_string()))
+            .collect();
+        let peak = super::peak_unavailable(&step.timeline);
+        pass &= held_ms.is_some_and(|ms| ms >= hold.wanted_ms)
+            && ready_max == Some(0)
+            && peak as i64 <= allowed
+            && !hold.workload.is_empty();
+        seen.push(format!(
+            "#{}: held {}, updatedReadyReplicas at most {}, updatedReplicas {}, at most {peak} pod(s) unavailable at once",
+            step.index + 1,
+            held_ms.map_or("?".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0)),
+            ready_max.map_or("?".into(), |n| n.to_string()),
+            updated.join(" -> ")
+        ));
+    }
+    let wanted_s = held.iter().map(|(_, h)| h.wanted_ms).max().unwrap_or(0) / 1000;
+    check(
+        record,
+        "halt.held",
+        "the rollout stays halted through the hold",
+        &[],
+        format!(
+            "at least {wanted_s}s, updatedReadyReplicas 0, at most {allowed} pod(s) unavailable"
+        ),
+        seen.join("; "),
+        Verdict::from_bool(pass),
+    )
+}
+
+/// The samples of `pod` whose spec names the bad image, before the revert,
+/// with the container's state.
+fn on_bad_image<'a>(
+    timeline: &'a [PodSample],
+    hold: &HoldRecord,
+    pod: &str,
+) -> Vec<(&'a PodSample, &'a crate::model::record::ContainerSample)> {
+    let until = crate::time_key(&hold.reverted_at);
+    timeline
+        .iter()
+        .filter(|s| s.pod == pod && crate::time_key(&s.at) < until)
+        .filter(|s| s.images.get(&hold.container) == Some(&hold.image))
+        .filter_map(|s| {
+            s.containers
+                .iter()
+                .find(|c| c.name == hold.container)
+                .map(|c| (s, c))
+        })
+        .collect()
+}
+
+fn pod_ready(sample: &PodSample) -> bool {
+    sample.conditions.get("Ready").copied().unwrap_or(false)
+}
+
+/// "waiting ErrImagePull -> waiting ImagePullBackOff": each state once, in
+/// the order first seen.
+fn states_seen(
+    samples: &[(&PodSample, &crate::model::record::ContainerSample)],
+    old_id: Option<&str>,
+) -> String {
+    let mut order: Vec<String> = Vec::new();
+    for (_, c) in samples {
+        let state = match (c.state.as_str(), c.reason.as_str()) {
+            ("running", _) if Some(c.id.as_str()) == old_id => "old container running".into(),
+            ("running", _) => format!("running (ready {})", c.ready),
+            (state, "") => state.to_string(),
+            (state, reason) => format!("{state} {reason}"),
+        };
+        if !order.contains(&state) {
+            order.push(state);
+        }
+    }
+    if order.is_empty() {
+        return "never seen on it".into();
+    }
+    order.join(" -> ")
+}
+
+fn elapsed_ms(from: &str, to: &str) -> Option<u64> {
+    let (from, to) = (crate::time_key(from)?, crate::time_key(to)?);
+    let span = to.duration_since(from);
+    u64::try_from(span.as_millis()).ok()
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let all: Vec<&str> = names.map(String::as_str).collect();
+    if all.is_empty() {
+        "none".into()
+    } else {
+        all.join(", ")
+    }
+}
