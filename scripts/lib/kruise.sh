@@ -42,15 +42,24 @@ YAML
     die "kustomize could not render OpenKruise: $(grep -v Warning "$overlay/kustomize.log" | tail -n 1)" "see $overlay/kustomize.log"
 }
 
+# installed_kruise: the OpenKruise version the cluster's manager runs (its
+# image tag), or nothing.
+installed_kruise() {
+  local image
+  image=$(kubectl -n kruise-system get deployment kruise-controller-manager \
+    -o jsonpath='{.spec.template.spec.containers[0].image}' 2>/dev/null || true)
+  [[ -n $image ]] && echo "${image##*:}"
+  return 0
+}
+
 # refuse_other_kruise: a reused cluster keeps its OpenKruise: loading and
 # applying another version would up- or downgrade it under whoever else
 # uses the cluster. Called before anything is loaded into it.
 refuse_other_kruise() {
   local installed
-  installed=$(kubectl -n kruise-system get deployment kruise-controller-manager \
-    -o jsonpath='{.spec.template.spec.containers[0].image}' 2>/dev/null || true)
-  if [[ -n $installed && ${installed##*:} != "$KRUISE_VERSION" ]]; then
-    die "cluster '$name' runs OpenKruise ${installed##*:}, not the requested $KRUISE_VERSION" \
+  installed=$(installed_kruise)
+  if [[ -n $installed && $installed != "$KRUISE_VERSION" ]]; then
+    die "cluster '$name' runs OpenKruise $installed, not the requested $KRUISE_VERSION" \
       "use another --name, or delete it first: scripts/cluster delete --name $name"
   fi
 }

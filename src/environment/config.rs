@@ -93,6 +93,9 @@ pub struct RunConfig {
     /// Point `<base>/latest` at this run (a matrix cell's folder is not a run).
     pub link_latest: bool,
     pub timeouts: Timeouts,
+    /// The OpenKruise release the `upgrade` profile moves the cluster to
+    /// (qualify's upgrade cells; `run --kruise-upgrade-to`).
+    pub kruise_upgrade: Option<crate::model::cell::KruiseRelease>,
 }
 
 impl RunConfig {
@@ -144,6 +147,7 @@ impl RunConfig {
             cell: String::new(),
             link_latest: true,
             timeouts: Timeouts::default().scaled(scale),
+            kruise_upgrade: None,
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod component_killed;
 mod containerd_restarted;
+pub mod kruise_upgraded;
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use kube::Client;
 
 pub use component_killed::{ComponentKilled, DAEMON_RESTARTED, MANAGER_KILLED};
 pub use containerd_restarted::ContainerdRestarted;
+pub use kruise_upgraded::{KRUISE_UPGRADED, KruiseUpgraded};
 
 use crate::model::record::FaultRecord;
 
@@ -50,12 +52,25 @@ pub struct FaultContext<'a> {
     pub label: &'a str,
     /// How long the fault's recovery may take.
     pub deadline: Duration,
+    /// The kind cluster's name, when this machine manages it.
+    pub cluster: Option<&'a str>,
+    /// The OpenKruise release an upgrade moves to (`kruise-upgraded`).
+    pub upgrade_to: Option<&'a crate::model::cell::KruiseRelease>,
 }
 
 #[async_trait]
 pub trait Fault: Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     fn point(&self) -> FaultPoint;
+    /// The opt-in profile that runs it: `faults`, or `upgrade`.
+    fn profile(&self) -> &'static str {
+        "faults"
+    }
+    /// Runs with nothing beside it (a fault would disturb the others); an
+    /// upgrade is shared by the scenarios of its profile, run at once.
+    fn alone(&self) -> bool {
+        true
+    }
     /// Why the cluster cannot take this fault, if it cannot (UNSUPPORTED).
     fn unsupported(&self, node_access: bool) -> Option<String> {
         let _ = node_access;
@@ -86,6 +101,7 @@ fn record(
         action,
         evidence,
         recovered_after_ms: recovered.map(|d| d.as_millis() as u64),
+        upgrade: None,
     }
 }
 

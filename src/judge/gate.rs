@@ -63,6 +63,18 @@ pub struct Policy {
     informational: Vec<String>,
     #[serde(default)]
     cells: BTreeMap<String, Rules>,
+    /// Whether a required scenario whose verdict is KNOWN DEFECT blocks
+    /// (`block`, the default) or not (`allow`).
+    #[serde(default)]
+    known_defects: KnownDefects,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KnownDefects {
+    #[default]
+    Block,
+    Allow,
 }
 
 impl Policy {
@@ -82,7 +94,8 @@ impl Policy {
     pub fn parse(text: &str) -> anyhow::Result<Policy> {
         let policy: Policy = serde_yaml::from_str(text).map_err(|e| {
             anyhow::anyhow!(
-                "{}; hint: fields are default, required, informational, cells",
+                "{}; hint: fields are default, required, informational, cells, known_defects \
+                 (block or allow)",
                 e
             )
         })?;
@@ -152,11 +165,15 @@ pub struct Entry {
     pub class: Class,
     /// `None`: no record (the scenario did not run).
     pub verdict: Option<Verdict>,
+    /// The policy lets a KNOWN DEFECT through.
+    #[serde(default)]
+    pub known_defect_allowed: bool,
 }
 
 impl Entry {
     pub fn blocks(&self) -> bool {
-        self.class == Class::Required && self.verdict != Some(Verdict::Pass)
+        let allowed = self.known_defect_allowed && self.verdict == Some(Verdict::KnownDefect);
+        self.class == Class::Required && self.verdict != Some(Verdict::Pass) && !allowed
     }
 }
 
@@ -237,6 +254,7 @@ fn decide_by(
                 scenario: scenario.clone(),
                 class: policy.class(cell, scenario),
                 verdict,
+                known_defect_allowed: policy.known_defects == KnownDefects::Allow,
             });
         }
     }
@@ -305,6 +323,27 @@ cells:
         assert_eq!(failing.blocking(), vec!["other / inplace-image: FAIL"]);
         let lenient = Policy::parse("informational: [inplace-image]").unwrap();
         assert!(decide(&lenient, &[expected("other")], &records).passed);
+    }
+
+    /// KNOWN DEFECT blocks a required scenario unless the policy allows it;
+    /// never an informational one.
+    #[test]
+    fn a_known_defect_blocks_unless_the_policy_allows_it() {
+        let entry = |policy: &str, class: Class| {
+            let policy = Policy::parse(policy).unwrap();
+            Entry {
+                cell: String::new(),
+                scenario: "upgrade-ads".into(),
+                class,
+                verdict: Some(Verdict::KnownDefect),
+                known_defect_allowed: policy.known_defects == KnownDefects::Allow,
+            }
+        };
+        assert!(entry("default: required", Class::Required).blocks());
+        assert!(entry("known_defects: block", Class::Required).blocks());
+        assert!(!entry("known_defects: allow", Class::Required).blocks());
+        assert!(!entry("known_defects: block", Class::Informational).blocks());
+        assert!(Policy::parse("known_defects: maybe").is_err());
     }
 
     #[test]

@@ -873,6 +873,51 @@ pub struct FaultRecord {
     pub evidence: String,
     /// None: the fault's own recovery was not seen (the check fails).
     pub recovered_after_ms: Option<u64>,
+    /// An OpenKruise upgrade: what it was and what the namespace saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeRecord>,
+}
+
+/// OpenKruise upgraded under the scenario's live workload
+/// (`faults::kruise_upgraded`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeRecord {
+    pub from: String,
+    pub to: String,
+    /// The version kruise-manager runs after the upgrade.
+    pub installed_after: String,
+    /// When this scenario was ready for it (its baseline taken).
+    pub arrived_at: String,
+    pub started_at: String,
+    pub done_at: String,
+    pub upgrade_ms: u64,
+    /// How long the namespace was watched after the upgrade.
+    pub window_ms: u64,
+    /// Pod and workload states that differ from the baseline, from the
+    /// upgrade's start to the window's end ("pod/x: old -> new").
+    pub changes: Vec<String>,
+    /// Update events in the namespace over the same span.
+    pub events: Vec<String>,
+    /// kruise-system's pods and images before and after.
+    pub components_before: BTreeMap<String, String>,
+    pub components_after: BTreeMap<String, String>,
+    /// OpenKruise's admission webhooks (mutating and validating, by name)
+    /// served before the upgrade and at the window's end.
+    #[serde(default)]
+    pub webhooks_before: Vec<String>,
+    #[serde(default)]
+    pub webhooks_after: Vec<String>,
+}
+
+impl UpgradeRecord {
+    /// Webhooks served before the upgrade and not after it.
+    pub fn webhooks_lost(&self) -> Vec<&str> {
+        self.webhooks_before
+            .iter()
+            .filter(|w| !self.webhooks_after.contains(w))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 impl ScenarioRecord {

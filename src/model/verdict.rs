@@ -14,6 +14,9 @@ pub enum Verdict {
     Unsupported,
     /// A signal stopped it before it finished: neither pass nor fail.
     Interrupted,
+    /// It failed the way a known upstream defect makes it fail, on the
+    /// versions the defect is known on (`scenarios::defects`).
+    KnownDefect,
 }
 
 impl Verdict {
@@ -25,6 +28,7 @@ impl Verdict {
             Verdict::NotRun => "NOT RUN",
             Verdict::Unsupported => "UNSUPPORTED",
             Verdict::Interrupted => "INTERRUPTED",
+            Verdict::KnownDefect => "KNOWN DEFECT",
         }
     }
 

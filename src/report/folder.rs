@@ -391,7 +391,10 @@ pub fn junit_judged(run_id: &str, judged: &[Judged]) -> anyhow::Result<String> {
                     .filter(|c| {
                         matches!(
                             c.verdict,
-                            Verdict::Fail | Verdict::Unsupported | Verdict::Interrupted
+                            Verdict::Fail
+                                | Verdict::Unsupported
+                                | Verdict::Interrupted
+                                | Verdict::KnownDefect
                         )
                     })
                     .map(|c| {
@@ -405,6 +408,7 @@ pub fn junit_judged(run_id: &str, judged: &[Judged]) -> anyhow::Result<String> {
                 status.set_type(match verdict {
                     Verdict::Unsupported => "unsupported",
                     Verdict::Interrupted => "interrupted",
+                    Verdict::KnownDefect => "known-defect",
                     _ => "failed",
                 });
                 status.set_message(failed.first().cloned().unwrap_or_default());

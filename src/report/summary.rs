@@ -31,6 +31,7 @@ impl Summary {
             Verdict::Fail,
             Verdict::Unsupported,
             Verdict::Interrupted,
+            Verdict::KnownDefect,
         ] {
             let count = judged.iter().filter(|j| j.verdict == verdict).count();
             if count > 0 {

@@ -29,6 +29,11 @@ pub const DEFAULT_JOBS: usize = 8;
 /// afterwards, so that it disturbs no other scenario's update. Each
 /// scenario announces its verdict on the event stream as it ends.
 pub async fn run_scenarios(config: &RunConfig, plans: &[ScenarioPlan], jobs: usize) -> Vec<Ran> {
+    // The upgrade profile's scenarios share one OpenKruise upgrade: all of
+    // them must be running at once to meet at it.
+    let upgrading = plans.iter().filter(|p| upgrades(p)).count();
+    crate::faults::kruise_upgraded::expect_participants(upgrading);
+    let jobs = jobs.max(upgrading);
     let (alone, shared): (Vec<_>, Vec<_>) = plans.iter().partition(|p| p.scenario.runs_alone());
     let shared = crate::run::schedule::start_order(shared, &previous_durations(config));
     let mut ran: Vec<Ran> = futures::stream::iter(shared)
@@ -55,12 +60,19 @@ pub fn previous_durations(config: &RunConfig) -> std::collections::BTreeMap<Stri
         .unwrap_or_default()
 }
 
+fn upgrades(plan: &ScenarioPlan) -> bool {
+    plan.scenario.profile() == Some(crate::faults::kruise_upgraded::PROFILE)
+}
+
 async fn run_one(config: &RunConfig, plan: &ScenarioPlan) -> Ran {
     let started = Instant::now();
     let error = crate::run::runner::run_with(config, plan)
         .await
         .err()
         .map(|e| crate::observe::kruise::error_text(&e));
+    if upgrades(plan) {
+        crate::faults::kruise_upgraded::leave(plan.name());
+    }
     Ran {
         scenario: plan.name(),
         error,

@@ -152,6 +152,11 @@ pub struct RunOptions {
     /// scenario at a time, instead of the default selection.
     #[arg(long)]
     pub faults: bool,
+    /// Run the opt-in upgrade profile: the workloads deployed on the
+    /// cluster's OpenKruise, which is then upgraded (or downgraded) in place
+    /// to VERSION under them (its module_sum from release/matrix.yaml).
+    #[arg(long, value_name = "VERSION", conflicts_with = "faults")]
+    pub kruise_upgrade_to: Option<String>,
     /// Scenarios run at a time (4: steady over five runs of the default
     /// selection on 2 cores, README "Where the time goes").
     #[arg(long, default_value_t = crate::run::batch::DEFAULT_JOBS)]
@@ -762,12 +767,17 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
     config
         .image_route(config.cluster.kind_node().is_some())
         .check()?;
+    if let Some(version) = &options.kruise_upgrade_to {
+        config.kruise_upgrade = Some(pinned_release(&config.repo_root, version)?);
+    }
     let scenarios = if options.faults {
         anyhow::ensure!(
             options.scenarios.is_empty(),
             "--faults runs the faults profile; name its scenarios with --scenario instead"
         );
         catalog::faults_profile()
+    } else if options.kruise_upgrade_to.is_some() && options.scenarios.is_empty() {
+        catalog::upgrade_profile()
     } else if options.scenarios.is_empty() {
         catalog::default_selection()
     } else {
@@ -789,6 +799,33 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
         )])?;
     }
     Ok((config, scenarios))
+}
+
+/// The OpenKruise release `version` as release/matrix.yaml pins it (its
+/// module hash is ours to pin: the checksum database does not answer).
+fn pinned_release(
+    repo_root: &std::path::Path,
+    version: &str,
+) -> anyhow::Result<crate::model::cell::KruiseRelease> {
+    let path = repo_root.join("release/matrix.yaml");
+    let matrix = crate::run::qualify::Matrix::load(&path)?;
+    matrix
+        .openkruise
+        .iter()
+        .find(|k| k.version == version)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = matrix
+                .openkruise
+                .iter()
+                .map(|k| k.version.as_str())
+                .collect();
+            anyhow::anyhow!(
+                "--kruise-upgrade-to {version}: release/matrix.yaml pins no such OpenKruise \
+                 version (it has {}); hint: add it with its module_sum",
+                known.join(", ")
+            )
+        })
 }
 
 /// A cluster named on the command line (or by default) was brought up for

@@ -46,14 +46,7 @@ pub struct Matrix {
     pub dir: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct KruiseRelease {
-    pub version: String,
-    /// The module's `h1:` hash: the checksum database does not answer for
-    /// kruise here, so the pin is ours.
-    pub module_sum: String,
-}
+pub use crate::model::cell::KruiseRelease;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +57,15 @@ pub struct Profile {
     /// Added to kruise-manager's --feature-gates (they override ours).
     #[serde(default)]
     pub kruise_feature_gates: BTreeMap<String, bool>,
+    /// Install this OpenKruise release first and upgrade the cluster to the
+    /// cell's under live workloads (the `upgrade` profile's scenarios); no
+    /// cell is made for the release itself.
+    #[serde(default)]
+    pub upgrade_from: Option<KruiseRelease>,
+    /// The profile's own selection (default: the matrix's; the upgrade
+    /// profile for a profile with `upgrade_from`).
+    #[serde(default)]
+    pub scenarios: Vec<String>,
 }
 
 fn default_profiles() -> Vec<Profile> {
@@ -71,7 +73,16 @@ fn default_profiles() -> Vec<Profile> {
         name: "default".into(),
         kind_config: None,
         kruise_feature_gates: BTreeMap::new(),
+        upgrade_from: None,
+        scenarios: Vec::new(),
     }]
+}
+
+impl Profile {
+    /// The OpenKruise release the cluster is created with.
+    pub fn installs<'a>(&'a self, cell_release: &'a KruiseRelease) -> &'a KruiseRelease {
+        self.upgrade_from.as_ref().unwrap_or(cell_release)
+    }
 }
 
 /// One combination of the matrix.
@@ -103,11 +114,13 @@ pub fn preflight(cells: &[Cell]) -> anyhow::Result<()> {
     let mut wanted = std::collections::BTreeSet::new();
     for cell in cells {
         wanted.insert(("Kubernetes", "k8s.io/kubernetes", cell.kubernetes.clone()));
-        wanted.insert((
-            "OpenKruise",
-            "github.com/openkruise/kruise",
-            cell.openkruise.version.clone(),
-        ));
+        for release in [&cell.openkruise, cell.profile.installs(&cell.openkruise)] {
+            wanted.insert((
+                "OpenKruise",
+                "github.com/openkruise/kruise",
+                release.version.clone(),
+            ));
+        }
     }
     for (what, module, version) in wanted {
         module_served(module, &version).map_err(|cause| {
@@ -207,8 +220,29 @@ impl Matrix {
                 profile.name
             );
         }
-        for name in &matrix.scenarios {
+        for name in matrix
+            .scenarios
+            .iter()
+            .chain(matrix.profiles.iter().flat_map(|p| &p.scenarios))
+        {
             catalog::find(name)?;
+        }
+        for profile in &matrix.profiles {
+            let Some(from) = &profile.upgrade_from else {
+                continue;
+            };
+            anyhow::ensure!(
+                is_release(&from.version) && from.module_sum.starts_with("h1:"),
+                "profile {}: upgrade_from needs a release version and its h1: module_sum",
+                profile.name
+            );
+            anyhow::ensure!(
+                matrix.openkruise.iter().any(|k| k.version != from.version),
+                "profile {}: upgrade_from {} is the matrix's only OpenKruise version: nothing to \
+                 upgrade it to; hint: list the version to upgrade to under openkruise",
+                profile.name,
+                from.version
+            );
         }
         let cells = matrix.cells();
         let mut names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
@@ -226,7 +260,12 @@ impl Matrix {
         let mut cells = Vec::new();
         for kubernetes in &self.kubernetes {
             for openkruise in &self.openkruise {
-                for profile in &self.profiles {
+                // An upgrade from a release to itself is no upgrade.
+                for profile in self.profiles.iter().filter(|p| {
+                    p.upgrade_from
+                        .as_ref()
+                        .is_none_or(|from| from.version != openkruise.version)
+                }) {
                     cells.push(Cell {
                         name: format!(
                             "k8s-{kubernetes}-kruise-{}-{}",
@@ -247,6 +286,18 @@ impl Matrix {
             return Ok(catalog::default_selection());
         }
         self.scenarios.iter().map(|n| catalog::find(n)).collect()
+    }
+
+    /// What a cell of `profile` runs: the profile's own selection, else the
+    /// upgrade profile for an upgrade, else the matrix's.
+    pub fn scenarios_of(&self, profile: &Profile) -> anyhow::Result<Vec<&'static Scenario>> {
+        if !profile.scenarios.is_empty() {
+            return profile.scenarios.iter().map(|n| catalog::find(n)).collect();
+        }
+        if profile.upgrade_from.is_some() {
+            return Ok(catalog::upgrade_profile());
+        }
+        self.scenarios()
     }
 
     /// The cells to run: those named, else this shard's, else all.
@@ -335,7 +386,7 @@ pub async fn run_cell(
     keep_cluster: bool,
 ) -> CellSummary {
     let started = Instant::now();
-    let scenarios = matrix.scenarios().unwrap_or_default();
+    let scenarios = matrix.scenarios_of(&cell.profile).unwrap_or_default();
     let mut summary = CellSummary {
         name: cell.name.clone(),
         kubernetes: cell.kubernetes.clone(),
@@ -362,6 +413,21 @@ pub async fn run_cell(
         script(&base.repo_root, "bootstrap", &[], &env, &cell.name)
             .await
             .context("scripts/bootstrap failed")?;
+        if let Some(from) = &cell.profile.upgrade_from {
+            progress(&format!(
+                "building OpenKruise {} too (installed first)",
+                from.version
+            ));
+            script(
+                &base.repo_root,
+                "bootstrap",
+                &["--only", "kruise"],
+                &install_env(cell, matrix),
+                &cell.name,
+            )
+            .await
+            .context("scripts/bootstrap --only kruise failed")?;
+        }
         summary.build_seconds = built.elapsed().as_secs_f64();
         progress(&format!(
             "cluster {} (kind, {})",
@@ -376,9 +442,15 @@ pub async fn run_cell(
         if let Some(config) = &kind_config {
             up.extend(["--config", config]);
         }
-        let printed = script(&base.repo_root, "cluster", &up, &env, &cell.name)
-            .await
-            .context("scripts/cluster up failed")?;
+        let printed = script(
+            &base.repo_root,
+            "cluster",
+            &up,
+            &install_env(cell, matrix),
+            &cell.name,
+        )
+        .await
+        .context("scripts/cluster up failed")?;
         let kubeconfig = crate::environment::cluster::parse_kubeconfig_line(&printed)
             .context("scripts/cluster up printed no KUBECONFIG= line")?;
         let mut config = base.clone();
@@ -389,6 +461,11 @@ pub async fn run_cell(
         config.output_dir = dir.to_path_buf();
         config.cell = cell.name.clone();
         config.link_latest = false;
+        config.kruise_upgrade = cell
+            .profile
+            .upgrade_from
+            .is_some()
+            .then(|| cell.openkruise.clone());
         verify_versions(&config, cell).await?;
         config.prepare_run_dir()?;
         progress(&format!("running {} scenario(s)", scenarios.len()));
@@ -438,10 +515,10 @@ async fn verify_versions(config: &RunConfig, cell: &Cell) -> anyhow::Result<()> 
         cell.kubernetes
     );
     let kruise = crate::observe::kruise::installed_version(&client).await;
+    let wanted = &cell.profile.installs(&cell.openkruise).version;
     anyhow::ensure!(
-        kruise.as_deref() == Some(cell.openkruise.version.as_str()),
-        "the cluster runs OpenKruise {kruise:?}, the cell asks for {}",
-        cell.openkruise.version
+        kruise.as_deref() == Some(wanted.as_str()),
+        "the cluster runs OpenKruise {kruise:?}, the cell asks for {wanted} first"
     );
     Ok(())
 }
@@ -473,6 +550,21 @@ fn cell_env(cell: &Cell, _matrix: &Matrix) -> Vec<(String, String)> {
             .map(|(g, on)| format!("{g}={on}"))
             .collect();
         env.push(("IPC_KRUISE_GATES".into(), gates.join(",")));
+    }
+    env
+}
+
+/// The environment for creating the cell's cluster: the release its
+/// profile installs first.
+fn install_env(cell: &Cell, matrix: &Matrix) -> Vec<(String, String)> {
+    let release = cell.profile.installs(&cell.openkruise);
+    let mut env = cell_env(cell, matrix);
+    for (key, value) in &mut env {
+        match key.as_str() {
+            "KRUISE_VERSION" => *value = release.version.clone(),
+            "KRUISE_MODULE_SUM" => *value = release.module_sum.clone(),
+            _ => {}
+        }
     }
     env
 }
@@ -579,6 +671,59 @@ openkruise:
         for bad in ["0/2", "3/2", "1/0", "x", "1-2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    /// An upgrade profile makes no cell where it would upgrade a release to
+    /// itself, runs the upgrade profile there, and a profile with nothing
+    /// to upgrade to is refused.
+    #[test]
+    fn upgrade_cells_go_from_another_release() {
+        let text = format!(
+            "{MATRIX}profiles:\n  - name: default\n  - name: upgrade\n    upgrade_from: \
+             {{version: v1.8.2, module_sum: 'h1:b='}}\n"
+        );
+        let matrix = Matrix::parse(&text).unwrap();
+        let upgrades: Vec<Cell> = matrix
+            .cells()
+            .into_iter()
+            .filter(|c| c.profile.name == "upgrade")
+            .collect();
+        let names: Vec<&str> = upgrades.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "k8s-v1.34.4-kruise-v1.9.0-upgrade",
+                "k8s-v1.35.4-kruise-v1.9.0-upgrade"
+            ]
+        );
+        let cell = &upgrades[0];
+        assert_eq!(cell.profile.installs(&cell.openkruise).version, "v1.8.2");
+        assert_eq!(
+            install_env(cell, &matrix)
+                .iter()
+                .find(|(k, _)| k == "KRUISE_VERSION")
+                .map(|(_, v)| v.as_str()),
+            Some("v1.8.2")
+        );
+        let names: Vec<&str> = matrix
+            .scenarios_of(&cell.profile)
+            .unwrap()
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "upgrade-cloneset",
+                "upgrade-asts",
+                "upgrade-ads",
+                "upgrade-sidecarset"
+            ]
+        );
+        let only = "kubernetes: [v1.34.4]\nopenkruise: [{version: v1.9.0, module_sum: 'h1:a='}]\n\
+                    profiles: [{name: up, upgrade_from: {version: v1.9.0, module_sum: 'h1:a='}}]\n";
+        let err = format!("{:#}", Matrix::parse(only).unwrap_err());
+        assert!(err.contains("nothing to upgrade it to"), "{err}");
     }
 
     #[test]

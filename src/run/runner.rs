@@ -51,6 +51,14 @@ pub enum NotRun {
     /// A signal stopped it (recorded INTERRUPTED).
     #[error("scenario {scenario} interrupted by {signal}")]
     Interrupted { scenario: String, signal: String },
+    /// It failed the way a known upstream defect makes it (recorded KNOWN
+    /// DEFECT).
+    #[error("scenario {scenario} met known upstream defect(s) {defects}: {failed}")]
+    KnownDefect {
+        scenario: String,
+        defects: String,
+        failed: String,
+    },
 }
 
 /// Runs one scenario (see `run_scenario`), announcing its start and its
@@ -66,6 +74,7 @@ pub async fn run_with(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
         Err(err) => match err.downcast_ref::<NotRun>() {
             Some(NotRun::Unsupported { .. }) => Verdict::Unsupported,
             Some(NotRun::Interrupted { .. }) => Verdict::Interrupted,
+            Some(NotRun::KnownDefect { .. }) => Verdict::KnownDefect,
             None if interrupt::interrupted() => Verdict::Interrupted,
             None => Verdict::Fail,
         },
@@ -117,6 +126,15 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
         .and_then(|f| f.unsupported(env.info().node_access))
     {
         unmet.push(why);
+    }
+    if scenario.profile() == Some(crate::faults::kruise_upgraded::PROFILE)
+        && config.kruise_upgrade.is_none()
+    {
+        unmet.push(
+            "no OpenKruise release to upgrade to; hint: qualify a matrix profile with \
+             upgrade_from, or run --kruise-upgrade-to VERSION"
+                .into(),
+        );
     }
     for permission in scenario.fault.map(|f| f.needs()).unwrap_or_default() {
         if !crate::run::access::can(&client, &permission).await? {
@@ -216,12 +234,25 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
             .as_ref()
             .map(|b| format!("; diagnostics {}", b.display()))
             .unwrap_or_default();
-        anyhow::bail!(
-            "scenario {} failed: {}; observations {}{bundle}",
-            scenario.name,
+        let failed = format!(
+            "{}; observations {}{bundle}",
             describe_failures(&record, &assess::failures(&checks)),
-            observations.display(),
+            observations.display()
         );
+        if assess::record_verdict(&record, &checks) == Verdict::KnownDefect {
+            let defects: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.verdict == Verdict::KnownDefect)
+                .filter_map(|c| c.id.strip_prefix("known-defect."))
+                .collect();
+            return Err(NotRun::KnownDefect {
+                scenario: scenario.name.to_string(),
+                defects: defects.join(", "),
+                failed,
+            }
+            .into());
+        }
+        anyhow::bail!("scenario {} failed: {failed}", scenario.name);
     }
     Ok(ScenarioOutcome {
         record,

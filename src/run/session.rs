@@ -576,6 +576,8 @@ impl<'a> Session<'a> {
             node: self.env.nodes().first().map(|n| n.as_ref()),
             label: self.scenario.name,
             deadline: self.config.timeouts.ready,
+            cluster: self.config.cluster.kind_node(),
+            upgrade_to: self.config.kruise_upgrade.as_ref(),
         };
         let injected = fault
             .inject(&ctx)

@@ -12,7 +12,9 @@ use crate::changes::{
     Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, HaltedImage, Image,
     Metadata, PodAnnotation, PodResize, Retag, SidecarSetImage, Stuck,
 };
-use crate::faults::{ContainerdRestarted, DAEMON_RESTARTED, Fault, MANAGER_KILLED};
+use crate::faults::{
+    ContainerdRestarted, DAEMON_RESTARTED, Fault, KRUISE_UPGRADED, MANAGER_KILLED,
+};
 use crate::observe::traffic::Traffic;
 use crate::scenarios::expect::{COLUMN_DEPLOYMENT, COLUMN_IN_PLACE, COLUMN_RECREATE};
 
@@ -40,15 +42,21 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// In the default selection (every scenario but the faults profile).
+    /// In the default selection (every scenario but the opt-in profiles'
+    /// ones: faults and the OpenKruise upgrade).
     pub fn by_default(&self) -> bool {
         self.fault.is_none()
     }
 
+    /// The opt-in profile it belongs to, if any.
+    pub fn profile(&self) -> Option<&'static str> {
+        self.fault.map(|f| f.profile())
+    }
+
     /// Run with nothing beside it: a fault would disturb the others'
-    /// updates.
+    /// updates (an upgrade is shared by its profile's scenarios instead).
     pub fn runs_alone(&self) -> bool {
-        self.fault.is_some()
+        self.fault.is_some_and(|f| f.alone())
     }
 
     /// Runs beside the others, but its measurement waits until they have
@@ -66,7 +74,19 @@ pub fn default_selection() -> Vec<&'static Scenario> {
 /// The opt-in faults profile, run one scenario at a time: a fault in the
 /// cluster's OpenKruise or runtime would disturb any scenario beside it.
 pub fn faults_profile() -> Vec<&'static Scenario> {
-    CATALOG.iter().filter(|s| !s.by_default()).collect()
+    CATALOG
+        .iter()
+        .filter(|s| s.profile() == Some("faults"))
+        .collect()
+}
+
+/// The opt-in upgrade profile: every workload kind deployed on one
+/// OpenKruise release, all of them there while it is upgraded to another.
+pub fn upgrade_profile() -> Vec<&'static Scenario> {
+    CATALOG
+        .iter()
+        .filter(|s| s.profile() == Some("upgrade"))
+        .collect()
 }
 
 /// How long a halted rollout is watched before the revert (OpenKruise
@@ -552,6 +572,66 @@ pub const CATALOG: &[Scenario] = &[
         traffic: None,
         fault: Some(&ContainerdRestarted),
     },
+    // The upgrade profile: each workload deployed on the old OpenKruise,
+    // kruise upgraded under it (all four at once), a quiet minute, then one
+    // change through the new version (qualify's `upgrade_from` cells).
+    Scenario {
+        name: "upgrade-cloneset",
+        suite: "upgrade",
+        summary: "OpenKruise upgraded under a live CloneSet: nothing of it changes for a minute, \
+                  then image v1 -> v2 still in place through the new version",
+        fixture: "fixtures/cloneset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&KRUISE_UPGRADED),
+    },
+    Scenario {
+        name: "upgrade-asts",
+        suite: "upgrade",
+        summary: "OpenKruise upgraded under a live Advanced StatefulSet: nothing of it changes \
+                  for a minute, then image v1 -> v2 still in place",
+        fixture: "fixtures/advanced-statefulset-inplace.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&KRUISE_UPGRADED),
+    },
+    Scenario {
+        name: "upgrade-ads",
+        suite: "upgrade",
+        summary: "OpenKruise upgraded under a live Advanced DaemonSet (apps.kruise.io/v1alpha1, \
+                  which every release of the upgrade serves): nothing of it changes for a \
+                  minute, then image v1 -> v2 still in place",
+        fixture: "fixtures/advanced-daemonset-v1alpha1.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&KRUISE_UPGRADED),
+    },
+    Scenario {
+        name: "upgrade-sidecarset",
+        suite: "upgrade",
+        summary: "OpenKruise upgraded under a SidecarSet injecting into a live CloneSet: no pod \
+                  and no sidecar hash changes for a minute, then the sidecar image v1 -> v2 \
+                  in place",
+        fixture: "fixtures/cloneset-sidecarset.yaml",
+        changes: &[&SidecarSetImage {
+            container: "sidecar",
+            version: "v2",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: Some(&KRUISE_UPGRADED),
+    },
 ];
 
 pub fn find(name: &str) -> anyhow::Result<&'static Scenario> {
@@ -621,7 +701,16 @@ mod tests {
             ]
         );
         assert!(default_selection().iter().all(|s| s.fault.is_none()));
-        assert_eq!(default_selection().len() + faults.len(), CATALOG.len());
+        assert_eq!(
+            default_selection().len() + faults.len() + upgrade_profile().len(),
+            CATALOG.len()
+        );
+        assert!(
+            upgrade_profile()
+                .iter()
+                .all(|s| !s.runs_alone() && s.suite == "upgrade")
+        );
+        assert_eq!(upgrade_profile().len(), 4);
         assert!(
             faults_profile()
                 .iter()

@@ -29,6 +29,7 @@ mod lifecycle;
 mod premises;
 mod steps;
 mod throughput;
+mod upgrade;
 
 pub use budget::*;
 pub use cells::*;
@@ -41,6 +42,7 @@ pub use lifecycle::*;
 pub use premises::*;
 pub use steps::*;
 use throughput::*;
+use upgrade::*;
 
 /// Whether a pod took the change or had to be left alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +164,9 @@ pub fn record_verdict(record: &ScenarioRecord, checks: &[Check]) -> Verdict {
         Verdict::Unsupported
     } else if failures(checks).is_empty() && record.error.is_none() {
         Verdict::Pass
+    } else if checks.iter().any(|c| c.verdict == Verdict::KnownDefect) {
+        // The failed checks stay listed; the defect says why.
+        Verdict::KnownDefect
     } else {
         Verdict::Fail
     }
@@ -234,6 +239,8 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
     checks.extend(successive_restarts(record));
     checks.extend(throughput(record));
     checks.extend(fault_injected(record));
+    checks.extend(kruise_upgrade(record));
+    checks.extend(known_defects(record));
     checks.push(kruise_components_stable(record));
     checks
 }
@@ -268,6 +275,43 @@ pub fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
     } else {
         Verdict::Inconclusive
     }
+}
+
+/// One check per known upstream defect that applies to the record's
+/// versions: KNOWN DEFECT when met, else a pass that says it was not met
+/// ("fixed there?" on versions it is not known on).
+fn known_defects(record: &ScenarioRecord) -> Vec<Check> {
+    let versions = crate::scenarios::defects::versions(record).unwrap_or_default();
+    crate::scenarios::defects::of(record)
+        .into_iter()
+        .map(|(defect, met)| {
+            let known_here = defect.seen_on.contains(&versions.as_str());
+            let observed = match (met, known_here) {
+                (true, _) => format!(
+                    "met on {versions}: {}. Cause: {} Workaround: {} ({})",
+                    defect.symptom, defect.cause, defect.workaround, defect.upstream
+                ),
+                (false, true) => format!("not met this time on {versions}"),
+                (false, false) => format!(
+                    "not met on {versions}: fixed there? (known on {})",
+                    defect.seen_on.join(", ")
+                ),
+            };
+            check(
+                record,
+                &format!("known-defect.{}", defect.name),
+                &format!("known upstream defect {}", defect.name),
+                &[],
+                format!("not met (known on {})", defect.seen_on.join(", ")),
+                observed,
+                if met {
+                    Verdict::KnownDefect
+                } else {
+                    Verdict::Pass
+                },
+            )
+        })
+        .collect()
 }
 
 /// Checks that failed; a scenario run fails when this is non-empty.
@@ -1287,6 +1331,86 @@ mod tests {
             .retain(|s| !(s.pod == first.pod && s.lifecycle_state == "Updated"));
         assert_eq!(verdict(&skipped, "hook.cycle").0, Verdict::Fail);
         assert!(in_place_hooks(&fixture("inplace-image.json")).is_empty());
+    }
+
+    /// OpenKruise v1.8.2 -> v1.9.0 under live workloads, recorded here: the
+    /// workload is left alone and the CloneSet's change goes in place, but
+    /// the webhooks are lost (a known defect: KNOWN DEFECT, not FAIL); the
+    /// Advanced DaemonSet meets its own defect too. The same records with
+    /// the webhooks kept pass, or say "fixed there?" on other versions; a
+    /// pod changed by the upgrade, or a component left on the old image,
+    /// fails.
+    #[test]
+    fn an_upgrade_under_live_workloads_is_judged_with_its_known_defects() {
+        let id_verdict = |record: &ScenarioRecord, id: &str| {
+            scenario_checks(record)
+                .into_iter()
+                .find(|c| c.id == id)
+                .map(|c| (c.verdict, c.observed))
+        };
+        let cloneset = fixture("upgrade/upgrade-cloneset.json");
+        for id in ["upgrade.moved", "upgrade.left-alone", "row.pod-identity"] {
+            assert_eq!(id_verdict(&cloneset, id).unwrap().0, Verdict::Pass, "{id}");
+        }
+        assert_eq!(
+            id_verdict(&cloneset, "upgrade.webhooks").unwrap().0,
+            Verdict::Fail
+        );
+        let known = id_verdict(&cloneset, "known-defect.webhook-template-kept").unwrap();
+        assert_eq!(known.0, Verdict::KnownDefect);
+        assert!(known.1.contains("configuration.go"), "{}", known.1);
+        assert_eq!(verdict_of(&cloneset), Verdict::KnownDefect);
+        let ads = fixture("upgrade/upgrade-ads.json");
+        assert_eq!(verdict_of(&ads), Verdict::KnownDefect);
+        assert_eq!(
+            id_verdict(&ads, "known-defect.ads-pods-of-v1alpha1-ignored")
+                .unwrap()
+                .0,
+            Verdict::KnownDefect
+        );
+        assert_eq!(
+            verdict_of(&fixture("upgrade/upgrade-sidecarset.json")),
+            Verdict::KnownDefect
+        );
+
+        // The webhooks kept: the CloneSet passes, the defect not met.
+        let mut kept = cloneset.clone();
+        let upgrade = kept.faults[0].upgrade.as_mut().unwrap();
+        upgrade.webhooks_after = upgrade.webhooks_before.clone();
+        assert_eq!(verdict_of(&kept), Verdict::Pass);
+        let not_met = id_verdict(&kept, "known-defect.webhook-template-kept").unwrap();
+        assert!(not_met.1.contains("not met this time"), "{}", not_met.1);
+        // ... on a release it is not known on: fixed there?
+        let mut later = kept.clone();
+        later.faults[0].upgrade.as_mut().unwrap().to = "v1.9.1".into();
+        let fixed = id_verdict(&later, "known-defect.webhook-template-kept").unwrap();
+        assert!(fixed.1.contains("fixed there?"), "{}", fixed.1);
+        // A downgrade is not what the defect is known on.
+        let mut back = kept.clone();
+        let u = back.faults[0].upgrade.as_mut().unwrap();
+        (u.from, u.to) = ("v1.9.0".into(), "v1.8.2".into());
+        assert!(id_verdict(&back, "known-defect.webhook-template-kept").is_none());
+
+        let mut touched = kept.clone();
+        let upgrade = touched.faults[0].upgrade.as_mut().unwrap();
+        upgrade
+            .changes
+            .push("pod/app-x: restarts 0 -> restarts 1".into());
+        assert_eq!(
+            id_verdict(&touched, "upgrade.left-alone").unwrap().0,
+            Verdict::Fail
+        );
+        assert_eq!(verdict_of(&touched), Verdict::Fail);
+        let mut stale = kept.clone();
+        let upgrade = stale.faults[0].upgrade.as_mut().unwrap();
+        let pod = upgrade.components_after.keys().next().unwrap().clone();
+        upgrade
+            .components_after
+            .insert(pod, "localhost/openkruise/kruise-manager:v1.8.2".into());
+        assert_eq!(
+            id_verdict(&stale, "upgrade.moved").unwrap().0,
+            Verdict::Fail
+        );
     }
 
     /// Every recording under fixtures/observations and its subfolders, by

@@ -228,14 +228,18 @@ pub(super) fn kruise_components_stable(record: &ScenarioRecord) -> Check {
         .iter()
         .filter(|s| !end.iter().any(|c| same(s, c)))
         .collect();
+    // An OpenKruise upgrade replaces every component pod: expected, and
+    // recorded as replaced.
+    let upgraded = record.faults.iter().any(|f| f.upgrade.is_some());
     let killed: Vec<&ComponentRestarts> = gone
         .iter()
         .copied()
         .filter(|s| {
-            record
-                .faults
-                .iter()
-                .any(|f| f.action.split([' ', ',']).any(|w| w == s.pod))
+            upgraded
+                || record
+                    .faults
+                    .iter()
+                    .any(|f| f.action.split([' ', ',']).any(|w| w == s.pod))
         })
         .collect();
     let mut during = Vec::new();
@@ -262,11 +266,11 @@ pub(super) fn kruise_components_stable(record: &ScenarioRecord) -> Check {
                     ));
                 }
             }
-            None if killed.iter().any(|k| owner(&k.pod) == owner(&c.pod)) => {
+            None if upgraded || killed.iter().any(|k| owner(&k.pod) == owner(&c.pod)) => {
                 replaced.push(name(c));
                 if c.restart_count != 0 {
                     during.push(format!(
-                        "{}={} (replacement of a pod the fault killed)",
+                        "{}={} (replacement of a pod the fault killed or replaced)",
                         name(c),
                         c.restart_count
                     ));
