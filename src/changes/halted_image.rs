@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ContainerStatus;
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde_json::json;
 
 use super::{Change, Plan, container_mut, token};
-use crate::model::record::{ChangeRecord, ContainerSample};
+use crate::model::record::{ChangeRecord, ContainerSample, PodSample};
 
 /// What a pod that took the change shows while the rollout is halted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,14 @@ pub enum Stuck {
     ImagePull,
     /// Running the new image, never ready.
     Unready,
+    /// Held by the fixture's in-place update hook in PreparingUpdate, its
+    /// old container running, before the image reaches it (OpenKruise
+    /// issue 1156: a rollback then must not leave it stuck).
+    AtHook,
 }
+
+/// kruise's lifecycle state of a pod waiting at its in-place hook.
+pub const PREPARING_UPDATE: &str = "PreparingUpdate";
 
 /// The kubelet's waiting reasons while an image cannot be had.
 pub const PULL_FAILING: &[&str] = &["ErrImagePull", "ImagePullBackOff"];
@@ -33,11 +40,44 @@ impl Stuck {
         match self {
             Stuck::ImagePull => "image pull failing",
             Stuck::Unready => "running, never ready",
+            Stuck::AtHook => "waiting at the in-place hook",
         }
     }
 
-    /// A container as the API reports it shows the state.
-    pub fn shown_by(self, status: &ContainerStatus) -> bool {
+    /// Whether the pods that show it have taken the new image (they wait
+    /// at the hook before it reaches them).
+    pub fn takes_the_image(self) -> bool {
+        self != Stuck::AtHook
+    }
+
+    /// A pod as the API reports it shows the state: for the image states,
+    /// its spec names `image` and `container` shows it.
+    pub fn shown_by(self, pod: &Pod, container: &str, image: &str) -> bool {
+        if self == Stuck::AtHook {
+            return pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(crate::observe::timeline::LIFECYCLE_STATE))
+                .is_some_and(|s| s == PREPARING_UPDATE);
+        }
+        let names_it = pod.spec.as_ref().is_some_and(|s| {
+            s.containers
+                .iter()
+                .any(|c| c.name == container && c.image.as_deref() == Some(image))
+        });
+        let statuses = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref());
+        names_it
+            && statuses.is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.name == container && self.shown_by_container(c))
+            })
+    }
+
+    fn shown_by_container(self, status: &ContainerStatus) -> bool {
         let state = status.state.as_ref();
         match self {
             Stuck::ImagePull => state
@@ -45,22 +85,24 @@ impl Stuck {
                 .and_then(|w| w.reason.as_deref())
                 .is_some_and(|r| PULL_FAILING.contains(&r)),
             Stuck::Unready => state.and_then(|s| s.running.as_ref()).is_some() && !status.ready,
+            Stuck::AtHook => false,
         }
     }
 
-    /// A container as the timeline recorded it shows the state.
-    pub fn sampled_by(self, sample: &ContainerSample) -> bool {
+    /// A pod as the timeline recorded it shows the state.
+    pub fn sampled_by(self, pod: &PodSample, sample: &ContainerSample) -> bool {
         match self {
             Stuck::ImagePull => {
                 sample.state == "waiting" && PULL_FAILING.contains(&sample.reason.as_str())
             }
             Stuck::Unready => sample.state == "running" && !sample.ready,
+            Stuck::AtHook => pod.lifecycle_state == PREPARING_UPDATE,
         }
     }
 
     /// The state as recorded (`HoldRecord::state`), back.
     pub fn from_description(text: &str) -> Option<Stuck> {
-        [Stuck::ImagePull, Stuck::Unready]
+        [Stuck::ImagePull, Stuck::Unready, Stuck::AtHook]
             .into_iter()
             .find(|s| s.describe() == text)
     }
@@ -89,6 +131,7 @@ impl Change for HaltedImage {
         match self.stuck {
             Stuck::ImagePull => "unpullable-image-reverted",
             Stuck::Unready => "unready-image-reverted",
+            Stuck::AtHook => "hooked-image-rolled-back",
         }
     }
 
@@ -109,23 +152,34 @@ impl Change for HaltedImage {
     /// pod runs it, and the checks of a new image must not look for it.
     fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord> {
         let current = super::container_image(plan.template, self.container)?;
-        let (image, what) = match (self.stuck, self.version) {
-            (Stuck::Unready, Some(version)) => {
-                let delivered = plan
-                    .images
-                    .get(self.container)
-                    .ok_or_else(|| anyhow::anyhow!("no image delivered for {}", self.container))?;
-                (
-                    delivered.reference.clone(),
-                    format!("{version}, which the fixture's readiness probe refuses"),
-                )
-            }
-            (Stuck::Unready, None) => anyhow::bail!("an unready image needs a version"),
-            (Stuck::ImagePull, _) => (
-                unpullable(&current, &token()),
-                "a tag nobody pushed".to_string(),
-            ),
-        };
+        let (image, what) =
+            match (self.stuck, self.version) {
+                (Stuck::Unready, Some(version)) => {
+                    let delivered = plan.images.get(self.container).ok_or_else(|| {
+                        anyhow::anyhow!("no image delivered for {}", self.container)
+                    })?;
+                    (
+                        delivered.reference.clone(),
+                        format!("{version}, which the fixture's readiness probe refuses"),
+                    )
+                }
+                (Stuck::AtHook, Some(version)) => {
+                    let delivered = plan.images.get(self.container).ok_or_else(|| {
+                        anyhow::anyhow!("no image delivered for {}", self.container)
+                    })?;
+                    (
+                        delivered.reference.clone(),
+                        format!("{version}, rolled back while a pod waits at the in-place hook"),
+                    )
+                }
+                (Stuck::Unready | Stuck::AtHook, None) => {
+                    anyhow::bail!("{} needs a version", self.kind())
+                }
+                (Stuck::ImagePull, _) => (
+                    unpullable(&current, &token()),
+                    "a tag nobody pushed".to_string(),
+                ),
+            };
         Ok(ChangeRecord {
             kind: self.kind().into(),
             description: format!(
@@ -204,11 +258,18 @@ mod tests {
             ready,
             ..Default::default()
         };
-        assert!(Stuck::ImagePull.sampled_by(&sample("waiting", "ImagePullBackOff", false)));
-        assert!(!Stuck::ImagePull.sampled_by(&sample("waiting", "ContainerCreating", false)));
-        assert!(Stuck::Unready.sampled_by(&sample("running", "", false)));
-        assert!(!Stuck::Unready.sampled_by(&sample("running", "", true)));
-        for s in [Stuck::ImagePull, Stuck::Unready] {
+        let pod = PodSample::default();
+        assert!(Stuck::ImagePull.sampled_by(&pod, &sample("waiting", "ImagePullBackOff", false)));
+        assert!(!Stuck::ImagePull.sampled_by(&pod, &sample("waiting", "ContainerCreating", false)));
+        assert!(Stuck::Unready.sampled_by(&pod, &sample("running", "", false)));
+        assert!(!Stuck::Unready.sampled_by(&pod, &sample("running", "", true)));
+        let at_hook = PodSample {
+            lifecycle_state: PREPARING_UPDATE.into(),
+            ..Default::default()
+        };
+        assert!(Stuck::AtHook.sampled_by(&at_hook, &sample("running", "", false)));
+        assert!(!Stuck::AtHook.sampled_by(&pod, &sample("running", "", false)));
+        for s in [Stuck::ImagePull, Stuck::Unready, Stuck::AtHook] {
             assert_eq!(Stuck::from_description(s.describe()), Some(s));
         }
     }

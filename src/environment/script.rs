@@ -230,11 +230,22 @@ fn is_contract_line(line: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The script is written by a `cp` child, never opened for writing in
+    /// this process: a test thread forking meanwhile would inherit the
+    /// write descriptor until its exec, and running the script then fails
+    /// with "Text file busy" (seen once in twenty runs).
     fn scratch_script(body: &str) -> (PathBuf, PathBuf) {
         let root = std::env::temp_dir().join(format!("ipc-script-{}", crate::short_id()));
         std::fs::create_dir_all(root.join("scripts")).unwrap();
         let path = root.join("scripts/try");
-        std::fs::write(&path, format!("#!/usr/bin/env bash\n{body}\n")).unwrap();
+        let source = root.join("try.txt");
+        std::fs::write(&source, format!("#!/usr/bin/env bash\n{body}\n")).unwrap();
+        let copied = std::process::Command::new("cp")
+            .arg(&source)
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(copied.success());
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         (root, path)

@@ -530,6 +530,10 @@ pub struct HoldRecord {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadSample {
     pub at: String,
+    /// The generation the status was written for: a status older than the
+    /// change still counts the previous revision.
+    #[serde(default)]
+    pub observed_generation: Option<i64>,
     pub updated_replicas: Option<i64>,
     pub updated_ready_replicas: Option<i64>,
     pub ready_replicas: Option<i64>,

@@ -175,6 +175,19 @@ fn cross_cell_table(combined: &Combined, out: &mut String) {
         row.extend(cells.iter().map(fact));
         push_row(out, &row);
     }
+    let upgrades: Vec<Option<String>> = cells
+        .iter()
+        .map(|c| upgrade_fact(combined, &c.name))
+        .collect();
+    if upgrades.iter().any(Option::is_some) {
+        let mut row = vec!["*OpenKruise upgrade*".to_string(), String::new()];
+        row.extend(
+            upgrades
+                .into_iter()
+                .map(|u| u.unwrap_or_else(|| "-".into())),
+        );
+        push_row(out, &row);
+    }
     for scenario in scenario_names(combined) {
         let class = combined
             .decision
@@ -312,7 +325,40 @@ fn record_in<'a>(combined: &'a Combined, cell: &str, scenario: &str) -> Option<&
 }
 
 fn verdict_text(verdict: Verdict) -> String {
-    format!("**{}**", format!("{verdict:?}").to_uppercase())
+    format!("**{}**", verdict.label())
+}
+
+/// The OpenKruise upgrade a cell's scenarios went through, as a row of its
+/// own: from -> to, how long, the webhooks before and after; or why it
+/// did not happen.
+fn upgrade_fact(combined: &Combined, cell: &str) -> Option<String> {
+    let records: Vec<&ScenarioRecord> = combined
+        .records
+        .iter()
+        .filter(|r| r.cluster.cell == cell)
+        .collect();
+    if let Some(u) = records
+        .iter()
+        .find_map(|r| r.faults.iter().find_map(|f| f.upgrade.as_ref()))
+    {
+        return Some(format!(
+            "{} -> {} in {:.0} s; webhooks {} -> {}; {} change(s) in a minute",
+            u.from,
+            u.installed_after,
+            u.upgrade_ms as f64 / 1000.0,
+            u.webhooks_before.len(),
+            u.webhooks_after.len(),
+            u.changes.len() + u.events.len()
+        ));
+    }
+    records
+        .iter()
+        .find_map(|r| {
+            r.error
+                .as_deref()
+                .filter(|e| e.contains("upgrading OpenKruise"))
+        })
+        .map(|e| format!("**refused**: {}", one_line(e)))
 }
 
 fn push_row(out: &mut String, cells: &[String]) {

@@ -597,7 +597,15 @@ mod tests {
                 .iter()
                 .all(|r| r.cells.len() == MATRIX_COLUMNS.len())
         );
-        assert!(report.matrix.iter().all(|r| r.verdict == Verdict::Pass));
+        // Every recording passes but the one of a known upstream defect.
+        for row in &report.matrix {
+            let wanted = if row.scenario == "hook-rollback" {
+                Verdict::KnownDefect
+            } else {
+                Verdict::Pass
+            };
+            assert_eq!(row.verdict, wanted, "{}", row.scenario);
+        }
         let md = render_markdown(&report);
         let row = md
             .lines()

@@ -65,27 +65,31 @@ impl Session<'_> {
             .await
             .context("sending the old template back")?;
         let reverted_at = crate::now_rfc3339();
-        let what = format!(
-            "{} {} to finish going back from revision {}",
-            base.reference.kind,
-            base.reference.name,
-            bad_revision.as_deref().unwrap_or("unset")
-        );
-        wait::until_watched(
-            &self.ctx,
-            &what,
-            timeout,
-            self.triggers(workload),
-            || async {
-                Ok(settled(
-                    workload
-                        .update_state(bad_revision.as_deref(), old_uids)
-                        .await?,
-                    (),
-                ))
-            },
-        )
-        .await?;
+        if halt.stuck.takes_the_image() {
+            let what = format!(
+                "{} {} to finish going back from revision {}",
+                base.reference.kind,
+                base.reference.name,
+                bad_revision.as_deref().unwrap_or("unset")
+            );
+            wait::until_watched(
+                &self.ctx,
+                &what,
+                timeout,
+                self.triggers(workload),
+                || async {
+                    Ok(settled(
+                        workload
+                            .update_state(bad_revision.as_deref(), old_uids)
+                            .await?,
+                        (),
+                    ))
+                },
+            )
+            .await?;
+        } else {
+            self.until_released(workload).await?;
+        }
         Ok(HoldRecord {
             container,
             image,
@@ -98,13 +102,100 @@ impl Session<'_> {
     }
 }
 
-/// Halted: some pod names `image` for `container` and shows `stuck`.
+/// How long pods back in Normal after a rollback from the hook are given to
+/// be ready again: whether they are is judged (`halt.released`), not
+/// awaited to the update deadline.
+const RELEASE_GRACE: Duration = Duration::from_secs(30);
+
+impl Session<'_> {
+    /// After a rollback from the hook: every pod back in lifecycle state
+    /// Normal (a pod left in PreparingUpdate is OpenKruise issue 1156, and
+    /// times out here), then up to `RELEASE_GRACE` for all to be ready.
+    async fn until_released(&self, workload: &dyn Workload) -> anyhow::Result<()> {
+        let base = workload.base();
+        let state = |p: &Pod| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(crate::observe::timeline::LIFECYCLE_STATE))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let what = format!(
+            "the pods of {} {} back in lifecycle state Normal after the rollback",
+            base.reference.kind, base.reference.name
+        );
+        wait::until_watched(
+            &self.ctx,
+            &what,
+            self.config.timeouts.update,
+            self.triggers(workload),
+            || async {
+                let pods = base.live_pods().await?;
+                let waiting: Vec<String> = pods
+                    .iter()
+                    .filter(|p| state(p) != "Normal")
+                    .map(|p| format!("{} {}", p.metadata.name.as_deref().unwrap_or("?"), state(p)))
+                    .collect();
+                Ok(settled(
+                    if waiting.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(waiting.join(", "))
+                    },
+                    (),
+                ))
+            },
+        )
+        .await?;
+        let what = format!(
+            "the pods of {} {} ready again after the rollback",
+            base.reference.kind, base.reference.name
+        );
+        let ready = wait::until_watched(
+            &self.ctx,
+            &what,
+            RELEASE_GRACE,
+            self.triggers(workload),
+            || async {
+                let pods = base.live_pods().await?;
+                let unready: Vec<String> = pods
+                    .iter()
+                    .filter(|p| crate::workloads::pod_ready(p).is_err())
+                    .map(|p| p.metadata.name.clone().unwrap_or_default())
+                    .collect();
+                Ok(settled(
+                    if unready.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(format!("not ready: {}", unready.join(", ")))
+                    },
+                    (),
+                ))
+            },
+        )
+        .await;
+        if let Err(still) = ready {
+            self.say(&format!(
+                "not every pod ready {} s after the rollback (judged): {still}",
+                RELEASE_GRACE.as_secs()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Halted: some pod shows `stuck` (for the image states: names `image`
+/// for `container` and its container shows it).
 pub(crate) fn halted(
     pods: &[Pod],
     container: &str,
     image: &str,
     stuck: Stuck,
 ) -> Result<(), String> {
+    if pods.iter().any(|p| stuck.shown_by(p, container, image)) {
+        return Ok(());
+    }
     let took: Vec<&Pod> = pods
         .iter()
         .filter(|p| {
@@ -115,15 +206,6 @@ pub(crate) fn halted(
             })
         })
         .collect();
-    let shown = took.iter().any(|p| {
-        p.status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.name == container && stuck.shown_by(c)))
-    });
-    if shown {
-        return Ok(());
-    }
     let states: Vec<String> = took
         .iter()
         .map(|p| {
@@ -170,20 +252,19 @@ async fn hold_samples(
         let count = |field: &str| status[field].as_i64();
         let sample = WorkloadSample {
             at: crate::now_rfc3339(),
+            observed_generation: count("observedGeneration"),
             updated_replicas: count("updatedReplicas"),
             updated_ready_replicas: count("updatedReadyReplicas"),
             ready_replicas: count("readyReplicas"),
         };
         let same = samples.last().is_some_and(|l| {
-            (
-                l.updated_replicas,
-                l.updated_ready_replicas,
-                l.ready_replicas,
-            ) == (
-                sample.updated_replicas,
-                sample.updated_ready_replicas,
-                sample.ready_replicas,
-            )
+            WorkloadSample {
+                at: String::new(),
+                ..l.clone()
+            } == WorkloadSample {
+                at: String::new(),
+                ..sample.clone()
+            }
         });
         if !same {
             samples.push(sample);

@@ -479,10 +479,12 @@ impl<'a> Session<'a> {
         // Read once the update is done: right after a fault the API may
         // still refuse reads (kruise's conversion webhook restarting).
         let expected_updated = match (&admission, change.acts_on()) {
-            // A halted rollout stops once maxUnavailable pods are down.
-            (Admission::Accepted, _) if hold.is_some() => {
-                self.plan.fixture.max_unavailable().unwrap_or(1).max(0) as usize
-            }
+            // A halted rollout stops once maxUnavailable pods are down; one
+            // held at its hook never took the image.
+            (Admission::Accepted, _) if hold.is_some() => match change.halts() {
+                Some(h) if !h.stuck.takes_the_image() => 0,
+                _ => self.plan.fixture.max_unavailable().unwrap_or(1).max(0) as usize,
+            },
             (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
             (Admission::Accepted, ActsOn::Directly) => reached.len(),
             _ => 0,

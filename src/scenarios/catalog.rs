@@ -365,6 +365,25 @@ pub const CATALOG: &[Scenario] = &[
         fault: None,
     },
     Scenario {
+        name: "hook-rollback",
+        suite: "behaviour",
+        summary: "the lifecycle-hook CloneSet, image v1 -> v2 rolled back while the first pod \
+                  waits at the in-place hook: no pod takes the image or restarts, the waiting \
+                  pod goes back to Normal and ready (OpenKruise issue 1156)",
+        fixture: "fixtures/cloneset-hook.yaml",
+        changes: &[&HaltedImage {
+            container: "app",
+            stuck: Stuck::AtHook,
+            version: Some("v2"),
+            hold_seconds: 10,
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
         name: "bad-image-halts",
         suite: "behaviour",
         summary: "3 replicas, maxUnavailable 1, image -> a tag nobody pushed: one pod takes it \

@@ -126,8 +126,59 @@ pub const ADS_OWNER_VERSION: Defect = Defect {
     },
 };
 
+/// A rollback while a pod waits at its in-place hook moves the pod from
+/// PreparingUpdate straight back to Normal (the fix of issue 1156), but
+/// only the move to Updated gives back the readiness `markPodNotReady` took.
+pub const HOOK_ROLLBACK_NOT_READY: Defect = Defect {
+    name: "hook-rollback-left-not-ready",
+    scenarios: &["hook-rollback"],
+    seen_on: &["v1.9.0"],
+    symptom: "rolled back while a pod waited at its in-place update hook with markPodNotReady, \
+              the pod goes back to Normal but stays not ready (KruisePodReady False): out of \
+              its Service for good, the CloneSet never converges",
+    cause: "cloneset_update.go refreshPodState moves a PreparingUpdate pod already on the \
+            update revision to Normal (issue 1156's fix); lifecycle_utils.go \
+            executePodNotReadyPolicy removes the not-ready key only on the move to Updated, \
+            so the KruisePodReady=False it set at PreparingUpdate stays (issue 2177 asks for \
+            Updated instead of Normal there)",
+    workaround: "after a rollback, remove the lifecycle-hook not-ready message from the pod's \
+                 KruisePodReady condition, or delete the pod; or roll forward instead",
+    upstream: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/util/lifecycle/lifecycle_utils.go#L121",
+    applies: |_| true,
+    met: |record| {
+        record.steps.iter().any(|step| {
+            let Some(hold) = &step.hold else {
+                return false;
+            };
+            let until = crate::time_key(&hold.reverted_at);
+            let held: std::collections::BTreeSet<&str> = step
+                .timeline
+                .iter()
+                .filter(|s| {
+                    crate::time_key(&s.at) < until && s.lifecycle_state == "PreparingUpdate"
+                })
+                .map(|s| s.pod.as_str())
+                .collect();
+            held.iter().any(|pod| {
+                step.timeline
+                    .iter()
+                    .rev()
+                    .find(|s| s.pod == *pod)
+                    .is_some_and(|last| {
+                        last.lifecycle_state == "Normal"
+                            && last.conditions.get("KruisePodReady") == Some(&false)
+                    })
+            })
+        })
+    },
+};
+
 /// Every known defect.
-pub const ALL: &[Defect] = &[WEBHOOK_TEMPLATE_KEPT, ADS_OWNER_VERSION];
+pub const ALL: &[Defect] = &[
+    WEBHOOK_TEMPLATE_KEPT,
+    ADS_OWNER_VERSION,
+    HOOK_ROLLBACK_NOT_READY,
+];
 
 /// The known defects of `record`'s scenario that apply to its versions,
 /// with whether it met each.
@@ -139,9 +190,12 @@ pub fn of(record: &ScenarioRecord) -> Vec<(&'static Defect, bool)> {
         .collect()
 }
 
-/// "v1.8.2 -> v1.9.0", the upgrade a record went through.
+/// "v1.8.2 -> v1.9.0", the upgrade a record went through, else the
+/// OpenKruise version it ran on.
 pub fn versions(record: &ScenarioRecord) -> Option<String> {
-    upgrade(record).map(|u| format!("{} -> {}", u.from, u.to))
+    upgrade(record)
+        .map(|u| format!("{} -> {}", u.from, u.to))
+        .or_else(|| record.cluster.kruise_version.clone())
 }
 
 pub fn named(name: &str) -> Option<&'static Defect> {

@@ -495,6 +495,22 @@ pub const TABLE: &[Expectation] = &[
         seed_claims: false,
         source: SRC_CLONESET_UPDATE,
     },
+    // Rolled back while a pod waits at its in-place hook: the image never
+    // reaches any pod, nothing is rebuilt, the pod goes back to Normal
+    // (kruise#1156's fix, cloneset_update.go: a pod in PreparingUpdate on
+    // the update revision is only moved back).
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "hooked-image-rolled-back",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_CLONESET_UPDATE,
+    },
     Expectation {
         workload: "CloneSet",
         strategy: "InPlaceIfPossible",

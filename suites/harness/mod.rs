@@ -121,10 +121,21 @@ fn listed(scenario: &Scenario) -> Trial {
 fn trial(plan: ScenarioPlan, config: &RunConfig, runtime: &Arc<tokio::runtime::Runtime>) -> Trial {
     let (config, runtime) = (config.clone(), runtime.clone());
     Trial::test(test_name(plan.scenario), move || {
-        runtime
-            .block_on(runner::run_with(&config, &plan))
-            .map(|_| ())
-            .map_err(|err| Failed::from(format!("{err:#}")))
+        match runtime.block_on(runner::run_with(&config, &plan)) {
+            Ok(_) => Ok(()),
+            // The suite recognised a known upstream defect (the console and
+            // the report say KNOWN DEFECT); whether it blocks a release is
+            // the gate policy's `known_defects`, not the test run's.
+            Err(err)
+                if matches!(
+                    err.downcast_ref::<runner::NotRun>(),
+                    Some(runner::NotRun::KnownDefect { .. })
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(Failed::from(format!("{err:#}"))),
+        }
     })
 }
 

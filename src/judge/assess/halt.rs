@@ -1,9 +1,11 @@
 //! A rollout that must halt (`changes::halted_image`): exactly
-//! `maxUnavailable` pods take the bad image and stay stuck with it, the
-//! workload counts none of them updated and ready, nothing else moves for
-//! the whole hold; the revert is judged by the rows (the pods that took it
-//! are the step's updated pods, the others untouched). Read from the
-//! step's pod timeline and the workload counts sampled through the hold.
+//! `maxUnavailable` pods take the bad image and stay stuck with it (or,
+//! held at the in-place hook, stop there before the image reaches them),
+//! the workload counts none of them updated and ready, nothing else moves
+//! for the whole hold; the revert is judged by the rows (the pods that took
+//! it are the step's updated pods, the others untouched), and a pod held at
+//! the hook must be released by it. Read from the step's pod timeline and
+//! the workload counts sampled through the hold.
 
 use super::*;
 use crate::changes::Stuck;
@@ -24,33 +26,109 @@ pub(super) fn halted_rollout(record: &ScenarioRecord) -> Vec<Check> {
         .as_ref()
         .and_then(|p| p.max_unavailable)
         .unwrap_or(1);
-    vec![
+    let mut checks = vec![
         took_it(record, &held, allowed),
         stuck(record, &held),
         held_still(record, &held, allowed),
-    ]
+    ];
+    if held.iter().any(|(_, h)| state_of(h) == Some(Stuck::AtHook)) {
+        checks.push(released(record, &held));
+    }
+    checks
+}
+
+fn state_of(hold: &HoldRecord) -> Option<Stuck> {
+    Stuck::from_description(&hold.state)
+}
+
+/// The pods the change held: those that took the image, or, at the hook,
+/// those seen waiting there before the revert.
+fn held_pods(step: &UpdateStep, hold: &HoldRecord) -> std::collections::BTreeSet<String> {
+    match state_of(hold) {
+        Some(Stuck::AtHook) => {
+            let until = crate::time_key(&hold.reverted_at);
+            step.timeline
+                .iter()
+                .filter(|s| crate::time_key(&s.at) < until)
+                .filter(|s| s.lifecycle_state == crate::changes::halted_image::PREPARING_UPDATE)
+                .map(|s| s.pod.clone())
+                .collect()
+        }
+        _ => step.took_the_hold(),
+    }
 }
 
 fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed: i64) -> Check {
     let mut seen = Vec::new();
     let mut pass = true;
-    for (step, _) in held {
+    let at_hook = held.iter().any(|(_, h)| state_of(h) == Some(Stuck::AtHook));
+    for (step, hold) in held {
+        let pods = held_pods(step, hold);
         let took = step.took_the_hold();
-        pass &= took.len() as i64 == allowed;
-        seen.push(format!(
+        pass &= pods.len() as i64 == allowed;
+        let mut row = format!(
             "#{}: {} of {} pod(s): {}",
             step.index + 1,
-            took.len(),
+            pods.len(),
             step.pods.len(),
-            names(took.iter())
-        ));
+            names(pods.iter())
+        );
+        if state_of(hold) == Some(Stuck::AtHook) {
+            pass &= took.is_empty();
+            row.push_str(&format!(
+                "; pods that took the image: {}",
+                names(took.iter())
+            ));
+        }
+        seen.push(row);
     }
+    let (name, expected) = if at_hook {
+        (
+            "pods stopped at the in-place hook",
+            format!("exactly maxUnavailable ({allowed}), none of them on the new image"),
+        )
+    } else {
+        (
+            "pods that took the bad image",
+            format!("exactly maxUnavailable ({allowed}), before the revert"),
+        )
+    };
     check(
         record,
         "halt.took-it",
-        "pods that took the bad image",
+        name,
         &[],
-        format!("exactly maxUnavailable ({allowed}), before the revert"),
+        expected,
+        seen.join("; "),
+        Verdict::from_bool(pass),
+    )
+}
+
+/// Held at the hook, then rolled back: every pod ends Normal and ready
+/// (OpenKruise issue 1156: a rollback while a pod waited in PreparingUpdate
+/// left it stuck there).
+fn released(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check {
+    let mut seen = Vec::new();
+    let mut pass = true;
+    for (step, _) in held {
+        for pod in &step.pods {
+            let last = step.timeline.iter().rev().find(|s| s.pod == pod.after.name);
+            let (state, ready) = last.map_or(("?".to_string(), false), |s| {
+                (
+                    s.lifecycle_state.clone(),
+                    s.conditions.get("Ready").copied().unwrap_or(false),
+                )
+            });
+            pass &= state == "Normal" && ready;
+            seen.push(format!("{}: {state}, ready {ready}", pod.after.name));
+        }
+    }
+    check(
+        record,
+        "halt.released",
+        "the rollback releases the pod held at the hook",
+        &[],
+        "every pod Normal and ready once the old template is back (OpenKruise issue 1156)",
         seen.join("; "),
         Verdict::from_bool(pass),
     )
@@ -73,9 +151,9 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
             continue;
         };
         wanted = hold.state.clone();
-        for pod in step.took_the_hold() {
-            let samples = on_bad_image(&step.timeline, hold, &pod);
-            let shown = samples.iter().any(|(_, c)| state.sampled_by(c));
+        for pod in held_pods(step, hold) {
+            let samples = held_samples(&step.timeline, hold, state, &pod);
+            let shown = samples.iter().any(|(s, c)| state.sampled_by(s, c));
             // The old container keeps running (and ready) a moment after the
             // spec names the bad image, and the status keeps its ID while the
             // new image cannot be pulled: only another container counts.
@@ -88,12 +166,19 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
             let ready = samples
                 .iter()
                 .any(|(s, c)| Some(c.id.as_str()) != old_id && (c.ready || pod_ready(s)));
-            pass &= shown && !ready;
+            // At the hook the old container must be the only one.
+            let rebuilt = state == Stuck::AtHook
+                && samples.iter().any(|(_, c)| Some(c.id.as_str()) != old_id);
+            pass &= shown && !ready && !rebuilt;
             seen.push(format!(
                 "#{} {pod}: {}{}",
                 step.index + 1,
                 states_seen(&samples, old_id),
-                if ready { ", READY on it" } else { "" }
+                match (ready, rebuilt) {
+                    (_, true) => ", REBUILT at the hook",
+                    (true, false) => ", READY on it",
+                    _ => "",
+                }
             ));
         }
     }
@@ -102,7 +187,11 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
         "halt.stuck",
         "the pods that took it stay stuck",
         &[],
-        format!("{wanted}, never ready on the bad image"),
+        if wanted == Stuck::AtHook.describe() {
+            format!("{wanted}, its old container the only one")
+        } else {
+            format!("{wanted}, never ready on the bad image")
+        },
         seen.join("; "),
         Verdict::from_bool(pass),
     )
@@ -115,14 +204,15 @@ fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allo
     let mut pass = true;
     for (step, hold) in held {
         let held_ms = elapsed_ms(&hold.halted_at, &hold.reverted_at);
-        let ready_max = hold
-            .workload
-            .iter()
-            .filter_map(|s| s.updated_ready_replicas)
-            .max();
-        let updated: Vec<String> = hold
-            .workload
-            .iter()
+        // Only a status written for the change counts its revision.
+        let changed = step.generation_before.map(|g| g + 1);
+        let current = || {
+            hold.workload.iter().filter(move |s| {
+                s.observed_generation.is_none() || s.observed_generation >= changed
+            })
+        };
+        let ready_max = current().filter_map(|s| s.updated_ready_replicas).max();
+        let updated: Vec<String> = current()
             .map(|s| s.updated_replicas.map_or("?".into(), |n| n.to_string()))
             .collect();
         let peak = super::peak_unavailable(&step.timeline);
@@ -152,18 +242,23 @@ fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allo
     )
 }
 
-/// The samples of `pod` whose spec names the bad image, before the revert,
-/// with the container's state.
-fn on_bad_image<'a>(
+/// The samples of `pod` held by the change before the revert (its spec
+/// naming the bad image; at the hook, waiting there), with the container's
+/// state.
+fn held_samples<'a>(
     timeline: &'a [PodSample],
     hold: &HoldRecord,
+    state: Stuck,
     pod: &str,
 ) -> Vec<(&'a PodSample, &'a crate::model::record::ContainerSample)> {
     let until = crate::time_key(&hold.reverted_at);
     timeline
         .iter()
         .filter(|s| s.pod == pod && crate::time_key(&s.at) < until)
-        .filter(|s| s.images.get(&hold.container) == Some(&hold.image))
+        .filter(|s| match state {
+            Stuck::AtHook => s.lifecycle_state == crate::changes::halted_image::PREPARING_UPDATE,
+            _ => s.images.get(&hold.container) == Some(&hold.image),
+        })
         .filter_map(|s| {
             s.containers
                 .iter()

@@ -1261,6 +1261,46 @@ mod tests {
         assert!(halted_rollout(&fixture("partition.json")).is_empty());
     }
 
+    /// Rolled back while a pod waits at the in-place hook (OpenKruise v1.9.0,
+    /// recorded here): no pod takes the image or restarts, the pod goes back
+    /// to Normal but stays not ready: KNOWN DEFECT with its cause. The same
+    /// record with the pod ready again passes, the defect not met.
+    #[test]
+    fn a_rollback_at_the_hook_meets_its_known_defect() {
+        let real = fixture("hook-rollback.json");
+        let checks = scenario_checks(&real);
+        let verdict = |id: &str| checks.iter().find(|c| c.id == id).map(|c| c.verdict);
+        assert_eq!(verdict("halt.took-it"), Some(Verdict::Pass));
+        assert_eq!(verdict("halt.stuck"), Some(Verdict::Pass));
+        assert_eq!(verdict("halt.held"), Some(Verdict::Pass));
+        assert_eq!(verdict("row.restart-count.untouched"), Some(Verdict::Pass));
+        assert_eq!(verdict("halt.released"), Some(Verdict::Fail));
+        assert_eq!(
+            verdict("known-defect.hook-rollback-left-not-ready"),
+            Some(Verdict::KnownDefect)
+        );
+        assert_eq!(verdict_of(&real), Verdict::KnownDefect);
+        let mut ready = real.clone();
+        let step = &mut ready.steps[0];
+        for pod in step
+            .pods
+            .iter()
+            .map(|p| p.after.name.clone())
+            .collect::<Vec<_>>()
+        {
+            let mut last = step
+                .timeline
+                .iter()
+                .rfind(|s| s.pod == pod)
+                .cloned()
+                .unwrap();
+            last.conditions.insert("KruisePodReady".into(), true);
+            last.conditions.insert("Ready".into(), true);
+            step.timeline.push(last);
+        }
+        assert_eq!(verdict_of(&ready), Verdict::Pass);
+    }
+
     /// The harness as a hook controller: the real recording (each pod held
     /// 10 s in PreparingUpdate with its old container, then Updating ->
     /// Updated -> Normal, one after the other) passes; a container rebuilt
