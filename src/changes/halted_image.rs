@@ -54,12 +54,7 @@ impl Stuck {
     /// its spec names `image` and `container` shows it.
     pub fn shown_by(self, pod: &Pod, container: &str, image: &str) -> bool {
         if self == Stuck::AtHook {
-            return pod
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(crate::observe::timeline::LIFECYCLE_STATE))
-                .is_some_and(|s| s == PREPARING_UPDATE);
+            return crate::observe::timeline::lifecycle_state(pod) == PREPARING_UPDATE;
         }
         let names_it = pod.spec.as_ref().is_some_and(|s| {
             s.containers
@@ -152,34 +147,26 @@ impl Change for HaltedImage {
     /// pod runs it, and the checks of a new image must not look for it.
     fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord> {
         let current = super::container_image(plan.template, self.container)?;
-        let (image, what) =
-            match (self.stuck, self.version) {
-                (Stuck::Unready, Some(version)) => {
-                    let delivered = plan.images.get(self.container).ok_or_else(|| {
-                        anyhow::anyhow!("no image delivered for {}", self.container)
-                    })?;
-                    (
-                        delivered.reference.clone(),
-                        format!("{version}, which the fixture's readiness probe refuses"),
-                    )
-                }
-                (Stuck::AtHook, Some(version)) => {
-                    let delivered = plan.images.get(self.container).ok_or_else(|| {
-                        anyhow::anyhow!("no image delivered for {}", self.container)
-                    })?;
-                    (
-                        delivered.reference.clone(),
-                        format!("{version}, rolled back while a pod waits at the in-place hook"),
-                    )
-                }
-                (Stuck::Unready | Stuck::AtHook, None) => {
-                    anyhow::bail!("{} needs a version", self.kind())
-                }
-                (Stuck::ImagePull, _) => (
-                    unpullable(&current, &token()),
-                    "a tag nobody pushed".to_string(),
-                ),
-            };
+        let (image, what) = match (self.stuck, self.version) {
+            (Stuck::Unready | Stuck::AtHook, Some(version)) => {
+                let delivered = plan
+                    .images
+                    .get(self.container)
+                    .ok_or_else(|| anyhow::anyhow!("no image delivered for {}", self.container))?;
+                let why = match self.stuck {
+                    Stuck::Unready => "which the fixture's readiness probe refuses",
+                    _ => "rolled back while a pod waits at the in-place hook",
+                };
+                (delivered.reference.clone(), format!("{version}, {why}"))
+            }
+            (Stuck::Unready | Stuck::AtHook, None) => {
+                anyhow::bail!("{} needs a version", self.kind())
+            }
+            (Stuck::ImagePull, _) => (
+                unpullable(&current, &token()),
+                "a tag nobody pushed".to_string(),
+            ),
+        };
         Ok(ChangeRecord {
             kind: self.kind().into(),
             description: format!(

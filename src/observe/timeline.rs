@@ -19,6 +19,16 @@ use crate::observe::watched::{Delivered, after_listing};
 /// kruise's lifecycle state label on a pod.
 pub const LIFECYCLE_STATE: &str = "lifecycle.apps.kruise.io/state";
 
+/// A pod's lifecycle state as kruise labels it ("" without one).
+pub fn lifecycle_state(pod: &Pod) -> &str {
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LIFECYCLE_STATE))
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
 /// A pod watch running through one change.
 pub struct PodTimeline {
     task: tokio::task::JoinHandle<()>,
@@ -154,13 +164,7 @@ pub fn sample(pod: &Pod, deleted: bool) -> PodSample {
         containers,
         inplace_revision,
         metadata_hash: metadata_hash(pod),
-        lifecycle_state: pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LIFECYCLE_STATE))
-            .cloned()
-            .unwrap_or_default(),
+        lifecycle_state: lifecycle_state(pod).to_string(),
     }
 }
 

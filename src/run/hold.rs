@@ -11,7 +11,6 @@ use k8s_openapi::api::core::v1::Pod;
 use super::session::{Session, settled};
 use crate::changes::{Halt, Stuck};
 use crate::model::record::{ChangeRecord, HoldRecord, WorkloadSample};
-use crate::observe::wait;
 use crate::workloads::Workload;
 
 impl Session<'_> {
@@ -36,16 +35,10 @@ impl Session<'_> {
             base.reference.name,
             halt.stuck.describe()
         );
-        wait::until_watched(
-            &self.ctx,
-            &what,
-            timeout,
-            self.triggers(workload),
-            || async {
-                let pods = base.live_pods().await?;
-                Ok(settled(halted(&pods, &container, &image, halt.stuck), ()))
-            },
-        )
+        self.until(workload, &what, timeout, || async {
+            let pods = base.live_pods().await?;
+            Ok(settled(halted(&pods, &container, &image, halt.stuck), ()))
+        })
         .await?;
         let halted_at = crate::now_rfc3339();
         self.lap("update");
@@ -72,20 +65,14 @@ impl Session<'_> {
                 base.reference.name,
                 bad_revision.as_deref().unwrap_or("unset")
             );
-            wait::until_watched(
-                &self.ctx,
-                &what,
-                timeout,
-                self.triggers(workload),
-                || async {
-                    Ok(settled(
-                        workload
-                            .update_state(bad_revision.as_deref(), old_uids)
-                            .await?,
-                        (),
-                    ))
-                },
-            )
+            self.until(workload, &what, timeout, || async {
+                Ok(settled(
+                    workload
+                        .update_state(bad_revision.as_deref(), old_uids)
+                        .await?,
+                    (),
+                ))
+            })
             .await?;
         } else {
             self.until_released(workload).await?;
@@ -113,51 +100,34 @@ impl Session<'_> {
     /// times out here), then up to `RELEASE_GRACE` for all to be ready.
     async fn until_released(&self, workload: &dyn Workload) -> anyhow::Result<()> {
         let base = workload.base();
-        let state = |p: &Pod| {
-            p.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(crate::observe::timeline::LIFECYCLE_STATE))
-                .cloned()
-                .unwrap_or_default()
-        };
+        let state = crate::observe::timeline::lifecycle_state;
         let what = format!(
             "the pods of {} {} back in lifecycle state Normal after the rollback",
             base.reference.kind, base.reference.name
         );
-        wait::until_watched(
-            &self.ctx,
-            &what,
-            self.config.timeouts.update,
-            self.triggers(workload),
-            || async {
-                let pods = base.live_pods().await?;
-                let waiting: Vec<String> = pods
-                    .iter()
-                    .filter(|p| state(p) != "Normal")
-                    .map(|p| format!("{} {}", p.metadata.name.as_deref().unwrap_or("?"), state(p)))
-                    .collect();
-                Ok(settled(
-                    if waiting.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(waiting.join(", "))
-                    },
-                    (),
-                ))
-            },
-        )
+        self.until(workload, &what, self.config.timeouts.update, || async {
+            let pods = base.live_pods().await?;
+            let waiting: Vec<String> = pods
+                .iter()
+                .filter(|p| state(p) != "Normal")
+                .map(|p| format!("{} {}", p.metadata.name.as_deref().unwrap_or("?"), state(p)))
+                .collect();
+            Ok(settled(
+                if waiting.is_empty() {
+                    Ok(())
+                } else {
+                    Err(waiting.join(", "))
+                },
+                (),
+            ))
+        })
         .await?;
         let what = format!(
             "the pods of {} {} ready again after the rollback",
             base.reference.kind, base.reference.name
         );
-        let ready = wait::until_watched(
-            &self.ctx,
-            &what,
-            RELEASE_GRACE,
-            self.triggers(workload),
-            || async {
+        let ready = self
+            .until(workload, &what, RELEASE_GRACE, || async {
                 let pods = base.live_pods().await?;
                 let unready: Vec<String> = pods
                     .iter()
@@ -172,9 +142,8 @@ impl Session<'_> {
                     },
                     (),
                 ))
-            },
-        )
-        .await;
+            })
+            .await;
         if let Err(still) = ready {
             self.say(&format!(
                 "not every pod ready {} s after the rollback (judged): {still}",

@@ -15,8 +15,8 @@ use kube::api::{Api, Patch, PatchParams};
 
 use super::session::Session;
 use crate::model::record::{HookRecord, HookTurn};
-use crate::observe::timeline::LIFECYCLE_STATE;
-use crate::observe::wait::{self, Poll};
+use crate::observe::timeline::lifecycle_state;
+use crate::observe::wait::Poll;
 use crate::workloads::Workload;
 
 /// How long a pod is left waiting at the hook before it is let go: long
@@ -99,12 +99,8 @@ impl Session<'_> {
             "a pod of {} {} to wait at the in-place hook, or the update to finish",
             base.reference.kind, base.reference.name
         );
-        let next = wait::until_watched(
-            &self.ctx,
-            &what,
-            self.config.timeouts.update,
-            self.triggers(workload),
-            || async {
+        let next = self
+            .until(workload, &what, self.config.timeouts.update, || async {
                 if workload.update_state(previous, old_uids).await?.is_ok() {
                     return Ok(Poll::Ready(None));
                 }
@@ -112,15 +108,14 @@ impl Session<'_> {
                 Ok(
                     match pods
                         .iter()
-                        .find(|p| state_of(p) == PREPARING && hooked(p, labels))
+                        .find(|p| lifecycle_state(p) == PREPARING && hooked(p, labels))
                     {
                         Some(p) => Poll::Ready(p.metadata.name.clone()),
                         None => Poll::Pending(states(&pods)),
                     },
                 )
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(next)
     }
 
@@ -132,32 +127,17 @@ impl Session<'_> {
     ) -> anyhow::Result<()> {
         let api: Api<Pod> = workload.base().pods_api();
         let what = format!("pod {pod} to reach lifecycle state {state}");
-        wait::until_watched(
-            &self.ctx,
-            &what,
-            self.config.timeouts.update,
-            self.triggers(workload),
-            || async {
-                let now = api.get(pod).await?;
-                Ok(if state_of(&now) == state {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending(format!("{pod}: {}", state_of(&now)))
-                })
-            },
-        )
+        self.until(workload, &what, self.config.timeouts.update, || async {
+            let now = api.get(pod).await?;
+            Ok(if lifecycle_state(&now) == state {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(format!("{pod}: {}", lifecycle_state(&now)))
+            })
+        })
         .await?;
         Ok(())
     }
-}
-
-fn state_of(pod: &Pod) -> &str {
-    pod.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(LIFECYCLE_STATE))
-        .map(String::as_str)
-        .unwrap_or("")
 }
 
 fn hooked(pod: &Pod, labels: &BTreeMap<String, String>) -> bool {
@@ -174,7 +154,7 @@ fn states(pods: &[Pod]) -> String {
             format!(
                 "{} {}",
                 p.metadata.name.as_deref().unwrap_or("?"),
-                match state_of(p) {
+                match lifecycle_state(p) {
                     "" => "(no state)",
                     s => s,
                 }

@@ -376,6 +376,22 @@ impl<'a> Session<'a> {
         wait::namespace_triggers(&self.client, &self.namespace, &workload.base().resource)
     }
 
+    /// Evaluates `check` on every change in the scenario's namespace (and
+    /// the workload's) until it is ready or `timeout` passes.
+    pub(crate) async fn until<T, F, Fut>(
+        &self,
+        workload: &dyn Workload,
+        what: &str,
+        timeout: Duration,
+        check: F,
+    ) -> Result<T, wait::WaitTimeout>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Poll<T>>>,
+    {
+        wait::until_watched(&self.ctx, what, timeout, self.triggers(workload), check).await
+    }
+
     /// One change: markers and snapshots before, apply, wait, watch the
     /// quiet window, markers and snapshots after, events.
     pub(crate) async fn step(
