@@ -1,8 +1,9 @@
 //! Kubernetes in-place pod resize (`pods/resize`, beta and on by default
-//! since v1.33): a container's CPU limit changed on the live pods, without
-//! the workload. The container's `resizePolicy` for cpu decides whether the
-//! kubelet restarts it (`RestartContainer`) or only rewrites its cgroup
-//! (`NotRequired`); the fixture must say which this change expects.
+//! since v1.33): a container's CPU or memory limit changed on the live
+//! pods, without the workload. The container's `resizePolicy` for that
+//! resource decides whether the kubelet restarts it (`RestartContainer`)
+//! or only rewrites its cgroup (`NotRequired`); the fixture must say which
+//! this change expects.
 
 use std::collections::BTreeMap;
 
@@ -17,10 +18,40 @@ use crate::model::record::ChangeRecord;
 #[derive(Debug)]
 pub struct PodResize {
     pub container: &'static str,
-    /// The new CPU limit, e.g. "300m".
-    pub cpu_limit: &'static str,
-    /// The container's resizePolicy for cpu the fixture must declare.
+    /// "cpu" or "memory".
+    pub resource: &'static str,
+    /// The new limit, e.g. "300m" or "384Mi".
+    pub limit: &'static str,
+    /// The container's resizePolicy for the resource the fixture must
+    /// declare.
     pub policy: &'static str,
+}
+
+/// A quantity of `resource` in its unit: millicores for cpu, bytes for
+/// memory.
+pub fn amount(resource: &str, quantity: &str) -> Option<i64> {
+    match resource {
+        "cpu" => millicores(quantity),
+        _ => bytes(quantity),
+    }
+}
+
+/// "384Mi", "1Gi", "500M" or "1048576" as bytes.
+pub fn bytes(quantity: &str) -> Option<i64> {
+    const UNITS: &[(&str, i64)] = &[
+        ("Ki", 1 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("k", 1_000),
+        ("M", 1_000_000),
+        ("G", 1_000_000_000),
+    ];
+    for (suffix, factor) in UNITS {
+        if let Some(n) = quantity.strip_suffix(suffix) {
+            return n.parse::<i64>().ok().map(|n| n * factor);
+        }
+    }
+    quantity.parse().ok()
 }
 
 /// The container's restart policy for a resource in a pod template.
@@ -49,7 +80,7 @@ pub fn millicores(quantity: &str) -> Option<i64> {
 
 /// Settled: the kubelet reports the new limit and no resize is pending or
 /// in progress.
-fn resized(pod: &Pod, container: &str, wanted: i64) -> Result<(), String> {
+fn resized(pod: &Pod, container: &str, resource: &str, wanted: i64) -> Result<(), String> {
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     let status = pod.status.clone().unwrap_or_default();
     let pending = status
@@ -69,11 +100,18 @@ fn resized(pod: &Pod, container: &str, wanted: i64) -> Result<(), String> {
         .iter()
         .flatten()
         .find(|c| c.name == container)
-        .and_then(|c| c.resources.as_ref()?.limits.as_ref()?.get("cpu").cloned())
-        .and_then(|q| millicores(&q.0));
+        .and_then(|c| {
+            c.resources
+                .as_ref()?
+                .limits
+                .as_ref()?
+                .get(resource)
+                .cloned()
+        })
+        .and_then(|q| amount(resource, &q.0));
     if reported != Some(wanted) {
         return Err(format!(
-            "{name}: {container} reports cpu limit {reported:?}m"
+            "{name}: {container} reports {resource} limit {reported:?} (want {wanted})"
         ));
     }
     crate::workloads::pod_ready(pod)
@@ -87,9 +125,11 @@ impl Change for PodResize {
     }
 
     fn kind(&self) -> &'static str {
-        match self.policy {
-            "RestartContainer" => "pod-resize-restart",
-            _ => "pod-resize",
+        match (self.resource, self.policy) {
+            ("cpu", "RestartContainer") => "pod-resize-restart",
+            ("cpu", _) => "pod-resize",
+            (_, "RestartContainer") => "pod-resize-memory-restart",
+            _ => "pod-resize-memory",
         }
     }
 
@@ -98,21 +138,22 @@ impl Change for PodResize {
     }
 
     fn plan(&self, plan: &Plan) -> anyhow::Result<ChangeRecord> {
-        let policy = resize_policy(plan.template, self.container, "cpu");
+        let policy = resize_policy(plan.template, self.container, self.resource);
         anyhow::ensure!(
             policy.as_deref() == Some(self.policy),
-            "the fixture's {} has cpu resizePolicy {policy:?}, this change expects {}",
+            "the fixture's {} has {} resizePolicy {policy:?}, this change expects {}",
             self.container,
+            self.resource,
             self.policy
         );
         Ok(ChangeRecord {
             kind: self.kind().into(),
             description: format!(
-                "pods/resize: cpu limit of {} -> {} (resizePolicy {})",
-                self.container, self.cpu_limit, self.policy
+                "pods/resize: {} limit of {} -> {} (resizePolicy {})",
+                self.resource, self.container, self.limit, self.policy
             ),
             containers: vec![self.container.to_string()],
-            details: BTreeMap::from([("cpu limit".to_string(), self.cpu_limit.to_string())]),
+            details: BTreeMap::from([(format!("{} limit", self.resource), self.limit.to_string())]),
             ..Default::default()
         })
     }
@@ -120,7 +161,7 @@ impl Change for PodResize {
     async fn act(&self, target: &Target<'_>, _planned: &ChangeRecord) -> Result<(), kube::Error> {
         let api: Api<Pod> = Api::namespaced(target.client.clone(), target.namespace);
         let patch = json!({"spec": {"containers": [
-            {"name": self.container, "resources": {"limits": {"cpu": self.cpu_limit}}}
+            {"name": self.container, "resources": {"limits": {self.resource: self.limit}}}
         ]}});
         for pod in target.pods {
             let name = pod.metadata.name.clone().unwrap_or_default();
@@ -141,12 +182,12 @@ impl Change for PodResize {
         _planned: &ChangeRecord,
     ) -> anyhow::Result<Result<BTreeMap<String, String>, String>> {
         let api: Api<Pod> = Api::namespaced(target.client.clone(), target.namespace);
-        let wanted = millicores(self.cpu_limit).unwrap_or_default();
+        let wanted = amount(self.resource, self.limit).unwrap_or_default();
         for before in target.pods {
             let pod = api
                 .get(before.metadata.name.as_deref().unwrap_or(""))
                 .await?;
-            if let Err(state) = resized(&pod, self.container, wanted) {
+            if let Err(state) = resized(&pod, self.container, self.resource, wanted) {
                 return Ok(Err(state));
             }
         }
@@ -157,6 +198,23 @@ impl Change for PodResize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_quantities_in_bytes() {
+        assert_eq!(bytes("384Mi"), Some(384 << 20));
+        assert_eq!(bytes("1Gi"), Some(1 << 30));
+        assert_eq!(bytes("500M"), Some(500_000_000));
+        assert_eq!(bytes("1048576"), Some(1 << 20));
+        assert_eq!(amount("memory", "256Mi"), Some(256 << 20));
+        assert_eq!(amount("cpu", "300m"), Some(300));
+        let memory = PodResize {
+            container: "app",
+            resource: "memory",
+            limit: "384Mi",
+            policy: "RestartContainer",
+        };
+        assert_eq!(memory.kind(), "pod-resize-memory-restart");
+    }
 
     #[test]
     fn quantities_in_millicores() {
@@ -181,7 +239,8 @@ mod tests {
         };
         let restart = PodResize {
             container: "app",
-            cpu_limit: "300m",
+            resource: "cpu",
+            limit: "300m",
             policy: "RestartContainer",
         };
         assert!(restart.plan(&plan).is_err());

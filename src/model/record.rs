@@ -216,9 +216,23 @@ pub struct InsideView {
     /// appends one per run); empty when there is no such file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prestop_log: Vec<String>,
+    /// The memory limit of the container's own cgroup (cgroup v2
+    /// `memory.max`, or v1 `memory.limit_in_bytes`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub memory_limit: String,
 }
 
 impl InsideView {
+    /// The cgroup's memory limit in bytes; `None` when unlimited (v2 `max`,
+    /// v1's page-rounded 2^63) or unreadable.
+    pub fn memory_limit_bytes(&self) -> Option<i64> {
+        self.memory_limit
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|b| *b < 1 << 62)
+    }
+
     /// The cgroup's CPU limit in millicores; `None` when unlimited or
     /// unreadable.
     pub fn cpu_limit_millicores(&self) -> Option<i64> {

@@ -236,7 +236,9 @@ impl Probe {
              cat {IMAGE_VERSION_FILE}; echo {SEP}; env | grep '^{ENV_PREFIX}' || true; echo {SEP}; \
              cat /sys/fs/cgroup/cpu.max 2>/dev/null || \
              echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null); \
-             echo {SEP}; cat {PRESTOP_LOG} 2>/dev/null || true"
+             echo {SEP}; cat {PRESTOP_LOG} 2>/dev/null || true; echo {SEP}; \
+             cat /sys/fs/cgroup/memory.max 2>/dev/null || \
+             cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || true"
         );
         let output = self.run(pod, container, &["sh", "-c", &script]).await?;
         parse_inside_view(&output)
@@ -483,8 +485,8 @@ pub fn parse_marker_read(output: &str) -> Option<String> {
 pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
     let parts: Vec<&str> = output.split(&format!("{SEP}\n")).collect();
     anyhow::ensure!(
-        parts.len() == 8,
-        "inside view: expected 8 sections, got {}: {output:?}",
+        parts.len() == 9,
+        "inside view: expected 9 sections, got {}: {output:?}",
         parts.len()
     );
     let env = parts[5]
@@ -501,6 +503,7 @@ pub fn parse_inside_view(output: &str) -> anyhow::Result<InsideView> {
         env,
         cpu_quota: parts[6].trim().to_string(),
         prestop_log: parts[7].lines().map(str::to_string).collect(),
+        memory_limit: parts[8].trim().to_string(),
     })
 }
 
@@ -729,7 +732,7 @@ mod tests {
     #[test]
     fn inside_view_sections() {
         let out = format!(
-            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n{SEP}\n20000 100000\n{SEP}\nv1 initial\nv1 initial\n"
+            "net:[4026532718]\n{SEP}\n0::/\n{SEP}\ncgroup:[4026532781]\n{SEP}\n8104\n{SEP}\nv1\n{SEP}\nIPC_FROM_ANNOTATION=a=b\nIPC_PLAIN=x\n{SEP}\n20000 100000\n{SEP}\nv1 initial\nv1 initial\n{SEP}\n268435456\n"
         );
         let view = parse_inside_view(&out).unwrap();
         assert_eq!(view.netns, "net:[4026532718]");
@@ -740,6 +743,7 @@ mod tests {
         assert_eq!(view.env["IPC_PLAIN"], "x");
         assert_eq!(view.cpu_limit_millicores(), Some(200));
         assert_eq!(view.prestop_log, ["v1 initial", "v1 initial"]);
+        assert_eq!(view.memory_limit_bytes(), Some(256 << 20));
         assert!(parse_inside_view("net:[1]\n").is_err());
     }
 
@@ -762,7 +766,7 @@ mod tests {
         }))
         .unwrap();
         let inside = parse_inside_view(&format!(
-            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n{SEP}\nmax 100000\n{SEP}\n"
+            "net:[1]\n{SEP}\n0::/\n{SEP}\ncgroup:[2]\n{SEP}\n3\n{SEP}\nv2\n{SEP}\n{SEP}\nmax 100000\n{SEP}\n{SEP}\nmax\n"
         ))
         .unwrap();
         let snap = pod_snapshot(&pod, BTreeMap::from([("app".to_string(), inside)])).unwrap();

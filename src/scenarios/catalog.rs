@@ -494,7 +494,8 @@ pub const CATALOG: &[Scenario] = &[
         fixture: "fixtures/cloneset-resize.yaml",
         changes: &[&PodResize {
             container: "app",
-            cpu_limit: "300m",
+            resource: "cpu",
+            limit: "300m",
             policy: "NotRequired",
         }],
         seed_column: None,
@@ -510,7 +511,52 @@ pub const CATALOG: &[Scenario] = &[
         fixture: "fixtures/cloneset-resize-restart.yaml",
         changes: &[&PodResize {
             container: "app",
-            cpu_limit: "300m",
+            resource: "cpu",
+            limit: "300m",
+            policy: "RestartContainer",
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "pod-resize-memory",
+        suite: "advanced",
+        summary: "pods/resize of the memory limit with resizePolicy NotRequired, up (256Mi -> \
+                  384Mi) then down (-> 320Mi): no restart, each limit in the container's cgroup",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[
+            &PodResize {
+                container: "app",
+                resource: "memory",
+                limit: "384Mi",
+                policy: "NotRequired",
+            },
+            &PodResize {
+                container: "app",
+                resource: "memory",
+                limit: "320Mi",
+                policy: "NotRequired",
+            },
+        ],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "pod-resize-memory-restart",
+        suite: "advanced",
+        summary: "pods/resize of the memory limit with resizePolicy RestartContainer: one \
+                  restart, the new limit in the new container's cgroup",
+        fixture: "fixtures/cloneset-resize-memory-restart.yaml",
+        changes: &[&PodResize {
+            container: "app",
+            resource: "memory",
+            limit: "384Mi",
             policy: "RestartContainer",
         }],
         seed_column: None,

@@ -669,6 +669,32 @@ pub const TABLE: &[Expectation] = &[
         seed_claims: false,
         source: SRC_SIDECARSET,
     },
+    // The memory limit resized the same two ways: the cgroup rewritten
+    // (NotRequired), or the container restarted (RestartContainer).
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "pod-resize-memory",
+        admission: AdmissionExpectation::Accepted,
+        events: &["ResizeCompleted"],
+        forbidden_events: &["Killing", IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_POD_RESIZE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "pod-resize-memory-restart",
+        admission: AdmissionExpectation::Accepted,
+        events: &["ResizeCompleted", "Killing"],
+        forbidden_events: &[IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: IN_PLACE_REBUILD,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_POD_RESIZE,
+    },
     Expectation {
         workload: "CloneSet",
         strategy: "InPlaceIfPossible",

@@ -186,26 +186,67 @@ pub(super) fn reported_done(record: &ScenarioRecord) -> Option<Check> {
 /// A CPU limit change must reach the container's own cgroup: the quota the
 /// container reads inside equals the new limit (and differed before).
 pub(super) fn cpu_limit_applied(record: &ScenarioRecord) -> Option<Check> {
+    limit_applied(record, &CPU_LIMIT)
+}
+
+/// The same for a memory limit: the cgroup's memory limit in bytes.
+pub(super) fn memory_limit_applied(record: &ScenarioRecord) -> Option<Check> {
+    limit_applied(record, &MEMORY_LIMIT)
+}
+
+/// One resource whose limit a change sets and the cgroup shows.
+struct LimitCheck {
+    resource: &'static str,
+    id: &'static str,
+    name: &'static str,
+    expected: &'static str,
+    unit: &'static str,
+    inside: fn(&crate::model::record::InsideView) -> Option<i64>,
+}
+
+const CPU_LIMIT: LimitCheck = LimitCheck {
+    resource: "cpu",
+    id: "cpu-limit-applied",
+    name: "the new CPU limit is in the container's cgroup",
+    expected: "cgroup CPU quota changes to the new limit",
+    unit: "m",
+    inside: |v| v.cpu_limit_millicores(),
+};
+
+const MEMORY_LIMIT: LimitCheck = LimitCheck {
+    resource: "memory",
+    id: "memory-limit-applied",
+    name: "the new memory limit is in the container's cgroup",
+    expected: "cgroup memory limit changes to the new limit",
+    unit: " bytes",
+    inside: |v| v.memory_limit_bytes(),
+};
+
+fn limit_applied(record: &ScenarioRecord, limit: &LimitCheck) -> Option<Check> {
     let mut seen = Vec::new();
     let mut problems = Vec::new();
+    let key = format!("{} limit", limit.resource);
     for step in &record.steps {
-        let Some(limit) = step.change.details.get("cpu limit") else {
+        let Some(quantity) = step.change.details.get(&key) else {
             continue;
         };
-        let wanted = crate::changes::pod_resize::millicores(limit);
+        let wanted = crate::changes::pod_resize::amount(limit.resource, quantity);
         for pod in step.updated_pods() {
             for name in &step.change.containers {
                 let Some((b, a)) = container_pair(pod, name) else {
                     continue;
                 };
-                let (before, after) = (
-                    b.inside.cpu_limit_millicores(),
-                    a.inside.cpu_limit_millicores(),
-                );
+                let (before, after) = ((limit.inside)(&b.inside), (limit.inside)(&a.inside));
+                let shown = |v: Option<i64>| {
+                    v.map(|v| format!("{v}{}", limit.unit))
+                        .unwrap_or("?".into())
+                };
                 seen.push(format!(
-                    "{name} cgroup cpu {}m -> {}m",
-                    before.map(|v| v.to_string()).unwrap_or("?".into()),
-                    after.map(|v| v.to_string()).unwrap_or("?".into())
+                    "#{} {name} cgroup {} {} -> {}",
+                    step.index + 1,
+                    limit.resource,
+                    shown(before),
+                    shown(after)
                 ));
                 if after != wanted || before == wanted {
                     problems.push(name.clone());
@@ -216,10 +257,10 @@ pub(super) fn cpu_limit_applied(record: &ScenarioRecord) -> Option<Check> {
     (!seen.is_empty()).then(|| {
         check(
             record,
-            "cpu-limit-applied",
-            "the new CPU limit is in the container's cgroup",
+            limit.id,
+            limit.name,
             &[],
-            "cgroup CPU quota changes to the new limit",
+            limit.expected,
             seen.join("; "),
             Verdict::from_bool(problems.is_empty()),
         )

@@ -230,6 +230,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(in_place_hooks(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
+        checks.extend(memory_limit_applied(record));
         checks.extend(traffic_checks(record));
     }
     checks.extend(rebuild_lifecycle(record));
@@ -1299,6 +1300,28 @@ mod tests {
             step.timeline.push(last);
         }
         assert_eq!(verdict_of(&ready), Verdict::Pass);
+    }
+
+    /// pods/resize of the memory limit, recorded here: up then down with
+    /// NotRequired (no restart), up with RestartContainer (+1), each limit in
+    /// the cgroup; a cgroup left on the old limit fails.
+    #[test]
+    fn a_memory_resize_reaches_the_cgroup() {
+        for name in ["pod-resize-memory.json", "pod-resize-memory-restart.json"] {
+            let real = fixture(name);
+            assert_eq!(verdict_of(&real), Verdict::Pass, "{name}");
+            assert_eq!(
+                memory_limit_applied(&real).unwrap().verdict,
+                Verdict::Pass,
+                "{name}"
+            );
+        }
+        let mut stale = fixture("pod-resize-memory.json");
+        let pod = &mut stale.steps[1].pods[0];
+        let before = pod.before.containers[0].inside.memory_limit.clone();
+        pod.after.containers[0].inside.memory_limit = before;
+        assert_eq!(memory_limit_applied(&stale).unwrap().verdict, Verdict::Fail);
+        assert!(memory_limit_applied(&fixture("pod-resize.json")).is_none());
     }
 
     /// The harness as a hook controller: the real recording (each pod held
