@@ -27,7 +27,13 @@ pub enum Stuck {
     /// old container running, before the image reaches it (OpenKruise
     /// issue 1156: a rollback then must not leave it stuck).
     AtHook,
+    /// A resize the node cannot give: `PodResizePending`, the running
+    /// container untouched and ready.
+    ResizePending,
 }
+
+/// The pod condition of a resize the kubelet cannot carry out yet.
+pub const RESIZE_PENDING: &str = "PodResizePending";
 
 /// kruise's lifecycle state of a pod waiting at its in-place hook.
 pub const PREPARING_UPDATE: &str = "PreparingUpdate";
@@ -41,20 +47,34 @@ impl Stuck {
             Stuck::ImagePull => "image pull failing",
             Stuck::Unready => "running, never ready",
             Stuck::AtHook => "waiting at the in-place hook",
+            Stuck::ResizePending => "resize pending, still ready",
         }
     }
 
-    /// Whether the pods that show it have taken the new image (they wait
-    /// at the hook before it reaches them).
+    /// Whether the pods that show it have taken a new image (they wait at
+    /// the hook before it reaches them; a resize changes no image).
     pub fn takes_the_image(self) -> bool {
-        self != Stuck::AtHook
+        matches!(self, Stuck::ImagePull | Stuck::Unready)
     }
 
     /// A pod as the API reports it shows the state: for the image states,
     /// its spec names `image` and `container` shows it.
     pub fn shown_by(self, pod: &Pod, container: &str, image: &str) -> bool {
-        if self == Stuck::AtHook {
-            return crate::observe::timeline::lifecycle_state(pod) == PREPARING_UPDATE;
+        match self {
+            Stuck::AtHook => {
+                return crate::observe::timeline::lifecycle_state(pod) == PREPARING_UPDATE;
+            }
+            Stuck::ResizePending => {
+                return pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c.type_ == RESIZE_PENDING && c.status == "True")
+                    });
+            }
+            _ => {}
         }
         let names_it = pod.spec.as_ref().is_some_and(|s| {
             s.containers
@@ -80,7 +100,7 @@ impl Stuck {
                 .and_then(|w| w.reason.as_deref())
                 .is_some_and(|r| PULL_FAILING.contains(&r)),
             Stuck::Unready => state.and_then(|s| s.running.as_ref()).is_some() && !status.ready,
-            Stuck::AtHook => false,
+            Stuck::AtHook | Stuck::ResizePending => false,
         }
     }
 
@@ -92,14 +112,20 @@ impl Stuck {
             }
             Stuck::Unready => sample.state == "running" && !sample.ready,
             Stuck::AtHook => pod.lifecycle_state == PREPARING_UPDATE,
+            Stuck::ResizePending => pod.conditions.get(RESIZE_PENDING) == Some(&true),
         }
     }
 
     /// The state as recorded (`HoldRecord::state`), back.
     pub fn from_description(text: &str) -> Option<Stuck> {
-        [Stuck::ImagePull, Stuck::Unready, Stuck::AtHook]
-            .into_iter()
-            .find(|s| s.describe() == text)
+        [
+            Stuck::ImagePull,
+            Stuck::Unready,
+            Stuck::AtHook,
+            Stuck::ResizePending,
+        ]
+        .into_iter()
+        .find(|s| s.describe() == text)
     }
 }
 
@@ -127,6 +153,7 @@ impl Change for HaltedImage {
             Stuck::ImagePull => "unpullable-image-reverted",
             Stuck::Unready => "unready-image-reverted",
             Stuck::AtHook => "hooked-image-rolled-back",
+            Stuck::ResizePending => "impossible-resize-corrected",
         }
     }
 
@@ -162,6 +189,7 @@ impl Change for HaltedImage {
             (Stuck::Unready | Stuck::AtHook, None) => {
                 anyhow::bail!("{} needs a version", self.kind())
             }
+            (Stuck::ResizePending, _) => anyhow::bail!("a resize is ImpossibleCpuRequest's"),
             (Stuck::ImagePull, _) => (
                 unpullable(&current, &token()),
                 "a tag nobody pushed".to_string(),

@@ -150,7 +150,7 @@ pub fn milestones(step: &UpdateStep) -> Vec<Milestone> {
         for (id, what, stamp) in [
             (
                 "halted",
-                "rollout halted (a pod stuck on the new image)",
+                "rollout halted (a pod stuck on the change)",
                 &hold.halted_at,
             ),
             ("reverted", "old template sent back", &hold.reverted_at),

@@ -58,7 +58,7 @@ impl Session<'_> {
             .await
             .context("sending the old template back")?;
         let reverted_at = crate::now_rfc3339();
-        if halt.stuck.takes_the_image() {
+        if halt.stuck != Stuck::AtHook {
             let what = format!(
                 "{} {} to finish going back from revision {}",
                 base.reference.kind,

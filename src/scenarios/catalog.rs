@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use crate::changes::{
     Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, HaltedImage, Image,
-    Metadata, PodAnnotation, PodResize, Retag, SidecarSetImage, Stuck,
+    ImpossibleCpuRequest, Metadata, PodAnnotation, PodResize, Retag, SidecarSetImage, Stuck,
 };
 use crate::faults::{
     ContainerdRestarted, DAEMON_RESTARTED, Fault, KRUISE_UPGRADED, MANAGER_KILLED,
@@ -562,6 +562,24 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "impossible-resize",
+        suite: "advanced",
+        summary: "CloneSet template CPU request of 64 cores under InPlaceWorkloadVerticalScaling: \
+                  the resize pending (PodResizePending), the pod not recreated and still ready \
+                  for 20 s; the template corrected, the pod converges in place, restartCount +0",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[&ImpossibleCpuRequest {
+            container: "app",
+            cpu: "64",
+            hold_seconds: 20,
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &["InPlaceWorkloadVerticalScaling"],
         traffic: None,
         fault: None,
     },

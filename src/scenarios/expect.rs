@@ -511,6 +511,20 @@ pub const TABLE: &[Expectation] = &[
         seed_claims: false,
         source: SRC_CLONESET_UPDATE,
     },
+    // A CPU request no node can give, then corrected: the resize stays
+    // pending, nothing is rebuilt or recreated, the pod converges in place.
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
+        change: "impossible-resize-corrected",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &["Killing", RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_WORKLOAD_RESIZE,
+    },
     Expectation {
         workload: "CloneSet",
         strategy: "InPlaceIfPossible",

@@ -45,12 +45,12 @@ fn state_of(hold: &HoldRecord) -> Option<Stuck> {
 /// those seen waiting there before the revert.
 fn held_pods(step: &UpdateStep, hold: &HoldRecord) -> std::collections::BTreeSet<String> {
     match state_of(hold) {
-        Some(Stuck::AtHook) => {
+        Some(state) if !state.takes_the_image() => {
             let until = crate::time_key(&hold.reverted_at);
             step.timeline
                 .iter()
                 .filter(|s| crate::time_key(&s.at) < until)
-                .filter(|s| s.lifecycle_state == crate::changes::halted_image::PREPARING_UPDATE)
+                .filter(|s| state.sampled_by(s, &Default::default()))
                 .map(|s| s.pod.clone())
                 .collect()
         }
@@ -61,7 +61,7 @@ fn held_pods(step: &UpdateStep, hold: &HoldRecord) -> std::collections::BTreeSet
 fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed: i64) -> Check {
     let mut seen = Vec::new();
     let mut pass = true;
-    let at_hook = held.iter().any(|(_, h)| state_of(h) == Some(Stuck::AtHook));
+    let held_state = held.iter().find_map(|(_, h)| state_of(h));
     for (step, hold) in held {
         let pods = held_pods(step, hold);
         let took = step.took_the_hold();
@@ -73,7 +73,7 @@ fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed
             step.pods.len(),
             names(pods.iter())
         );
-        if state_of(hold) == Some(Stuck::AtHook) {
+        if state_of(hold).is_some_and(|s| !s.takes_the_image()) {
             pass &= took.is_empty();
             row.push_str(&format!(
                 "; pods that took the image: {}",
@@ -82,16 +82,19 @@ fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed
         }
         seen.push(row);
     }
-    let (name, expected) = if at_hook {
-        (
+    let (name, expected) = match held_state {
+        Some(Stuck::AtHook) => (
             "pods stopped at the in-place hook",
             format!("exactly maxUnavailable ({allowed}), none of them on the new image"),
-        )
-    } else {
-        (
+        ),
+        Some(Stuck::ResizePending) => (
+            "pods with the resize pending",
+            format!("exactly maxUnavailable ({allowed})"),
+        ),
+        _ => (
             "pods that took the bad image",
             format!("exactly maxUnavailable ({allowed}), before the revert"),
-        )
+        ),
     };
     check(
         record,
@@ -163,20 +166,25 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
                 .find(|p| p.before.name == pod)
                 .and_then(|p| p.before.container(&hold.container))
                 .and_then(|c| c.status.container_id.as_deref());
-            let ready = samples
-                .iter()
-                .any(|(s, c)| Some(c.id.as_str()) != old_id && (c.ready || pod_ready(s)));
-            // At the hook the old container must be the only one.
-            let rebuilt = state == Stuck::AtHook
+            let ready = state.takes_the_image()
+                && samples
+                    .iter()
+                    .any(|(s, c)| Some(c.id.as_str()) != old_id && (c.ready || pod_ready(s)));
+            // At the hook, or with a resize pending, the old container must
+            // be the only one; a pending resize keeps the pod ready.
+            let rebuilt = !state.takes_the_image()
                 && samples.iter().any(|(_, c)| Some(c.id.as_str()) != old_id);
-            pass &= shown && !ready && !rebuilt;
+            let unready =
+                state == Stuck::ResizePending && samples.iter().any(|(s, _)| !pod_ready(s));
+            pass &= shown && !ready && !rebuilt && !unready;
             seen.push(format!(
                 "#{} {pod}: {}{}",
                 step.index + 1,
                 states_seen(&samples, old_id),
-                match (ready, rebuilt) {
-                    (_, true) => ", REBUILT at the hook",
-                    (true, false) => ", READY on it",
+                match (ready, rebuilt, unready) {
+                    (_, true, _) => ", REBUILT while held",
+                    (true, false, _) => ", READY on it",
+                    (_, _, true) => ", NOT READY while pending",
                     _ => "",
                 }
             ));
@@ -187,10 +195,11 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
         "halt.stuck",
         "the pods that took it stay stuck",
         &[],
-        if wanted == Stuck::AtHook.describe() {
-            format!("{wanted}, its old container the only one")
-        } else {
-            format!("{wanted}, never ready on the bad image")
+        match Stuck::from_description(&wanted) {
+            Some(Stuck::AtHook | Stuck::ResizePending) => {
+                format!("{wanted}, its old container the only one")
+            }
+            _ => format!("{wanted}, never ready on the bad image"),
         },
         seen.join("; "),
         Verdict::from_bool(pass),
@@ -216,8 +225,10 @@ fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allo
             .map(|s| s.updated_replicas.map_or("?".into(), |n| n.to_string()))
             .collect();
         let peak = super::peak_unavailable(&step.timeline);
+        // A pending resize leaves the pod ready: it may count as updated.
+        let resize = state_of(hold) == Some(Stuck::ResizePending);
         pass &= held_ms.is_some_and(|ms| ms >= hold.wanted_ms)
-            && ready_max == Some(0)
+            && (resize || ready_max == Some(0))
             && peak as i64 <= allowed
             && !hold.workload.is_empty();
         seen.push(format!(
@@ -234,9 +245,19 @@ fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allo
         "halt.held",
         "the rollout stays halted through the hold",
         &[],
-        format!(
-            "at least {wanted_s}s, updatedReadyReplicas 0, at most {allowed} pod(s) unavailable"
-        ),
+        if held
+            .iter()
+            .all(|(_, h)| state_of(h) == Some(Stuck::ResizePending))
+        {
+            format!(
+                "at least {wanted_s}s, at most {allowed} pod(s) unavailable (a pending resize \
+                 keeps the pod ready and may count it updated)"
+            )
+        } else {
+            format!(
+                "at least {wanted_s}s, updatedReadyReplicas 0, at most {allowed} pod(s) unavailable"
+            )
+        },
         seen.join("; "),
         Verdict::from_bool(pass),
     )
@@ -255,9 +276,12 @@ fn held_samples<'a>(
     timeline
         .iter()
         .filter(|s| s.pod == pod && crate::time_key(&s.at) < until)
-        .filter(|s| match state {
-            Stuck::AtHook => s.lifecycle_state == crate::changes::halted_image::PREPARING_UPDATE,
-            _ => s.images.get(&hold.container) == Some(&hold.image),
+        .filter(|s| {
+            if state.takes_the_image() {
+                s.images.get(&hold.container) == Some(&hold.image)
+            } else {
+                state.sampled_by(s, &Default::default())
+            }
         })
         .filter_map(|s| {
             s.containers

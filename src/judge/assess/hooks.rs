@@ -38,15 +38,21 @@ fn waited(record: &ScenarioRecord, hooked: &[(&UpdateStep, &HookRecord)]) -> Che
         for turn in &hooks.turns {
             // The pod as the watch listed it, before the change.
             let before = step.timeline.iter().find(|s| s.pod == turn.pod);
-            let samples = between(
+            // The harness reads the pod itself, and may see PreparingUpdate
+            // a few milliseconds before the watch delivers it: the wait is
+            // judged from the first sample that shows it.
+            let samples: Vec<&PodSample> = between(
                 &step.timeline,
                 &turn.pod,
                 &turn.prepared_at,
                 &turn.released_at,
-            );
+            )
+            .into_iter()
+            .skip_while(|s| s.lifecycle_state != "PreparingUpdate")
+            .collect();
             let mut problems = Vec::new();
             if samples.is_empty() {
-                problems.push("no sample while waiting".to_string());
+                problems.push("never seen in PreparingUpdate while waiting".to_string());
             }
             for s in &samples {
                 if s.lifecycle_state != "PreparingUpdate" {

@@ -1302,6 +1302,38 @@ mod tests {
         assert_eq!(verdict_of(&ready), Verdict::Pass);
     }
 
+    /// A CPU request no node can give, held 20 s then corrected (recorded
+    /// here): the resize pending, the pod ready with its old container,
+    /// nothing rebuilt; a pod not ready while pending, or rebuilt, fails.
+    #[test]
+    fn an_impossible_resize_stays_pending_and_ready() {
+        let real = fixture("impossible-resize.json");
+        assert_eq!(verdict_of(&real), Verdict::Pass);
+        let verdict = |record: &ScenarioRecord, id: &str| {
+            halted_rollout(record)
+                .into_iter()
+                .find(|c| c.id == id)
+                .unwrap()
+                .verdict
+        };
+        for id in ["halt.took-it", "halt.stuck", "halt.held"] {
+            assert_eq!(verdict(&real, id), Verdict::Pass, "{id}");
+        }
+        let pending = |s: &crate::model::record::PodSample| {
+            s.conditions.get("PodResizePending") == Some(&true)
+        };
+        let mut unready = real.clone();
+        for s in unready.steps[0].timeline.iter_mut().filter(|s| pending(s)) {
+            s.conditions.insert("Ready".into(), false);
+        }
+        assert_eq!(verdict(&unready, "halt.stuck"), Verdict::Fail);
+        let mut rebuilt = real.clone();
+        for s in rebuilt.steps[0].timeline.iter_mut().filter(|s| pending(s)) {
+            s.containers[0].id = "containerd://other".into();
+        }
+        assert_eq!(verdict(&rebuilt, "halt.stuck"), Verdict::Fail);
+    }
+
     /// pods/resize of the memory limit, recorded here: up then down with
     /// NotRequired (no restart), up with RestartContainer (+1), each limit in
     /// the cgroup; a cgroup left on the old limit fails.
@@ -1394,6 +1426,10 @@ mod tests {
             .retain(|s| !(s.pod == first.pod && s.lifecycle_state == "Updated"));
         assert_eq!(verdict(&skipped, "hook.cycle").0, Verdict::Fail);
         assert!(in_place_hooks(&fixture("inplace-image.json")).is_empty());
+        // The watch delivered PreparingUpdate 3 ms after the harness saw it:
+        // the wait is judged from there, not from the older Normal sample.
+        let behind = fixture("quirks/lifecycle-hook-watch-behind.json");
+        assert_eq!(verdict(&behind, "hook.waited").0, Verdict::Pass);
     }
 
     /// OpenKruise v1.8.2 -> v1.9.0 under live workloads, recorded here: the
