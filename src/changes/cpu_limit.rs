@@ -45,13 +45,26 @@ impl Change for CpuLimit {
     }
 
     fn edit(&self, template: &mut Value, _planned: &ChangeRecord) -> anyhow::Result<()> {
-        let container = container_mut(template, self.container)?;
-        anyhow::ensure!(
-            container["resources"]["limits"]["cpu"].is_string(),
-            "{} has no cpu limit to change (adding one is not an in-place change)",
-            self.container
-        );
-        container["resources"]["limits"]["cpu"] = json!(self.cpu_limit);
-        Ok(())
+        set_cpu(template, self.container, &["limits"], self.cpu_limit)
     }
+}
+
+/// Sets the container's CPU `fields` (`limits`, `requests`) in a pod
+/// template to `quantity`; the container must already have a CPU limit
+/// (adding one is not an in-place change).
+pub fn set_cpu(
+    template: &mut Value,
+    container: &str,
+    fields: &[&str],
+    quantity: &str,
+) -> anyhow::Result<()> {
+    let entry = container_mut(template, container)?;
+    anyhow::ensure!(
+        entry["resources"]["limits"]["cpu"].is_string(),
+        "{container} has no cpu limit to change (adding one is not an in-place change)"
+    );
+    for field in fields {
+        entry["resources"][*field]["cpu"] = json!(quantity);
+    }
+    Ok(())
 }

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Change, Halt, Plan, Stuck, container_mut};
+use super::{Change, Halt, Plan, Stuck};
 use crate::model::record::ChangeRecord;
 
 #[derive(Debug)]
@@ -55,22 +55,15 @@ impl Change for ImpossibleCpuRequest {
     }
 
     fn edit(&self, template: &mut Value, _planned: &ChangeRecord) -> anyhow::Result<()> {
-        let container = container_mut(template, self.container)?;
-        anyhow::ensure!(
-            container["resources"]["limits"]["cpu"].is_string(),
-            "{} has no cpu limit to change (adding one is not an in-place change)",
-            self.container
-        );
         // A request above the limit is invalid: both go up.
-        container["resources"]["requests"]["cpu"] = json!(self.cpu);
-        container["resources"]["limits"]["cpu"] = json!(self.cpu);
-        Ok(())
+        super::cpu_limit::set_cpu(template, self.container, &["requests", "limits"], self.cpu)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{apply, touched};
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -93,6 +86,5 @@ mod tests {
         let resources = &template["spec"]["containers"][0]["resources"];
         assert_eq!(resources["requests"]["cpu"], "64");
         assert_eq!(resources["limits"]["cpu"], "64");
-        let _ = (apply, touched);
     }
 }
