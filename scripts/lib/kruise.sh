@@ -64,12 +64,27 @@ refuse_other_kruise() {
   fi
 }
 
+# The manager Deployment carries the digest of the manifests it was
+# installed from, so a reused cluster can tell whether they changed.
+install_digest_key=inplace-conformance/install-digest
+
 install_kruise() {
-  local start=$SECONDS dir=$IPC_CACHE/clusters/$name
+  local start=$SECONDS dir=$IPC_CACHE/clusters/$name digest
   # A reused cluster's OpenKruise may have restarted long before this run:
   # only restarts from here on count (check_kruise_restarts).
   kruise_restarts_before=$(kruise_restarts)
   render_kruise "$dir/kruise.yaml"
+  digest=$(sha256sum "$dir/kruise.yaml" | cut -c1-16)
+  # Applying the same manifests again is not harmless: the CRDs' conversion
+  # webhook goes back to the placeholder service until kruise-manager
+  # patches it again, and a suite running meanwhile on the cluster gets
+  # "service webhook-service not found" from every CloneSet read.
+  if [[ $(installed_kruise) == "$KRUISE_VERSION" && $(installed_digest) == "$digest" ]]; then
+    info "OpenKruise $KRUISE_VERSION already installed from the same manifests ($digest): not applied again"
+    wait_kruise
+    return 0
+  fi
+  do_load "$IPC_KRUISE_IMAGE"
   split_crds "$dir/kruise.yaml" "$dir/kruise-crds.yaml" "$dir/kruise-rest.yaml"
   info "installing OpenKruise $KRUISE_VERSION ($IPC_KRUISE_IMAGE)"
   # CRDs first and Established before the manager starts: a manager that
@@ -78,7 +93,15 @@ install_kruise() {
   wait_kruise_crds
   kruise_apply "$dir/kruise-rest.yaml"
   wait_kruise
+  kubectl -n "$kruise_ns" annotate --overwrite deployment kruise-controller-manager \
+    "$install_digest_key=$digest" >/dev/null
   info "OpenKruise ready in $(elapsed "$start")"
+}
+
+# installed_digest: the digest install_kruise left on the manager, if any.
+installed_digest() {
+  kubectl -n "$kruise_ns" get deployment kruise-controller-manager \
+    -o jsonpath="{.metadata.annotations.$install_digest_key}" 2>/dev/null || true
 }
 
 kruise_apply() { # FILE

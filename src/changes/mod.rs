@@ -17,6 +17,7 @@ mod impossible_resize;
 mod metadata;
 mod pod_annotation;
 pub mod pod_resize;
+mod pre_downloaded;
 mod retag;
 mod sidecarset_image;
 
@@ -38,6 +39,7 @@ pub use impossible_resize::ImpossibleCpuRequest;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
 pub use pod_resize::PodResize;
+pub use pre_downloaded::{PRE_DOWNLOADED, PreDownloadedImage};
 pub use retag::{RETAG, Retag};
 pub use sidecarset_image::SidecarSetImage;
 
@@ -94,6 +96,13 @@ pub trait Change: Sync + std::fmt::Debug {
     /// and waits for that rollout (`halted_image`).
     fn halts(&self) -> Option<Halt> {
         None
+    }
+
+    /// A change the fixture's partition holds back while OpenKruise
+    /// pre-downloads its image: the session waits for the ImagePullJob,
+    /// then lowers the partition to 0 (`run::predownload`).
+    fn pre_downloads(&self) -> bool {
+        false
     }
 
     /// New image versions per container (delivered before the step runs).

@@ -146,22 +146,30 @@ pub fn milestones(step: &UpdateStep) -> Vec<Milestone> {
             is_old(s) && at(s) > since && s.conditions.get("Ready") == Some(&true)
         }));
     }
+    let mut conducted: Vec<(&str, &str, &str)> = Vec::new();
     if let Some(hold) = &step.hold {
-        for (id, what, stamp) in [
-            (
-                "halted",
-                "rollout halted (a pod stuck on the change)",
-                &hold.halted_at,
-            ),
-            ("reverted", "old template sent back", &hold.reverted_at),
-        ] {
-            found.extend(ms_between(accepted, stamp).map(|at_ms| Milestone {
-                id: id.into(),
-                what: what.into(),
-                at_ms,
-                pod: String::new(),
-            }));
-        }
+        conducted.push((
+            "halted",
+            "rollout halted (a pod stuck on the change)",
+            &hold.halted_at,
+        ));
+        conducted.push(("reverted", "old template sent back", &hold.reverted_at));
+    }
+    if let Some(pre) = &step.pre_download {
+        conducted.push((
+            "pre-downloaded",
+            "ImagePullJob seen completed",
+            &pre.completed_seen_at,
+        ));
+        conducted.push(("released", "partition lowered", &pre.released_at));
+    }
+    for (id, what, stamp) in conducted {
+        found.extend(ms_between(accepted, stamp).map(|at_ms| Milestone {
+            id: id.into(),
+            what: what.into(),
+            at_ms,
+            pod: String::new(),
+        }));
     }
     if let Some(done) = ms_between(accepted, &step.completed_at) {
         found.push(Milestone {

@@ -488,6 +488,56 @@ pub struct UpdateStep {
     /// The fixture's in-place update hook, answered by the harness.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookRecord>,
+    /// A change held back by the partition until kruise pre-downloaded its
+    /// image (`changes::pre_downloaded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_download: Option<PreDownloadRecord>,
+}
+
+/// An image change held back by the workload's partition while kruise's
+/// ImagePullJob pulls the new image onto the nodes, then let go by
+/// lowering the partition (`run::predownload`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PreDownloadRecord {
+    pub container: String,
+    /// The reference the change set: a pod that names it took the change.
+    pub image: String,
+    /// The ImagePullJobs of the workload's namespace as last read before
+    /// the partition was lowered.
+    pub jobs: Vec<ImagePullJobSample>,
+    /// When the harness first saw a job for the image completed.
+    pub completed_seen_at: String,
+    /// The partition lowered (RFC 3339) and its values.
+    pub released_at: String,
+    pub partition_before: Option<i64>,
+    pub partition_after: i64,
+}
+
+/// One ImagePullJob, as its object read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImagePullJobSample {
+    pub name: String,
+    pub image: String,
+    /// Its controller owner (`CloneSet/app`), empty for none.
+    pub owner: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<String>,
+    pub desired: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+impl ImagePullJobSample {
+    /// Every node it targeted pulled the image, none failed.
+    pub fn pulled_everywhere(&self) -> bool {
+        self.completion_time.is_some()
+            && self.desired > 0
+            && self.succeeded == self.desired
+            && self.failed == 0
+    }
 }
 
 /// The harness as the hook controller of an in-place update hook: one turn
@@ -597,6 +647,9 @@ impl Lap {
     /// A halted rollout watched before its revert, or a pod left waiting
     /// at its hook: observation.
     pub const HOLD: &'static str = "hold";
+    /// Waiting for OpenKruise to pre-download a held-back change's image:
+    /// the platform's work, like the update.
+    pub const PRE_DOWNLOAD: &'static str = "pre-download";
 }
 
 /// Names consecutive stretches of time: each `lap` ends the one before.

@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod events;
+pub mod image_pull_jobs;
 pub mod kruise;
 pub mod probe;
 pub mod timeline;

@@ -344,6 +344,7 @@ fn is_own_work(lap: &str) -> bool {
             | crate::model::record::Lap::OTHERS_ENDING
             | crate::model::record::Lap::BUDGET_GIVEN_BACK
             | crate::model::record::Lap::HOLD
+            | crate::model::record::Lap::PRE_DOWNLOAD
     )
 }
 

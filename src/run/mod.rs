@@ -13,6 +13,7 @@ pub mod guard;
 mod hold;
 mod hooks;
 pub mod pod_security;
+mod predownload;
 pub mod qualify;
 pub mod requirements;
 pub mod runner;

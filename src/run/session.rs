@@ -463,6 +463,12 @@ impl<'a> Session<'a> {
             ),
             _ => None,
         };
+        let pre_download = match (change.pre_downloads(), &admission) {
+            (true, Admission::Accepted) => {
+                Some(self.pre_download_and_release(workload, &planned).await?)
+            }
+            _ => None,
+        };
         let hook = self
             .plan
             .fixture
@@ -501,6 +507,12 @@ impl<'a> Session<'a> {
                 Some(h) if !h.stuck.takes_the_image() => 0,
                 _ => self.plan.fixture.max_unavailable().unwrap_or(1).max(0) as usize,
             },
+            // The partition was lowered to 0: every pod moves.
+            (Admission::Accepted, _) if pre_download.is_some() => {
+                workload.base().planned["spec"]["replicas"]
+                    .as_u64()
+                    .unwrap_or(1) as usize
+            }
             (Admission::Accepted, ActsOn::Template) => workload.expected_updated().await?,
             (Admission::Accepted, ActsOn::Directly) => reached.len(),
             _ => 0,
@@ -573,6 +585,7 @@ impl<'a> Session<'a> {
             budgets,
             hold,
             hooks,
+            pre_download,
         })
     }
 
@@ -894,8 +907,14 @@ impl<'a> Session<'a> {
         let mut wanted = Vec::new();
         let updated = pods.iter().any(|p| p.updated);
         if self.config.delivery.pulls() && updated {
+            // A pre-downloaded image is found on the node, not pulled.
+            let reason = if planned.details.contains_key(crate::changes::PRE_DOWNLOADED) {
+                "Pulled"
+            } else {
+                "Pulling"
+            };
             wanted.extend(planned.images.values().map(|image| WantedEvent {
-                reason: "Pulling".into(),
+                reason: reason.into(),
                 needle: Some(format!("\"{}\"", image.reference)),
                 about: None,
             }));

@@ -10,7 +10,8 @@ use anyhow::Context;
 
 use crate::changes::{
     Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, HaltedImage, Image,
-    ImpossibleCpuRequest, Metadata, PodAnnotation, PodResize, Retag, SidecarSetImage, Stuck,
+    ImpossibleCpuRequest, Metadata, PodAnnotation, PodResize, PreDownloadedImage, Retag,
+    SidecarSetImage, Stuck,
 };
 use crate::faults::{
     ContainerdRestarted, DAEMON_RESTARTED, Fault, KRUISE_UPGRADED, MANAGER_KILLED,
@@ -562,6 +563,25 @@ pub const CATALOG: &[Scenario] = &[
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "image-predownload",
+        suite: "advanced",
+        summary: "4 replicas held by partition 4, image v1 -> v2 under \
+                  PreDownloadImageForInPlaceUpdate: kruise's ImagePullJob pulls v2 onto the \
+                  node before any pod is updated; the partition lowered, every pod updated in \
+                  place from the image already there, no pull",
+        fixture: "fixtures/cloneset-predownload.yaml",
+        changes: &[&PreDownloadedImage {
+            image: Image {
+                to: &[("app", "v2")],
+            },
+        }],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &["PreDownloadImageForInPlaceUpdate"],
         traffic: None,
         fault: None,
     },

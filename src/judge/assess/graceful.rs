@@ -47,7 +47,15 @@ pub(super) fn requests_served(
     let pass = t.requests.len() >= MIN_REQUESTS && stopping == 0 && failed.is_empty();
     let first_failure = failed
         .first()
-        .map(|r| format!("; first failure at {}: {} {}", r.at, r.status, r.error))
+        .map(|r| {
+            format!(
+                "; first failure at {}: {} {}; then {}",
+                r.at,
+                r.status,
+                r.error,
+                scene_at(step, t, &r.at)
+            )
+        })
         .unwrap_or_default();
     check(
         record,
@@ -67,6 +75,68 @@ pub(super) fn requests_served(
         ),
         Verdict::from_bool(pass),
     )
+}
+
+/// What the watches showed at one moment of the client's log: each pod's
+/// last EndpointSlice transition and container state before it, and the
+/// kubelet's probe and kill events of that second. A failed request then
+/// tells whether the Service had a ready endpoint and whose container was
+/// down, without the diagnostics folder.
+pub(super) fn scene_at(
+    step: &UpdateStep,
+    t: &crate::model::record::TrafficRecord,
+    moment: &str,
+) -> String {
+    let Some(now) = parse_ts(moment) else {
+        return format!("no time in {moment:?}");
+    };
+    let before = |at: &str| parse_ts(at).is_some_and(|at| at <= now);
+    let mut pods: Vec<&str> = t.endpoints.iter().map(|e| e.pod.as_str()).collect();
+    pods.sort_unstable();
+    pods.dedup();
+    let mut parts: Vec<String> = pods
+        .iter()
+        .map(|pod| {
+            let slice = t
+                .endpoints
+                .iter()
+                .rfind(|e| e.pod == *pod && before(&e.at))
+                .map_or("not in the EndpointSlice yet".to_string(), |e| {
+                    let side = if e.ready { "in" } else { "out" };
+                    format!("{side} since {}", clock(&e.at))
+                });
+            let containers = step
+                .timeline
+                .iter()
+                .rfind(|s| s.pod == *pod && before(&s.at))
+                .map_or("no pod sample yet".to_string(), |s| {
+                    s.containers
+                        .iter()
+                        .map(|c| {
+                            let id = c.id.get(c.id.len().saturating_sub(6)..).unwrap_or("");
+                            let ready = if c.ready { "ready" } else { "not ready" };
+                            format!("{} {id} {} {ready}", c.name, c.state)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+            format!("{pod} {slice} ({containers})")
+        })
+        .collect();
+    let second = moment.get(..19).unwrap_or(moment);
+    parts.extend(
+        step.events
+            .iter()
+            .filter(|e| matches!(e.reason.as_str(), "Unhealthy" | "Killing"))
+            .filter(|e| {
+                let first = e.first_seen.as_deref().unwrap_or("");
+                let last = e.last_seen.as_deref().unwrap_or(first);
+                first.get(..19).unwrap_or(first) <= second
+                    && second <= last.get(..19).unwrap_or(last)
+            })
+            .map(|e| format!("{} {}: {}", e.object_name, e.reason, e.message)),
+    );
+    parts.join("; ")
 }
 
 pub(super) fn parse_ts(text: &str) -> Option<k8s_openapi::jiff::Timestamp> {

@@ -26,6 +26,7 @@ mod graceful;
 mod halt;
 mod hooks;
 mod lifecycle;
+mod predownload;
 mod premises;
 mod steps;
 mod throughput;
@@ -228,6 +229,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(max_unavailable(record));
         checks.extend(halted_rollout(record));
         checks.extend(in_place_hooks(record));
+        checks.extend(predownload::pre_downloaded(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
         checks.extend(memory_limit_applied(record));
@@ -631,6 +633,16 @@ mod tests {
             failed_ids(&refused),
             vec!["graceful.no-stopping-request.step-1"]
         );
+        // The refusal explains itself: where each pod stood in the Service.
+        refused.steps[0].traffic.as_mut().unwrap().requests[7].at =
+            "2026-11-27T16:32:39.100000000Z".into();
+        let (step, t) = (
+            &refused.steps[0],
+            refused.steps[0].traffic.as_ref().unwrap(),
+        );
+        let text = &graceful::requests_served(&refused, step, t).observed;
+        assert!(text.contains("app-74dcp out since 16:32:28.689"), "{text}");
+        assert!(text.contains("app-l4q2w in since 16:32:28.553"), "{text}");
         let mut longer = record.clone();
         longer.steps[0].traffic.as_mut().unwrap().grace_seconds = Some(11);
         assert_eq!(
@@ -1188,6 +1200,56 @@ mod tests {
         two.steps[0].timeline.insert(at + 1, second);
         assert_eq!(peak_unavailable(&two.steps[0].timeline), 2);
         assert_eq!(max_unavailable(&two).unwrap().verdict, Verdict::Fail);
+    }
+
+    /// The real pre-download recording passes; a job that failed, one that
+    /// completed only after the partition was lowered, a pod that took the
+    /// image before, and a kubelet that pulled it anyway each fail.
+    #[test]
+    fn a_pre_downloaded_image_is_pulled_first_and_found_on_the_node() {
+        let real = healthy(fixture("image-predownload.json"));
+        let checks = predownload::pre_downloaded(&real);
+        assert_eq!(checks.len(), 3);
+        assert!(
+            checks.iter().all(|c| c.verdict == Verdict::Pass),
+            "{checks:#?}"
+        );
+        assert!(failed_ids(&real).is_empty(), "{:?}", failed_ids(&real));
+        let edited = |edit: &dyn Fn(&mut UpdateStep)| {
+            let mut record = real.clone();
+            edit(&mut record.steps[0]);
+            failed_ids(&record)
+        };
+        fn job(s: &mut UpdateStep) -> &mut crate::model::record::ImagePullJobSample {
+            &mut s.pre_download.as_mut().unwrap().jobs[0]
+        }
+        assert_eq!(
+            edited(&|s| job(s).failed = 1),
+            vec!["predownload.pulled-first.step-1"]
+        );
+        assert_eq!(
+            edited(&|s| job(s).completion_time = Some("2026-12-06T23:46:30Z".into())),
+            vec!["predownload.pulled-first.step-1"]
+        );
+        assert_eq!(
+            edited(&|s| job(s).owner = "CloneSet/other".into()),
+            vec!["predownload.pulled-first.step-1"]
+        );
+        assert_eq!(
+            edited(&|s| {
+                let image = s.pre_download.as_ref().unwrap().image.clone();
+                let early = s.timeline.first_mut().unwrap();
+                early.images.insert("app".into(), image);
+            }),
+            vec!["predownload.held-back.step-1"]
+        );
+        assert_eq!(
+            edited(&|s| {
+                let pulled = s.events.iter_mut().find(|e| e.reason == "Pulled").unwrap();
+                pulled.reason = "Pulling".into();
+            }),
+            vec!["predownload.no-pull.step-1"]
+        );
     }
 
     /// A rollout that must halt: the real recordings (one of three pods

@@ -169,10 +169,12 @@ pub(super) fn delivery_premise(record: &ScenarioRecord) -> Option<Check> {
     }
     let mut wanted = 0;
     let mut missing = Vec::new();
+    // A pre-downloaded image reached the node through kruise's
+    // ImagePullJob, judged by `predownload.pulled-first`.
     for step in record
         .steps
         .iter()
-        .filter(|s| s.updated_pods().next().is_some())
+        .filter(|s| s.updated_pods().next().is_some() && s.pre_download.is_none())
     {
         for image in step.change.images.values() {
             wanted += 1;
