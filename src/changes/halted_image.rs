@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodCondition};
 use serde_json::json;
 
 use super::{Change, Plan, container_mut, token};
@@ -30,10 +30,22 @@ pub enum Stuck {
     /// A resize the node cannot give: `PodResizePending`, the running
     /// container untouched and ready.
     ResizePending,
+    /// A resize the kubelet tried and refused (a memory limit below the
+    /// container's usage): `PodResizeInProgress` with reason Error, the
+    /// container untouched and ready.
+    ResizeRefused,
 }
 
 /// The pod condition of a resize the kubelet cannot carry out yet.
 pub const RESIZE_PENDING: &str = "PodResizePending";
+
+/// The pod condition of a resize the kubelet is carrying out; reason
+/// Error when it failed.
+pub const RESIZE_IN_PROGRESS: &str = "PodResizeInProgress";
+
+/// The kubelet's words for a memory limit decrease below the usage
+/// (`validateMemoryResizeAction`).
+pub const BELOW_USAGE: &str = "below current usage";
 
 /// kruise's lifecycle state of a pod waiting at its in-place hook.
 pub const PREPARING_UPDATE: &str = "PreparingUpdate";
@@ -48,7 +60,33 @@ impl Stuck {
             Stuck::Unready => "running, never ready",
             Stuck::AtHook => "waiting at the in-place hook",
             Stuck::ResizePending => "resize pending, still ready",
+            Stuck::ResizeRefused => "resize refused by the kubelet, still ready",
         }
+    }
+
+    /// A resize left undone: the pod keeps its container and stays ready,
+    /// and the workload may count it updated.
+    pub fn is_resize(self) -> bool {
+        matches!(self, Stuck::ResizePending | Stuck::ResizeRefused)
+    }
+
+    /// The resize condition of `pod` that shows the state, if any. A
+    /// refusal counts only for the reason the scenario is about: the
+    /// kubelet also fails a decrease while it cannot read the pod's usage
+    /// yet ("unable to read memory usage", seen once in three runs), and
+    /// says why on its next try.
+    pub fn resize_condition(self, pod: &Pod) -> Option<&PodCondition> {
+        let (wanted, reason, words) = match self {
+            Stuck::ResizePending => (RESIZE_PENDING, None, ""),
+            Stuck::ResizeRefused => (RESIZE_IN_PROGRESS, Some("Error"), BELOW_USAGE),
+            _ => return None,
+        };
+        pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| {
+            c.type_ == wanted
+                && c.status == "True"
+                && reason.is_none_or(|r| c.reason.as_deref() == Some(r))
+                && c.message.as_deref().unwrap_or("").contains(words)
+        })
     }
 
     /// Whether the pods that show it have taken a new image (they wait at
@@ -64,15 +102,8 @@ impl Stuck {
             Stuck::AtHook => {
                 return crate::observe::timeline::lifecycle_state(pod) == PREPARING_UPDATE;
             }
-            Stuck::ResizePending => {
-                return pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| {
-                        cs.iter()
-                            .any(|c| c.type_ == RESIZE_PENDING && c.status == "True")
-                    });
+            Stuck::ResizePending | Stuck::ResizeRefused => {
+                return self.resize_condition(pod).is_some();
             }
             _ => {}
         }
@@ -100,7 +131,7 @@ impl Stuck {
                 .and_then(|w| w.reason.as_deref())
                 .is_some_and(|r| PULL_FAILING.contains(&r)),
             Stuck::Unready => state.and_then(|s| s.running.as_ref()).is_some() && !status.ready,
-            Stuck::AtHook | Stuck::ResizePending => false,
+            Stuck::AtHook | Stuck::ResizePending | Stuck::ResizeRefused => false,
         }
     }
 
@@ -113,6 +144,7 @@ impl Stuck {
             Stuck::Unready => sample.state == "running" && !sample.ready,
             Stuck::AtHook => pod.lifecycle_state == PREPARING_UPDATE,
             Stuck::ResizePending => pod.conditions.get(RESIZE_PENDING) == Some(&true),
+            Stuck::ResizeRefused => pod.conditions.get(RESIZE_IN_PROGRESS) == Some(&true),
         }
     }
 
@@ -123,6 +155,7 @@ impl Stuck {
             Stuck::Unready,
             Stuck::AtHook,
             Stuck::ResizePending,
+            Stuck::ResizeRefused,
         ]
         .into_iter()
         .find(|s| s.describe() == text)
@@ -154,6 +187,7 @@ impl Change for HaltedImage {
             Stuck::Unready => "unready-image-reverted",
             Stuck::AtHook => "hooked-image-rolled-back",
             Stuck::ResizePending => "impossible-resize-corrected",
+            Stuck::ResizeRefused => "memory-below-usage-refused",
         }
     }
 
@@ -189,7 +223,9 @@ impl Change for HaltedImage {
             (Stuck::Unready | Stuck::AtHook, None) => {
                 anyhow::bail!("{} needs a version", self.kind())
             }
-            (Stuck::ResizePending, _) => anyhow::bail!("a resize is ImpossibleCpuRequest's"),
+            (Stuck::ResizePending | Stuck::ResizeRefused, _) => {
+                anyhow::bail!("a resize is ImpossibleCpuRequest's or MemoryBelowUsage's")
+            }
             (Stuck::ImagePull, _) => (
                 unpullable(&current, &token()),
                 "a tag nobody pushed".to_string(),
@@ -263,6 +299,25 @@ mod tests {
         });
         assert_eq!(planned.details["image"], "reg/app:s1-v2");
         assert!(planned.description.contains("readiness probe refuses"));
+    }
+
+    /// A memory decrease refused for want of stats is not the refusal the
+    /// scenario is about; the one below usage is.
+    #[test]
+    fn only_a_refusal_below_usage_shows_the_refused_state() {
+        let pod = |message: &str| -> Pod {
+            serde_json::from_value(json!({"status": {"conditions": [{
+                "type": RESIZE_IN_PROGRESS, "status": "True", "reason": "Error",
+                "message": message}]}}))
+            .unwrap()
+        };
+        let stats = pod("unable to read memory usage for pod \"app-x\"");
+        let below = pod("cannot decrease memory limits: attempting to set container \"app\" \
+                         memory limit (100663296) below current usage (0)");
+        assert!(!Stuck::ResizeRefused.shown_by(&stats, "app", ""));
+        assert!(Stuck::ResizeRefused.shown_by(&below, "app", ""));
+        assert!(!Stuck::ResizePending.shown_by(&below, "app", ""));
+        assert!(Stuck::ResizeRefused.is_resize() && !Stuck::Unready.is_resize());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod env_value;
 pub mod halted_image;
 mod image;
 mod impossible_resize;
+mod memory_below_usage;
 mod metadata;
 mod pod_annotation;
 pub mod pod_resize;
@@ -36,6 +37,7 @@ pub use env_value::EnvValue;
 pub use halted_image::{Halt, HaltedImage, Stuck};
 pub use image::Image;
 pub use impossible_resize::ImpossibleCpuRequest;
+pub use memory_below_usage::MemoryBelowUsage;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
 pub use pod_resize::PodResize;
@@ -124,6 +126,19 @@ pub trait Change: Sync + std::fmt::Debug {
     async fn act(&self, _target: &Target<'_>, _planned: &ChangeRecord) -> Result<(), kube::Error> {
         Err(kube::Error::Service(
             format!("{} is not a direct change", self.kind()).into(),
+        ))
+    }
+
+    /// A direct change that halts: puts back what `act` changed once the
+    /// hold is over (a template change is reverted by restoring the
+    /// template); `done` then says when that has settled.
+    async fn revert(
+        &self,
+        _target: &Target<'_>,
+        _planned: &ChangeRecord,
+    ) -> Result<(), kube::Error> {
+        Err(kube::Error::Service(
+            format!("{} cannot be reverted directly", self.kind()).into(),
         ))
     }
 

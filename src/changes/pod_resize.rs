@@ -80,7 +80,12 @@ pub fn millicores(quantity: &str) -> Option<i64> {
 
 /// Settled: the kubelet reports the new limit and no resize is pending or
 /// in progress.
-fn resized(pod: &Pod, container: &str, resource: &str, wanted: i64) -> Result<(), String> {
+pub(crate) fn resized(
+    pod: &Pod,
+    container: &str,
+    resource: &str,
+    wanted: i64,
+) -> Result<(), String> {
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     let status = pod.status.clone().unwrap_or_default();
     let pending = status
@@ -115,6 +120,31 @@ fn resized(pod: &Pod, container: &str, resource: &str, wanted: i64) -> Result<()
         ));
     }
     crate::workloads::pod_ready(pod)
+}
+
+/// Sets `resource`'s limit of `container` on every target pod through
+/// `pods/resize`.
+pub(crate) async fn resize(
+    target: &Target<'_>,
+    container: &str,
+    resource: &str,
+    limit: &str,
+) -> Result<(), kube::Error> {
+    let api: Api<Pod> = Api::namespaced(target.client.clone(), target.namespace);
+    let patch = json!({"spec": {"containers": [
+        {"name": container, "resources": {"limits": {resource: limit}}}
+    ]}});
+    for pod in target.pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        api.patch_subresource(
+            "resize",
+            &name,
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -159,21 +189,7 @@ impl Change for PodResize {
     }
 
     async fn act(&self, target: &Target<'_>, _planned: &ChangeRecord) -> Result<(), kube::Error> {
-        let api: Api<Pod> = Api::namespaced(target.client.clone(), target.namespace);
-        let patch = json!({"spec": {"containers": [
-            {"name": self.container, "resources": {"limits": {self.resource: self.limit}}}
-        ]}});
-        for pod in target.pods {
-            let name = pod.metadata.name.clone().unwrap_or_default();
-            api.patch_subresource(
-                "resize",
-                &name,
-                &PatchParams::default(),
-                &Patch::Strategic(&patch),
-            )
-            .await?;
-        }
-        Ok(())
+        resize(target, self.container, self.resource, self.limit).await
     }
 
     async fn done(

@@ -588,6 +588,10 @@ pub struct HoldRecord {
     pub reverted_at: String,
     /// The workload's update counts through the hold, as they changed.
     pub workload: Vec<WorkloadSample>,
+    /// For a resize left undone: each held pod's resize condition when the
+    /// harness saw it halted (`pod: type reason: message`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
 }
 
 /// The update counts of a workload's status, stamped when read.

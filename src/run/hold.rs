@@ -9,7 +9,7 @@ use anyhow::Context;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::session::{Session, settled};
-use crate::changes::{Halt, Stuck};
+use crate::changes::{ActsOn, Change, Halt, Stuck};
 use crate::model::record::{ChangeRecord, HoldRecord, WorkloadSample};
 use crate::workloads::Workload;
 
@@ -20,27 +20,36 @@ impl Session<'_> {
     pub(crate) async fn hold_and_revert(
         &self,
         workload: &dyn Workload,
-        halt: Halt,
+        change: &dyn Change,
         planned: &ChangeRecord,
         old_template: &serde_json::Value,
+        reached: &[Pod],
         old_uids: &[String],
     ) -> anyhow::Result<HoldRecord> {
+        let halt: Halt = change.halts().context("the change does not halt")?;
         let base = workload.base();
         let container = planned.containers.first().cloned().unwrap_or_default();
         let image = planned.details.get("image").cloned().unwrap_or_default();
         let timeout = self.config.timeouts.update;
         let what = format!(
-            "a pod of {} {} to take {image} and show {}",
+            "a pod of {} {} to {}show {}",
             base.reference.kind,
             base.reference.name,
+            if halt.stuck.takes_the_image() {
+                format!("take {image} and ")
+            } else {
+                String::new()
+            },
             halt.stuck.describe()
         );
-        self.until(workload, &what, timeout, || async {
-            let pods = base.live_pods().await?;
-            Ok(settled(halted(&pods, &container, &image, halt.stuck), ()))
-        })
-        .await?;
+        let pods = self
+            .until(workload, &what, timeout, || async {
+                let pods = base.live_pods().await?;
+                Ok(settled(halted(&pods, &container, &image, halt.stuck), pods))
+            })
+            .await?;
         let halted_at = crate::now_rfc3339();
+        let conditions = resize_conditions(&pods, halt.stuck);
         self.lap("update");
         self.say(&format!(
             "rollout halted ({}); holding it {} s",
@@ -50,6 +59,32 @@ impl Session<'_> {
         let samples = hold_samples(base, halt.hold).await?;
         self.lap(crate::model::record::Lap::HOLD);
         let bad_revision = workload.revision().await?;
+        if change.acts_on() == ActsOn::Directly {
+            let target = self.target(reached);
+            change
+                .revert(&target, planned)
+                .await
+                .context("putting back what the change did")?;
+            let reverted_at = crate::now_rfc3339();
+            let what = format!("the pods back as they were before {}", planned.description);
+            self.until(workload, &what, timeout, || async {
+                Ok(settled(
+                    change.done(&target, planned).await?.map(|_| ()),
+                    (),
+                ))
+            })
+            .await?;
+            return Ok(HoldRecord {
+                container,
+                image,
+                state: halt.stuck.describe().into(),
+                wanted_ms: halt.hold.as_millis() as u64,
+                halted_at,
+                reverted_at,
+                workload: samples,
+                conditions,
+            });
+        }
         let mut restore = |t: &mut serde_json::Value| {
             *t = old_template.clone();
             Ok(())
@@ -85,8 +120,26 @@ impl Session<'_> {
             halted_at,
             reverted_at,
             workload: samples,
+            conditions,
         })
     }
+}
+
+/// Each pod's resize condition that shows `stuck` (none for the image and
+/// hook states): the kubelet's own words for why the resize is undone.
+fn resize_conditions(pods: &[Pod], stuck: Stuck) -> Vec<String> {
+    pods.iter()
+        .filter_map(|p| {
+            let c = stuck.resize_condition(p)?;
+            Some(format!(
+                "{}: {} {}: {}",
+                p.metadata.name.as_deref().unwrap_or("?"),
+                c.type_,
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            ))
+        })
+        .collect()
 }
 
 /// How long pods back in Normal after a rollback from the hook are given to
@@ -164,6 +217,38 @@ pub(crate) fn halted(
 ) -> Result<(), String> {
     if pods.iter().any(|p| stuck.shown_by(p, container, image)) {
         return Ok(());
+    }
+    if stuck.is_resize() {
+        return Err(pods
+            .iter()
+            .map(|p| {
+                let conditions: Vec<String> = p
+                    .status
+                    .iter()
+                    .flat_map(|s| s.conditions.iter().flatten())
+                    .filter(|c| c.type_.starts_with("PodResize"))
+                    .map(|c| {
+                        format!(
+                            "{}={} {}: {}",
+                            c.type_,
+                            c.status,
+                            c.reason.as_deref().unwrap_or(""),
+                            c.message.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{}: {}",
+                    p.metadata.name.as_deref().unwrap_or("?"),
+                    if conditions.is_empty() {
+                        "no resize condition".to_string()
+                    } else {
+                        conditions.join(", ")
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "));
     }
     let took: Vec<&Pod> = pods
         .iter()

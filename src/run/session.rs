@@ -457,8 +457,8 @@ impl<'a> Session<'a> {
         let old_uids: Vec<String> = before.iter().map(|(s, _)| s.uid.clone()).collect();
         let mut planned = planned;
         let hold = match (change.halts(), &admission) {
-            (Some(halt), Admission::Accepted) => Some(
-                self.hold_and_revert(workload, halt, &planned, &template, &old_uids)
+            (Some(_), Admission::Accepted) => Some(
+                self.hold_and_revert(workload, change, &planned, &template, &reached, &old_uids)
                     .await?,
             ),
             _ => None,

@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use crate::changes::{
     Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, HaltedImage, Image,
-    ImpossibleCpuRequest, Metadata, PodAnnotation, PodResize, PreDownloadedImage, Retag,
-    SidecarSetImage, Stuck,
+    ImpossibleCpuRequest, MemoryBelowUsage, Metadata, PodAnnotation, PodResize, PreDownloadedImage,
+    Retag, SidecarSetImage, Stuck,
 };
 use crate::faults::{
     ContainerdRestarted, DAEMON_RESTARTED, Fault, KRUISE_UPGRADED, MANAGER_KILLED,
@@ -542,6 +542,27 @@ pub const CATALOG: &[Scenario] = &[
                 policy: "NotRequired",
             },
         ],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "memory-below-usage",
+        suite: "advanced",
+        summary: "112 MiB written to the memory emptyDir, then pods/resize of the memory limit \
+                  256Mi -> 96Mi, below the container's usage (NotRequired): the kubelet refuses \
+                  it (PodResizeInProgress, reason Error), kills nothing, the pod stays ready for \
+                  20 s; the old limit put back, nothing restarted",
+        fixture: "fixtures/cloneset-resize.yaml",
+        changes: &[&MemoryBelowUsage {
+            container: "app",
+            fill_path: "/data/mem",
+            fill_mib: 112,
+            limit: "96Mi",
+            hold_seconds: 20,
+        }],
         seed_column: None,
         measure_throughput: false,
         requires_kruise_gates: &[],

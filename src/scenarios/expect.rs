@@ -317,6 +317,10 @@ const SRC_WORKLOAD_RESIZE: Source = Source {
     title: "kruise v1.9.0 pkg/util/inplaceupdate/inplace_update_defaults.go (InPlaceWorkloadVerticalScaling: resources in place)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/util/inplaceupdate/inplace_update_defaults.go",
 };
+const SRC_MEMORY_BELOW_USAGE: Source = Source {
+    title: "Kubernetes v1.34.4 pkg/kubelet/kuberuntime/kuberuntime_manager.go (validateMemoryResizeAction: a memory limit decrease below current usage is refused, PodResizeInProgress reason Error)",
+    url: "https://github.com/kubernetes/kubernetes/blob/v1.34.4/pkg/kubelet/kuberuntime/kuberuntime_manager.go",
+};
 const SRC_POD_PATCH: Source = Source {
     title: "kruise v1.9.0 pkg/daemon/containermeta/container_meta_controller.go (restarts only for a template change in flight)",
     url: "https://github.com/openkruise/kruise/blob/v1.9.0/pkg/daemon/containermeta/container_meta_controller.go",
@@ -700,6 +704,18 @@ pub const TABLE: &[Expectation] = &[
     Expectation {
         workload: "CloneSet",
         strategy: "InPlaceIfPossible",
+        change: "memory-below-usage-refused",
+        admission: AdmissionExpectation::Accepted,
+        events: &[],
+        forbidden_events: &["Killing", "OOMKilling", IN_PLACE_EVENT, RECREATE_EVENT],
+        updated: UNTOUCHED,
+        untouched: UNTOUCHED,
+        seed_claims: false,
+        source: SRC_MEMORY_BELOW_USAGE,
+    },
+    Expectation {
+        workload: "CloneSet",
+        strategy: "InPlaceIfPossible",
         change: "pod-resize-memory-restart",
         admission: AdmissionExpectation::Accepted,
         events: &["ResizeCompleted", "Killing"],
@@ -878,7 +894,11 @@ mod tests {
         assert_eq!(keys.len(), TABLE.len());
         for e in TABLE {
             assert!(
-                e.source.url.starts_with(KRUISE) || e.source.url.contains("kubernetes.io"),
+                e.source.url.starts_with(KRUISE)
+                    || e.source.url.contains("kubernetes.io")
+                    || e.source
+                        .url
+                        .starts_with("https://github.com/kubernetes/kubernetes/blob/"),
                 "{e:?}"
             );
             for reason in e.events {

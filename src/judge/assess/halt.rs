@@ -65,7 +65,12 @@ fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed
     for (step, hold) in held {
         let pods = held_pods(step, hold);
         let took = step.took_the_hold();
-        pass &= pods.len() as i64 == allowed;
+        // A resize through pods/resize reaches every pod at once.
+        let wanted = match state_of(hold) {
+            Some(Stuck::ResizeRefused) => step.pods.len() as i64,
+            _ => allowed,
+        };
+        pass &= pods.len() as i64 == wanted;
         let mut row = format!(
             "#{}: {} of {} pod(s): {}",
             step.index + 1,
@@ -90,6 +95,10 @@ fn took_it(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allowed
         Some(Stuck::ResizePending) => (
             "pods with the resize pending",
             format!("exactly maxUnavailable ({allowed})"),
+        ),
+        Some(Stuck::ResizeRefused) => (
+            "pods with the resize refused",
+            "every pod the resize reached".to_string(),
         ),
         _ => (
             "pods that took the bad image",
@@ -174,8 +183,7 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
             // be the only one; a pending resize keeps the pod ready.
             let rebuilt = !state.takes_the_image()
                 && samples.iter().any(|(_, c)| Some(c.id.as_str()) != old_id);
-            let unready =
-                state == Stuck::ResizePending && samples.iter().any(|(s, _)| !pod_ready(s));
+            let unready = state.is_resize() && samples.iter().any(|(s, _)| !pod_ready(s));
             pass &= shown && !ready && !rebuilt && !unready;
             seen.push(format!(
                 "#{} {pod}: {}{}",
@@ -189,6 +197,12 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
                 }
             ));
         }
+        // The kubelet's words for a resize it left undone.
+        seen.extend(
+            hold.conditions
+                .iter()
+                .map(|c| format!("#{} {c}", step.index + 1)),
+        );
     }
     check(
         record,
@@ -196,7 +210,7 @@ fn stuck(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)]) -> Check 
         "the pods that took it stay stuck",
         &[],
         match Stuck::from_description(&wanted) {
-            Some(Stuck::AtHook | Stuck::ResizePending) => {
+            Some(Stuck::AtHook | Stuck::ResizePending | Stuck::ResizeRefused) => {
                 format!("{wanted}, its old container the only one")
             }
             _ => format!("{wanted}, never ready on the bad image"),
@@ -226,7 +240,7 @@ fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allo
             .collect();
         let peak = super::peak_unavailable(&step.timeline);
         // A pending resize leaves the pod ready: it may count as updated.
-        let resize = state_of(hold) == Some(Stuck::ResizePending);
+        let resize = state_of(hold).is_some_and(Stuck::is_resize);
         pass &= held_ms.is_some_and(|ms| ms >= hold.wanted_ms)
             && (resize || ready_max == Some(0))
             && peak as i64 <= allowed
@@ -247,7 +261,7 @@ fn held_still(record: &ScenarioRecord, held: &[(&UpdateStep, &HoldRecord)], allo
         &[],
         if held
             .iter()
-            .all(|(_, h)| state_of(h) == Some(Stuck::ResizePending))
+            .all(|(_, h)| state_of(h).is_some_and(Stuck::is_resize))
         {
             format!(
                 "at least {wanted_s}s, at most {allowed} pod(s) unavailable (a pending resize \

@@ -1396,6 +1396,54 @@ mod tests {
         assert_eq!(verdict(&rebuilt, "halt.stuck"), Verdict::Fail);
     }
 
+    /// A memory limit below the container's usage, recorded here: the
+    /// kubelet refuses it (PodResizeInProgress, reason Error, its message
+    /// kept), the pod keeps its container and stays ready through the hold,
+    /// the old limit goes back. A container rebuilt or OOM-killed while
+    /// held, a pod not ready, a refusal never seen or a hold cut short fail.
+    #[test]
+    fn a_memory_limit_below_usage_is_refused_and_nothing_is_killed() {
+        let real = fixture("memory-below-usage.json");
+        assert_eq!(verdict_of(&real), Verdict::Pass);
+        let hold = real.steps[0].hold.as_ref().unwrap();
+        assert!(
+            hold.conditions[0].contains("PodResizeInProgress Error: cannot decrease memory"),
+            "{:?}",
+            hold.conditions
+        );
+        let verdict = |record: &ScenarioRecord, id: &str| {
+            halted_rollout(record)
+                .into_iter()
+                .find(|c| c.id == id)
+                .unwrap()
+                .verdict
+        };
+        for id in ["halt.took-it", "halt.stuck", "halt.held"] {
+            assert_eq!(verdict(&real, id), Verdict::Pass, "{id}");
+        }
+        let refused = |s: &crate::model::record::PodSample| {
+            s.conditions.get("PodResizeInProgress") == Some(&true)
+        };
+        let mut killed = real.clone();
+        for s in killed.steps[0].timeline.iter_mut().filter(|s| refused(s)) {
+            s.containers[0].id = "containerd://other".into();
+        }
+        assert_eq!(verdict(&killed, "halt.stuck"), Verdict::Fail);
+        let mut unready = real.clone();
+        for s in unready.steps[0].timeline.iter_mut().filter(|s| refused(s)) {
+            s.conditions.insert("Ready".into(), false);
+        }
+        assert_eq!(verdict(&unready, "halt.stuck"), Verdict::Fail);
+        let mut never = real.clone();
+        for s in never.steps[0].timeline.iter_mut() {
+            s.conditions.remove("PodResizeInProgress");
+        }
+        assert_eq!(verdict(&never, "halt.took-it"), Verdict::Fail);
+        let mut short = real.clone();
+        short.steps[0].hold.as_mut().unwrap().wanted_ms = 60_000;
+        assert_eq!(verdict(&short, "halt.held"), Verdict::Fail);
+    }
+
     /// pods/resize of the memory limit, recorded here: up then down with
     /// NotRequired (no restart), up with RestartContainer (+1), each limit in
     /// the cgroup; a cgroup left on the old limit fails.
