@@ -41,6 +41,7 @@ export IPC_WORKLOAD_IMAGE="$WORKLOAD_REPO"
 export IPC_SMOKE_IMAGE="$SMOKE_REPO"
 export IPC_REGISTRY_IMAGE="$REGISTRY_REPO:$REGISTRY_VERSION"
 export IPC_STORAGE_IMAGE="localhost/inplace-conformance/local-path-provisioner:$LOCAL_PATH_VERSION"
+export IPC_FLANNEL_IMAGE="localhost/inplace-conformance/flannel:$FLANNEL_VERSION"
 
 # podman reads only this file when CONTAINERS_CONF is set, so the project's
 # settings never touch the user's system-wide configuration. bootstrap writes

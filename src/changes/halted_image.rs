@@ -312,8 +312,10 @@ mod tests {
             .unwrap()
         };
         let stats = pod("unable to read memory usage for pod \"app-x\"");
-        let below = pod("cannot decrease memory limits: attempting to set container \"app\" \
-                         memory limit (100663296) below current usage (0)");
+        let below = pod(
+            "cannot decrease memory limits: attempting to set container \"app\" \
+                         memory limit (100663296) below current usage (0)",
+        );
         assert!(!Stuck::ResizeRefused.shown_by(&stats, "app", ""));
         assert!(Stuck::ResizeRefused.shown_by(&below, "app", ""));
         assert!(!Stuck::ResizePending.shown_by(&below, "app", ""));

@@ -121,6 +121,7 @@ pub async fn acquire(
     source: &ClusterSource,
     repo_root: &Path,
     lock_dir: &Path,
+    kind_config: Option<&Path>,
 ) -> Result<Cluster, NoCluster> {
     match source {
         ClusterSource::Kubeconfig { path, kind_node } => {
@@ -142,16 +143,24 @@ pub async fn acquire(
                 repo_root.to_path_buf(),
                 lock_dir.to_path_buf(),
             );
-            tokio::task::spawn_blocking(move || bring_up_once(&name, &repo_root, &lock_dir))
-                .await
-                .map_err(|e| no_cluster(format!("cluster task failed: {e}"), HINT))?
+            let kind_config = kind_config.map(Path::to_path_buf);
+            tokio::task::spawn_blocking(move || {
+                bring_up_once(&name, &repo_root, &lock_dir, kind_config.as_deref())
+            })
+            .await
+            .map_err(|e| no_cluster(format!("cluster task failed: {e}"), HINT))?
         }
     }
 }
 
 type UpCache = Mutex<HashMap<String, Result<Cluster, NoCluster>>>;
 
-fn bring_up_once(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Cluster, NoCluster> {
+fn bring_up_once(
+    name: &str,
+    repo_root: &Path,
+    lock_dir: &Path,
+    kind_config: Option<&Path>,
+) -> Result<Cluster, NoCluster> {
     static CACHE: OnceLock<UpCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     // Holding the mutex while the script runs makes concurrent tests of
@@ -160,12 +169,17 @@ fn bring_up_once(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Cluste
     if let Some(result) = guard.get(name) {
         return result.clone();
     }
-    let result = bring_up_locked(name, repo_root, lock_dir);
+    let result = bring_up_locked(name, repo_root, lock_dir, kind_config);
     guard.insert(name.to_string(), result.clone());
     result
 }
 
-fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Cluster, NoCluster> {
+fn bring_up_locked(
+    name: &str,
+    repo_root: &Path,
+    lock_dir: &Path,
+    kind_config: Option<&Path>,
+) -> Result<Cluster, NoCluster> {
     let script = cluster_script(repo_root);
     if !script.is_file() {
         return Err(no_cluster(
@@ -188,9 +202,16 @@ fn bring_up_locked(name: &str, repo_root: &Path, lock_dir: &Path) -> Result<Clus
     // Its progress is passed on as events; its `error:`/`hint:` lines
     // become this error's one line. An interruption stops it (and the kind
     // create under it) before deleting the cluster.
+    // A kind config matters only to a cluster the script creates; one that
+    // exists is reused as it is.
+    let mut args = vec!["up".to_string(), "--name".into(), name.into()];
+    if let Some(config) = kind_config {
+        args.extend(["--config".into(), config.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let ran = tokio::runtime::Handle::current().block_on(
         Script::cluster(repo_root)
-            .args(&["up", "--name", name])
+            .args(&args)
             .relay("cluster")
             .run(),
     );
@@ -323,7 +344,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("ipc-noscript-{}", crate::short_id()));
         std::fs::create_dir_all(&root).unwrap();
         let source = ClusterSource::Named(format!("absent-{}", crate::short_id()));
-        let err = acquire(&source, &root, &root.join("locks"))
+        let err = acquire(&source, &root, &root.join("locks"), None)
             .await
             .unwrap_err()
             .to_string();
@@ -356,7 +377,7 @@ mod tests {
             path: "/nonexistent/kubeconfig".into(),
             kind_node: None,
         };
-        let err = acquire(&source, Path::new("/"), Path::new("/tmp"))
+        let err = acquire(&source, Path::new("/"), Path::new("/tmp"), None)
             .await
             .unwrap_err();
         assert!(err.cause.contains("/nonexistent/kubeconfig"));

@@ -96,13 +96,17 @@ pub struct RunConfig {
     /// The OpenKruise release the `upgrade` profile moves the cluster to
     /// (qualify's upgrade cells; `run --kruise-upgrade-to`).
     pub kruise_upgrade: Option<crate::model::cell::KruiseRelease>,
+    /// The kind config of a named cluster this run creates
+    /// (`INPLACE_KIND_CONFIG`, `run --kind-config`; default
+    /// kind-config/single-node.yaml).
+    pub kind_config: Option<PathBuf>,
 }
 
 impl RunConfig {
     /// Reads INPLACE_KUBECONFIG, INPLACE_CLUSTER, INPLACE_KEEP_ON_FAILURE,
     /// INPLACE_IMAGE_DELIVERY, INPLACE_IMAGE_REGISTRY (a registry the nodes
     /// pull from; implies external delivery), INPLACE_TIMEOUT_SCALE,
-    /// INPLACE_REPO_ROOT,
+    /// INPLACE_REPO_ROOT, INPLACE_KIND_CONFIG,
     /// INPLACE_OUTPUT_DIR (the base folder, default `target/conformance`) and
     /// INPLACE_RUN_ID (`scripts/test` and the CLI set a fresh one; a bare
     /// `cargo test` uses `cargo-test-<pid of cargo>`, shared by its test
@@ -148,6 +152,7 @@ impl RunConfig {
             link_latest: true,
             timeouts: Timeouts::default().scaled(scale),
             kruise_upgrade: None,
+            kind_config: var("INPLACE_KIND_CONFIG").map(PathBuf::from),
         })
     }
 

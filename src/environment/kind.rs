@@ -20,17 +20,30 @@ pub struct KindCluster {
 }
 
 impl KindCluster {
+    /// `node_names`: the cluster's nodes, which in kind are the names of
+    /// their containers; the control plane first (the node the faults and
+    /// diagnostics reach).
     pub fn new(
         cluster: &Cluster,
         kind_name: &str,
         client: Client,
         repo_root: &Path,
+        node_names: &[String],
     ) -> KindCluster {
-        let node = KindNode {
-            name: format!("{kind_name}-control-plane"),
-            kind_name: kind_name.to_string(),
-            repo_root: repo_root.to_path_buf(),
-        };
+        let control_plane = format!("{kind_name}-control-plane");
+        let mut names: Vec<String> = node_names.to_vec();
+        names.retain(|n| *n != control_plane);
+        names.insert(0, control_plane);
+        let nodes: Vec<Arc<dyn Node>> = names
+            .into_iter()
+            .map(|name| {
+                Arc::new(KindNode {
+                    name,
+                    kind_name: kind_name.to_string(),
+                    repo_root: repo_root.to_path_buf(),
+                }) as Arc<dyn Node>
+            })
+            .collect();
         KindCluster {
             info: EnvironmentInfo {
                 name: cluster.name.clone(),
@@ -40,7 +53,7 @@ impl KindCluster {
                 kubeconfig: cluster.kubeconfig.clone(),
             },
             client,
-            nodes: vec![Arc::new(node)],
+            nodes,
             kind_name: kind_name.to_string(),
             repo_root: repo_root.to_path_buf(),
         }
@@ -86,7 +99,14 @@ impl Node for KindNode {
     }
 
     async fn exec(&self, argv: &[&str]) -> anyhow::Result<String> {
-        let mut args = vec!["node-exec", "--name", &self.kind_name, "--"];
+        let mut args = vec![
+            "node-exec",
+            "--name",
+            &self.kind_name,
+            "--node",
+            &self.name,
+            "--",
+        ];
         args.extend_from_slice(argv);
         cluster::run_script(&self.repo_root, &args).await
     }

@@ -69,9 +69,24 @@ pub async fn connect(
 ) -> Result<Arc<dyn Environment>, NoCluster> {
     let client = cluster.client().await?;
     Ok(match &cluster.kind_node {
-        Some(kind_name) => Arc::new(kind::KindCluster::new(
-            cluster, kind_name, client, repo_root,
-        )),
+        Some(kind_name) => {
+            // Every node, so that each can be told where the run's
+            // registry is (a multi-node cluster pulls on its workers).
+            let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client.clone());
+            let names: Vec<String> = nodes
+                .list(&Default::default())
+                .await
+                .map(|l| {
+                    l.items
+                        .into_iter()
+                        .filter_map(|n| n.metadata.name)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Arc::new(kind::KindCluster::new(
+                cluster, kind_name, client, repo_root, &names,
+            ))
+        }
         None => Arc::new(kubeconfig::GivenCluster::new(cluster, client)),
     })
 }

@@ -912,6 +912,10 @@ pub struct PlanRecord {
     /// The `maxUnavailable` of the fixture's PodUnavailableBudget, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_max_unavailable: Option<i64>,
+    /// The nodes the fixture spreads its pods over, one pod per node
+    /// (`inplace-conformance/needs-nodes`), if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread_nodes: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -569,9 +569,15 @@ pub fn pod_snapshot(
         .iter()
         .flatten()
         .filter_map(|v| {
+            // A generic ephemeral volume's claim is named <pod>-<volume>.
+            let claim = match (&v.persistent_volume_claim, &v.ephemeral) {
+                (Some(c), _) => c.claim_name.clone(),
+                (None, Some(_)) => format!("{}-{}", meta.name.as_deref()?, v.name),
+                (None, None) => return None,
+            };
             Some(ClaimRecord {
                 volume: v.name.clone(),
-                claim: v.persistent_volume_claim.as_ref()?.claim_name.clone(),
+                claim,
                 uid: None,
             })
         })

@@ -121,6 +121,12 @@ pub struct RunOptions {
     /// reused (if its OpenKruise is the requested version) and kept.
     #[arg(long, conflicts_with = "kubeconfig")]
     pub cluster: Option<String>,
+    /// kind config of a cluster this run creates (default
+    /// kind-config/single-node.yaml; kind-config/multi-node.yaml: one
+    /// control plane and three workers). A cluster that exists is reused as
+    /// it is.
+    #[arg(long, conflicts_with = "kubeconfig")]
+    pub kind_config: Option<PathBuf>,
     /// Use an existing cluster, reached through this kubeconfig only (no
     /// node access, no kind): give --image-registry or --image-delivery
     /// preloaded too.
@@ -332,8 +338,13 @@ pub async fn run(options: RunOptions) -> ExitCode {
 /// The run folder searched for the cluster's credentials (as `scan-secrets`
 /// does); true, with each leak printed, if any is there.
 async fn leaks_in_run(config: &RunConfig) -> bool {
-    let Ok(cluster) =
-        cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await
+    let Ok(cluster) = cluster::acquire(
+        &config.cluster,
+        &config.repo_root,
+        &config.locks_dir(),
+        config.kind_config.as_deref(),
+    )
+    .await
     else {
         return false;
     };
@@ -690,9 +701,14 @@ async fn cluster_ready(
         }
     }
     let infrastructure = |e: anyhow::Error| (INFRASTRUCTURE, e);
-    let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir())
-        .await
-        .map_err(|e| infrastructure(e.into()))?;
+    let cluster = cluster::acquire(
+        &config.cluster,
+        &config.repo_root,
+        &config.locks_dir(),
+        config.kind_config.as_deref(),
+    )
+    .await
+    .map_err(|e| infrastructure(e.into()))?;
     let client = cluster
         .client()
         .await
@@ -753,6 +769,15 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
         };
     } else if let Some(name) = &options.cluster {
         config.cluster = ClusterSource::Named(name.clone());
+    }
+    if let Some(file) = &options.kind_config {
+        anyhow::ensure!(
+            file.is_file(),
+            "--kind-config {} is not a file; hint: kind-config/multi-node.yaml, or a kind \
+             Cluster file of yours",
+            file.display()
+        );
+        config.kind_config = Some(std::fs::canonicalize(file)?);
     }
     config.keep_on_failure |= options.keep_on_failure;
     if let Some(reference) = &options.image_registry {

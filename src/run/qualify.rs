@@ -505,6 +505,7 @@ async fn verify_versions(config: &RunConfig, cell: &Cell) -> anyhow::Result<()> 
         &config.cluster,
         &config.repo_root,
         &config.locks_dir(),
+        config.kind_config.as_deref(),
     )
     .await?;
     let client = cluster.client().await?;

@@ -5,6 +5,7 @@
 //! a hint, never a pass and never a half-run scenario.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
+use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Client;
 use kube::api::Api;
@@ -42,6 +43,11 @@ pub async fn unmet(client: &Client, plan: &ScenarioPlan) -> anyhow::Result<Vec<S
         reasons.extend(daemon_unready(set.map(|s| s.status.unwrap_or_default())));
     }
     let docs = plan.fixture.docs();
+    if let Some(wanted) = plan.fixture.needs_nodes() {
+        let nodes: Api<Node> = Api::all(client.clone());
+        let nodes = nodes.list(&Default::default()).await?.items;
+        reasons.extend(too_few_nodes(wanted, &nodes));
+    }
     reasons.extend(unserved_apis(client, docs).await?);
     if needs_default_storage_class(docs) {
         let classes: Api<StorageClass> = Api::all(client.clone());
@@ -170,6 +176,44 @@ pub fn at_least(git_version: &str, minimum: (u32, u32)) -> bool {
 
 /// A claim (standalone or a template) without `storageClassName` is bound
 /// through the cluster's default class.
+/// Nodes a workload's pods can land on: not cordoned, no NoSchedule or
+/// NoExecute taint (kind's control plane of a multi-node cluster has one).
+fn schedulable(node: &Node) -> bool {
+    let spec = node.spec.clone().unwrap_or_default();
+    !spec.unschedulable.unwrap_or(false)
+        && !spec
+            .taints
+            .iter()
+            .flatten()
+            .any(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+}
+
+/// How a reason that is only about the cluster's topology begins.
+const TOPOLOGY: &str = "the fixture spreads its pods over";
+
+/// The scenario cannot run only because the cluster has too few nodes:
+/// the test harness reports it ignored with the reason (neither a pass nor
+/// a failure of a single-node run), the report UNSUPPORTED.
+pub fn topology_only(reason: &str) -> bool {
+    reason.starts_with(TOPOLOGY)
+        && reason
+            .split("; ")
+            .all(|part| part.starts_with(TOPOLOGY) || part.starts_with("hint:"))
+}
+
+/// Why the cluster cannot spread the fixture's pods over `wanted` nodes.
+fn too_few_nodes(wanted: usize, nodes: &[Node]) -> Option<String> {
+    let have = nodes.iter().filter(|n| schedulable(n)).count();
+    (have < wanted).then(|| {
+        format!(
+            "{TOPOLOGY} {wanted} nodes and the cluster has {have} \
+             schedulable node(s) of {}; hint: a cluster of several nodes (scripts/test --config \
+             kind-config/multi-node.yaml, run --kind-config kind-config/multi-node.yaml)",
+            nodes.len()
+        )
+    })
+}
+
 pub fn needs_default_storage_class(docs: &[Value]) -> bool {
     let unnamed = |claim: &Value| claim.pointer("/spec/storageClassName").is_none();
     docs.iter().any(|doc| {
@@ -178,7 +222,16 @@ pub fn needs_default_storage_class(docs: &[Value]) -> bool {
             .pointer("/spec/volumeClaimTemplates")
             .and_then(Value::as_array)
             .is_some_and(|claims| claims.iter().any(unnamed));
-        standalone || templates
+        let ephemeral = doc
+            .pointer("/spec/template/spec/volumes")
+            .and_then(Value::as_array)
+            .is_some_and(|volumes| {
+                volumes
+                    .iter()
+                    .filter_map(|v| v.pointer("/ephemeral/volumeClaimTemplate"))
+                    .any(unnamed)
+            });
+        standalone || templates || ephemeral
     })
 }
 
@@ -226,6 +279,11 @@ mod tests {
         let inplace =
             crate::workloads::load_fixture(root, "fixtures/cloneset-inplace.yaml").unwrap();
         assert!(needs_default_storage_class(&inplace));
+        // A DaemonSet's claims come from a generic ephemeral volume.
+        let daemon =
+            crate::workloads::load_fixture(root, "fixtures/advanced-daemonset-inplace.yaml")
+                .unwrap();
+        assert!(needs_default_storage_class(&daemon));
     }
 
     #[test]
@@ -280,6 +338,35 @@ mod tests {
             missing.contains("no DaemonSet kruise-system/kruise-daemon"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn a_spread_fixture_needs_that_many_schedulable_nodes() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let load = |f: &str| crate::workloads::Fixture::load(root, f).unwrap();
+        assert_eq!(
+            load("fixtures/advanced-statefulset-spread.yaml").needs_nodes(),
+            Some(3)
+        );
+        assert_eq!(load("fixtures/cloneset-inplace.yaml").needs_nodes(), None);
+        let node = |taint: Option<&str>| -> Node {
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "n"},
+                "spec": {"taints": taint.map(|e| vec![serde_json::json!(
+                    {"key": "node-role.kubernetes.io/control-plane", "effect": e})])
+                    .unwrap_or_default()}}))
+            .unwrap()
+        };
+        let single = [node(None)];
+        let reason = too_few_nodes(3, &single).unwrap();
+        assert!(reason.contains("over 3 nodes") && reason.contains("1 schedulable node(s) of 1"));
+        assert!(topology_only(&reason));
+        assert!(!topology_only("kruise-manager runs without X"));
+        assert!(!topology_only(&format!(
+            "{reason}; the cluster has no default StorageClass"
+        )));
+        let multi = [node(Some("NoSchedule")), node(None), node(None), node(None)];
+        assert_eq!(too_few_nodes(3, &multi), None);
+        assert!(too_few_nodes(4, &multi).is_some());
     }
 
     #[test]

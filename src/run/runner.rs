@@ -100,7 +100,13 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
     let key = (&plan.kind, &plan.strategy);
     config.prepare_run_dir()?;
     stop_if_interrupted(scenario)?;
-    let cluster = cluster::acquire(&config.cluster, &config.repo_root, &config.locks_dir()).await?;
+    let cluster = cluster::acquire(
+        &config.cluster,
+        &config.repo_root,
+        &config.locks_dir(),
+        config.kind_config.as_deref(),
+    )
+    .await?;
     crate::run::cleanup::on_interrupt(|plan| {
         plan.repo_root = config.repo_root.clone();
         plan.run_id = config.run_id.clone();

@@ -435,6 +435,20 @@ pub const CATALOG: &[Scenario] = &[
         fault: None,
     },
     Scenario {
+        name: "asts-spread",
+        suite: "multinode",
+        summary: "Advanced StatefulSet of 3 replicas, one per node, InPlaceIfPossible, image v1 \
+                  -> v2: each pod updated in place on its node (node, IP, claim kept), in \
+                  ordinal order from the highest; needs 3 schedulable nodes",
+        fixture: "fixtures/advanced-statefulset-spread.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
         name: "asts-recreate",
         suite: "advanced",
         summary: "Advanced StatefulSet ReCreate, image v1 -> v2: same name, new pod, claim kept",
@@ -647,6 +661,23 @@ pub const CATALOG: &[Scenario] = &[
                   before its container stops, rejoins when ready; no request reaches a \
                   stopping container",
         fixture: "fixtures/cloneset-graceful.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: Some(Traffic {
+            service: "app",
+            client: "client",
+        }),
+        fault: None,
+    },
+    Scenario {
+        name: "graceful-cross-node",
+        suite: "multinode",
+        summary: "graceful-inplace across nodes: the two app pods on two nodes, the client on \
+                  a third, every request through the node network; no request reaches a \
+                  stopping container; needs 3 schedulable nodes",
+        fixture: "fixtures/cloneset-graceful-spread.yaml",
         changes: &[TO_V2],
         seed_column: None,
         measure_throughput: false,

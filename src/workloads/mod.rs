@@ -60,6 +60,9 @@ pub fn kind_of(doc: &Value) -> Option<&'static dyn Kind> {
     KINDS.iter().copied().find(|k| k.api() == (group, kind))
 }
 
+/// The fixture annotation that says how many nodes its pods spread over.
+pub const NEEDS_NODES: &str = "inplace-conformance/needs-nodes";
+
 /// A created workload.
 #[async_trait]
 pub trait Workload: Send + Sync {
@@ -398,6 +401,21 @@ impl Fixture {
             names.extend(containers);
         }
         names
+    }
+
+    /// How many schedulable nodes the fixture spreads its pods over, one
+    /// per node (its workload's `inplace-conformance/needs-nodes`), if it
+    /// says.
+    pub fn needs_nodes(&self) -> Option<usize> {
+        self.docs
+            .iter()
+            .filter_map(|d| {
+                d.pointer("/metadata/annotations")?
+                    .get(NEEDS_NODES)?
+                    .as_str()
+            })
+            .filter_map(|n| n.parse().ok())
+            .max()
     }
 
     /// The workload's `maxUnavailable` when the fixture sets it as a number

@@ -17,7 +17,7 @@ use inplace_conformance::report::folder::RunContext;
 use inplace_conformance::run::{cleanup, runner};
 use inplace_conformance::scenarios::catalog::Scenario;
 use inplace_conformance::scenarios::plan::ScenarioPlan;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 /// Runs `selection` as this test binary's tests and exits.
 pub fn main(selection: Vec<&'static Scenario>) -> ! {
@@ -120,9 +120,21 @@ fn listed(scenario: &Scenario) -> Trial {
 
 fn trial(plan: ScenarioPlan, config: &RunConfig, runtime: &Arc<tokio::runtime::Runtime>) -> Trial {
     let (config, runtime) = (config.clone(), runtime.clone());
-    Trial::test(test_name(plan.scenario), move || {
+    Trial::ignorable_test(test_name(plan.scenario), move || {
         match runtime.block_on(runner::run_with(&config, &plan)) {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Completion::Completed),
+            // Too few nodes for a scenario that spreads its pods: ignored
+            // with the reason (the report says UNSUPPORTED), neither a pass
+            // nor a failure of a run on one node.
+            Err(err)
+                if matches!(
+                    err.downcast_ref::<runner::NotRun>(),
+                    Some(runner::NotRun::Unsupported { reason, .. })
+                        if inplace_conformance::run::requirements::topology_only(reason)
+                ) =>
+            {
+                Ok(Completion::ignored_with(format!("{err:#}")))
+            }
             // The suite recognised a known upstream defect (the console and
             // the report say KNOWN DEFECT); whether it blocks a release is
             // the gate policy's `known_defects`, not the test run's.
@@ -132,7 +144,7 @@ fn trial(plan: ScenarioPlan, config: &RunConfig, runtime: &Arc<tokio::runtime::R
                     Some(runner::NotRun::KnownDefect { .. })
                 ) =>
             {
-                Ok(())
+                Ok(Completion::Completed)
             }
             Err(err) => Err(Failed::from(format!("{err:#}"))),
         }

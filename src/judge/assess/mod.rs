@@ -28,6 +28,7 @@ mod hooks;
 mod lifecycle;
 mod predownload;
 mod premises;
+mod spread;
 mod steps;
 mod throughput;
 mod upgrade;
@@ -230,6 +231,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(halted_rollout(record));
         checks.extend(in_place_hooks(record));
         checks.extend(predownload::pre_downloaded(record));
+        checks.extend(spread::spread(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
         checks.extend(memory_limit_applied(record));
@@ -1394,6 +1396,45 @@ mod tests {
             s.containers[0].id = "containerd://other".into();
         }
         assert_eq!(verdict(&rebuilt, "halt.stuck"), Verdict::Fail);
+    }
+
+    /// Three Advanced StatefulSet pods, one per node of a four-node cluster,
+    /// recorded here: one pod per node, updated from app-2 down to app-0.
+    /// Two pods on one node, or app-0 before app-1, fail.
+    #[test]
+    fn a_spread_statefulset_is_updated_in_ordinal_order_one_pod_per_node() {
+        let real = fixture("asts-spread.json");
+        assert_eq!(verdict_of(&real), Verdict::Pass);
+        let ids: Vec<String> = spread::spread(&real).into_iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "premise.one-pod-per-node.step-1",
+                "statefulset.ordinal-order.step-1"
+            ]
+        );
+        let mut crowded = real.clone();
+        let node = crowded.steps[0].pods[0].before.node.clone();
+        crowded.steps[0].pods[1].before.node = node;
+        // Moving the pod's recorded node fails the scheduling row too.
+        assert_eq!(
+            failed_ids(&crowded),
+            vec!["row.scheduling", "premise.one-pod-per-node.step-1"]
+        );
+        let mut reordered = real.clone();
+        for sample in reordered.steps[0].timeline.iter_mut() {
+            sample.pod = match sample.pod.as_str() {
+                "app-0" => "app-1".into(),
+                "app-1" => "app-0".into(),
+                other => other.into(),
+            };
+        }
+        assert!(
+            failed_ids(&reordered).contains(&"statefulset.ordinal-order.step-1".to_string()),
+            "{:?}",
+            failed_ids(&reordered)
+        );
+        assert!(spread::spread(&fixture("asts-inplace.json")).is_empty());
     }
 
     /// A memory limit below the container's usage, recorded here: the
