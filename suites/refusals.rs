@@ -15,14 +15,10 @@ use kube::api::{Api, DeleteParams, PostParams};
 
 async fn cluster() -> (RunConfig, Cluster, Client) {
     let config = RunConfig::from_env().unwrap();
-    let cluster = cluster::acquire(
-        &config.cluster,
-        &config.repo_root,
-        &config.locks_dir(),
-        config.kind_config.as_deref(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let cluster = config
+        .acquire_cluster()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let client = cluster.client().await.unwrap_or_else(|e| panic!("{e}"));
     (config, cluster, client)
 }

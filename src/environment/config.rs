@@ -103,6 +103,19 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The run's cluster, brought up or reached as this config says.
+    pub async fn acquire_cluster(
+        &self,
+    ) -> Result<crate::environment::cluster::Cluster, crate::environment::cluster::NoCluster> {
+        crate::environment::cluster::acquire(
+            &self.cluster,
+            &self.repo_root,
+            &self.locks_dir(),
+            self.kind_config.as_deref(),
+        )
+        .await
+    }
+
     /// Reads INPLACE_KUBECONFIG, INPLACE_CLUSTER, INPLACE_KEEP_ON_FAILURE,
     /// INPLACE_IMAGE_DELIVERY, INPLACE_IMAGE_REGISTRY (a registry the nodes
     /// pull from; implies external delivery), INPLACE_TIMEOUT_SCALE,

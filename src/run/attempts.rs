@@ -26,7 +26,6 @@ use kube::api::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::environment::cluster;
 use crate::environment::config::RunConfig;
 use crate::run::access::{self, Grants};
 use crate::workloads::NAMESPACE_LABEL;
@@ -531,13 +530,7 @@ async fn rules_in(client: &Client, namespace: &str) -> anyhow::Result<Rules> {
 /// folder: what `check-access` and `cargo test --test privilege` both run.
 pub async fn check(config: &RunConfig) -> anyhow::Result<(AccessReport, Vec<PathBuf>)> {
     config.prepare_run_dir()?;
-    let cluster = cluster::acquire(
-        &config.cluster,
-        &config.repo_root,
-        &config.locks_dir(),
-        config.kind_config.as_deref(),
-    )
-    .await?;
+    let cluster = config.acquire_cluster().await?;
     let client = cluster.client().await?;
     let report = run(&client, &cluster.name, &config.run_id).await?;
     let files = write(&report, &config.output_dir)?;

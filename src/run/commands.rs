@@ -338,14 +338,7 @@ pub async fn run(options: RunOptions) -> ExitCode {
 /// The run folder searched for the cluster's credentials (as `scan-secrets`
 /// does); true, with each leak printed, if any is there.
 async fn leaks_in_run(config: &RunConfig) -> bool {
-    let Ok(cluster) = cluster::acquire(
-        &config.cluster,
-        &config.repo_root,
-        &config.locks_dir(),
-        config.kind_config.as_deref(),
-    )
-    .await
-    else {
+    let Ok(cluster) = config.acquire_cluster().await else {
         return false;
     };
     let scanned = secrets::kubeconfig_secrets(&cluster.kubeconfig)
@@ -701,14 +694,10 @@ async fn cluster_ready(
         }
     }
     let infrastructure = |e: anyhow::Error| (INFRASTRUCTURE, e);
-    let cluster = cluster::acquire(
-        &config.cluster,
-        &config.repo_root,
-        &config.locks_dir(),
-        config.kind_config.as_deref(),
-    )
-    .await
-    .map_err(|e| infrastructure(e.into()))?;
+    let cluster = config
+        .acquire_cluster()
+        .await
+        .map_err(|e| infrastructure(e.into()))?;
     let client = cluster
         .client()
         .await

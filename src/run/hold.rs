@@ -58,60 +58,13 @@ impl Session<'_> {
         ));
         let samples = hold_samples(base, halt.hold).await?;
         self.lap(crate::model::record::Lap::HOLD);
-        let bad_revision = workload.revision().await?;
-        if change.acts_on() == ActsOn::Directly {
-            let target = self.target(reached);
-            change
-                .revert(&target, planned)
-                .await
-                .context("putting back what the change did")?;
-            let reverted_at = crate::now_rfc3339();
-            let what = format!("the pods back as they were before {}", planned.description);
-            self.until(workload, &what, timeout, || async {
-                Ok(settled(
-                    change.done(&target, planned).await?.map(|_| ()),
-                    (),
-                ))
-            })
-            .await?;
-            return Ok(HoldRecord {
-                container,
-                image,
-                state: halt.stuck.describe().into(),
-                wanted_ms: halt.hold.as_millis() as u64,
-                halted_at,
-                reverted_at,
-                workload: samples,
-                conditions,
-            });
-        }
-        let mut restore = |t: &mut serde_json::Value| {
-            *t = old_template.clone();
-            Ok(())
-        };
-        base.edit_template(&mut restore)
-            .await
-            .context("sending the old template back")?;
-        let reverted_at = crate::now_rfc3339();
-        if halt.stuck != Stuck::AtHook {
-            let what = format!(
-                "{} {} to finish going back from revision {}",
-                base.reference.kind,
-                base.reference.name,
-                bad_revision.as_deref().unwrap_or("unset")
-            );
-            self.until(workload, &what, timeout, || async {
-                Ok(settled(
-                    workload
-                        .update_state(bad_revision.as_deref(), old_uids)
-                        .await?,
-                    (),
-                ))
-            })
-            .await?;
+        let reverted_at = if change.acts_on() == ActsOn::Directly {
+            self.revert_directly(workload, change, planned, reached)
+                .await?
         } else {
-            self.until_released(workload).await?;
-        }
+            self.revert_template(workload, halt.stuck, old_template, old_uids)
+                .await?
+        };
         Ok(HoldRecord {
             container,
             image,
@@ -122,6 +75,75 @@ impl Session<'_> {
             workload: samples,
             conditions,
         })
+    }
+}
+
+impl Session<'_> {
+    /// A direct change put back (`Change::revert`), then awaited until
+    /// `Change::done` says the pods are as they were; when it was put back.
+    async fn revert_directly(
+        &self,
+        workload: &dyn Workload,
+        change: &dyn Change,
+        planned: &ChangeRecord,
+        reached: &[Pod],
+    ) -> anyhow::Result<String> {
+        let target = self.target(reached);
+        change
+            .revert(&target, planned)
+            .await
+            .context("putting back what the change did")?;
+        let reverted_at = crate::now_rfc3339();
+        let what = format!("the pods back as they were before {}", planned.description);
+        self.until(workload, &what, self.config.timeouts.update, || async {
+            Ok(settled(
+                change.done(&target, planned).await?.map(|_| ()),
+                (),
+            ))
+        })
+        .await?;
+        Ok(reverted_at)
+    }
+
+    /// The old template sent back, then that rollout awaited (or, from the
+    /// hook, the pods' release); when it was sent.
+    async fn revert_template(
+        &self,
+        workload: &dyn Workload,
+        stuck: Stuck,
+        old_template: &serde_json::Value,
+        old_uids: &[String],
+    ) -> anyhow::Result<String> {
+        let base = workload.base();
+        let bad_revision = workload.revision().await?;
+        let mut restore = |t: &mut serde_json::Value| {
+            *t = old_template.clone();
+            Ok(())
+        };
+        base.edit_template(&mut restore)
+            .await
+            .context("sending the old template back")?;
+        let reverted_at = crate::now_rfc3339();
+        if stuck == Stuck::AtHook {
+            self.until_released(workload).await?;
+            return Ok(reverted_at);
+        }
+        let what = format!(
+            "{} {} to finish going back from revision {}",
+            base.reference.kind,
+            base.reference.name,
+            bad_revision.as_deref().unwrap_or("unset")
+        );
+        self.until(workload, &what, self.config.timeouts.update, || async {
+            Ok(settled(
+                workload
+                    .update_state(bad_revision.as_deref(), old_uids)
+                    .await?,
+                (),
+            ))
+        })
+        .await?;
+        Ok(reverted_at)
     }
 }
 

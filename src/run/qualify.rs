@@ -501,13 +501,7 @@ pub async fn run_cell(
 /// The cluster really runs the cell's versions (a cached image under the
 /// wrong tag would otherwise qualify the wrong release).
 async fn verify_versions(config: &RunConfig, cell: &Cell) -> anyhow::Result<()> {
-    let cluster = crate::environment::cluster::acquire(
-        &config.cluster,
-        &config.repo_root,
-        &config.locks_dir(),
-        config.kind_config.as_deref(),
-    )
-    .await?;
+    let cluster = config.acquire_cluster().await?;
     let client = cluster.client().await?;
     let server = client.apiserver_version().await?.git_version;
     anyhow::ensure!(

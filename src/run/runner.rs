@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use futures::FutureExt;
 
-use crate::environment::cluster::{self};
 use crate::environment::config::RunConfig;
 use crate::environment::interrupt;
 use crate::environment::{self as env_mod, Environment};
@@ -100,13 +99,7 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
     let key = (&plan.kind, &plan.strategy);
     config.prepare_run_dir()?;
     stop_if_interrupted(scenario)?;
-    let cluster = cluster::acquire(
-        &config.cluster,
-        &config.repo_root,
-        &config.locks_dir(),
-        config.kind_config.as_deref(),
-    )
-    .await?;
+    let cluster = config.acquire_cluster().await?;
     crate::run::cleanup::on_interrupt(|plan| {
         plan.repo_root = config.repo_root.clone();
         plan.run_id = config.run_id.clone();

@@ -1369,17 +1369,20 @@ mod tests {
     /// A CPU request no node can give, held 20 s then corrected (recorded
     /// here): the resize pending, the pod ready with its old container,
     /// nothing rebuilt; a pod not ready while pending, or rebuilt, fails.
+    /// The verdict of one of the halted rollout's checks.
+    fn halt_verdict(record: &ScenarioRecord, id: &str) -> Verdict {
+        halted_rollout(record)
+            .into_iter()
+            .find(|c| c.id == id)
+            .unwrap()
+            .verdict
+    }
+
     #[test]
     fn an_impossible_resize_stays_pending_and_ready() {
         let real = fixture("impossible-resize.json");
         assert_eq!(verdict_of(&real), Verdict::Pass);
-        let verdict = |record: &ScenarioRecord, id: &str| {
-            halted_rollout(record)
-                .into_iter()
-                .find(|c| c.id == id)
-                .unwrap()
-                .verdict
-        };
+        let verdict = halt_verdict;
         for id in ["halt.took-it", "halt.stuck", "halt.held"] {
             assert_eq!(verdict(&real, id), Verdict::Pass, "{id}");
         }
@@ -1452,13 +1455,7 @@ mod tests {
             "{:?}",
             hold.conditions
         );
-        let verdict = |record: &ScenarioRecord, id: &str| {
-            halted_rollout(record)
-                .into_iter()
-                .find(|c| c.id == id)
-                .unwrap()
-                .verdict
-        };
+        let verdict = halt_verdict;
         for id in ["halt.took-it", "halt.stuck", "halt.held"] {
             assert_eq!(verdict(&real, id), Verdict::Pass, "{id}");
         }
