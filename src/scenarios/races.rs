@@ -51,12 +51,30 @@ pub const DEAD_CONTAINER_REMOVED: Race = Race {
     judged_by: "the Killing event for the old container stands in for lastState: the \
                 kubelet's, or kruise-daemon's when it restarted the container for \
                 env-from-metadata (\"Stopping containerID containerd://<name> by container \
-                meta restarter\")",
+                meta restarter\") or for a ContainerRecreateRequest (\"Stopping container \
+                <name> by ContainerRecreateRequest <request>\")",
     upstream: "https://kubernetes.io/docs/concepts/architecture/garbage-collection/#containers-images",
 };
 
+/// An image and an env-from-metadata change together: kruise-daemon's
+/// container meta restarter and the kubelet both stop the container; the
+/// one that comes second finds it exited and its preStop exec fails.
+pub const DOUBLE_STOP: Race = Race {
+    name: "double-stop-prestop-failed",
+    symptom: "a FailedPreStopHook event (\"PreStopHook failed\") on a pod whose image and \
+              env-from-metadata changed together, although the hook ran once",
+    cause: "kruise-daemon stops the container for the env change (Killing \"Stopping \
+            containerID ... by container meta restarter\") in the same second as the kubelet \
+            stops it for the new image (Killing \"Container app definition changed\"); the \
+            second preStop exec meets an exited container (seen once in about 30 runs, \
+            OpenKruise issues 1263 and 1154)",
+    judged_by: "the hook's lines equal the container's restarts, and both stoppers' Killing \
+                events are recorded for the pod",
+    upstream: "https://github.com/openkruise/kruise/issues/1263",
+};
+
 /// Every known race: the report's explanations are looked up here.
-pub const ALL: &[Race] = &[STALE_READY_REPUBLISHED, DEAD_CONTAINER_REMOVED];
+pub const ALL: &[Race] = &[STALE_READY_REPUBLISHED, DEAD_CONTAINER_REMOVED, DOUBLE_STOP];
 
 /// The race of that name.
 pub fn named(name: &str) -> Option<&'static Race> {

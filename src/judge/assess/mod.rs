@@ -1095,25 +1095,32 @@ mod tests {
         );
     }
 
-    /// A real recording: env-from-metadata at eight scenarios at once; the
-    /// kubelet had removed the dead container (no lastState), and the only
-    /// Killing event is kruise-daemon's. It stands in; without it the check
-    /// fails.
+    /// Real recordings: env-from-metadata at eight scenarios at once, and a
+    /// ContainerRecreateRequest; the kubelet had removed the dead container
+    /// (no lastState), and the only Killing event is kruise-daemon's (its
+    /// container meta restarter's, its CRR controller's). It stands in;
+    /// without it the check fails.
     #[test]
     fn a_dead_container_stopped_by_kruise_daemon_is_proven_by_its_killing_event() {
-        let record = fixture("quirks/env-from-metadata-dead-container-removed.json");
-        let check = rebuild_lifecycle(&record).unwrap();
-        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
-        assert_eq!(check.races, vec!["dead-container-removed"]);
-        let mut silent = record.clone();
-        silent.steps[0].events.retain(|e| e.reason != "Killing");
-        let check = rebuild_lifecycle(&silent).unwrap();
-        assert_eq!(check.verdict, Verdict::Fail);
-        assert!(
-            check
-                .observed
-                .contains("#1 app: no lastState.terminated and no Killing event")
-        );
+        for name in [
+            "quirks/env-from-metadata-dead-container-removed.json",
+            "quirks/container-recreate-dead-container-removed.json",
+        ] {
+            let record = fixture(name);
+            let check = rebuild_lifecycle(&record).unwrap();
+            assert_eq!(check.verdict, Verdict::Pass, "{name}: {}", check.observed);
+            assert_eq!(check.races, vec!["dead-container-removed"], "{name}");
+            let mut silent = record.clone();
+            silent.steps[0].events.retain(|e| e.reason != "Killing");
+            let check = rebuild_lifecycle(&silent).unwrap();
+            assert_eq!(check.verdict, Verdict::Fail, "{name}");
+            assert!(
+                check
+                    .observed
+                    .contains("#1 app: no lastState.terminated and no Killing event"),
+                "{name}"
+            );
+        }
     }
 
     /// The real recording passes; the same recording with the hook run
@@ -1142,6 +1149,36 @@ mod tests {
         assert_eq!(prestop_once(&failed_hook).unwrap().verdict, Verdict::Fail);
         // Without a hook in the plan there is nothing to judge.
         assert!(prestop_once(&fixture("image-and-env.json")).is_none());
+    }
+
+    /// Recorded here once: kruise-daemon's container meta restarter and the
+    /// kubelet both stopped the container in one second, the hook ran once
+    /// and the second stopper's preStop failed. The known race is named and
+    /// the runs judged; a second run of the hook still fails, and so does
+    /// the failed hook without the restarter's Killing event.
+    #[test]
+    fn a_double_stop_is_the_known_race_when_the_hook_ran_once() {
+        let raced = fixture("quirks/prestop-double-stop.json");
+        let check = prestop_once(&raced).unwrap();
+        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
+        assert_eq!(check.races, vec!["double-stop-prestop-failed"]);
+        assert!(check.observed.contains("1 FailedPreStopHook (both"));
+        let mut twice = raced.clone();
+        let app = twice.steps[0].pods[0]
+            .after
+            .containers
+            .iter_mut()
+            .find(|c| c.status.name == "app")
+            .unwrap();
+        app.inside.prestop_log.push("v1 initial".into());
+        assert_eq!(prestop_once(&twice).unwrap().verdict, Verdict::Fail);
+        let mut unexplained = raced.clone();
+        unexplained.steps[0]
+            .events
+            .retain(|e| !e.message.contains("by container meta restarter"));
+        let check = prestop_once(&unexplained).unwrap();
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(check.races.is_empty());
     }
 
     /// The real recording (two of four pods at a time) passes; three pods

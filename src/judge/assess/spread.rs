@@ -1,7 +1,7 @@
 //! A workload spread over several nodes, one pod per node (a fixture with
 //! `inplace-conformance/needs-nodes`): the premise that the pods really
 //! were on distinct nodes, and, for a StatefulSet, that the controller
-//! updated them in ordinal order from the highest, one after the other.
+//! began updating them in ordinal order from the highest.
 //! Read from the step's pods and its pod timeline.
 
 use super::*;
