@@ -27,11 +27,15 @@ export IPC_CACHE
 export IPC_IMAGE_SOURCE
 
 if [[ $IPC_IMAGE_SOURCE == official ]]; then
+  # kind's own node images bring their own containerd (2.x for 1.34+).
   : "${IPC_NODE_IMAGE:=docker.io/kindest/node:$K8S_VERSION}"
   : "${IPC_KRUISE_IMAGE:=docker.io/openkruise/kruise-manager:$KRUISE_VERSION}"
 else
-  : "${IPC_NODE_IMAGE:=localhost/kindest/node:$K8S_VERSION}"
+  ipc_node_tag=$K8S_VERSION
+  [[ $CONTAINERD_VERSION == debian ]] || ipc_node_tag+=-containerd-$CONTAINERD_VERSION
+  : "${IPC_NODE_IMAGE:=localhost/kindest/node:$ipc_node_tag}"
   : "${IPC_KRUISE_IMAGE:=localhost/openkruise/kruise-manager:$KRUISE_VERSION}"
+  unset ipc_node_tag
 fi
 export IPC_NODE_IMAGE IPC_KRUISE_IMAGE
 export IPC_BASE_IMAGE="localhost/inplace-conformance/base:$DEBIAN_SUITE"

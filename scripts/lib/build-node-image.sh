@@ -3,7 +3,8 @@
 # Assembles the kind node image without a registry or Docker: a Debian rootfs
 # laid out like kind's base image (kind's own base files, read from the kind
 # Go module), the Kubernetes binaries, a bridge CNI, and every control-plane
-# image preloaded into the node's containerd.
+# image preloaded into the node's containerd (Debian's package, or the
+# version CONTAINERD_VERSION names, built by the bootstrap step containerd).
 set -euo pipefail
 [[ $# -eq 0 ]] || { echo "usage: $0" >&2; exit 2; }
 # shellcheck source=scripts/lib/common.sh
@@ -22,8 +23,9 @@ trap cleanup EXIT
 
 echo "== rootfs"
 rm -rf "$root"
-debootstrap --variant=minbase \
-  --include=systemd,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,bash,ca-certificates,jq,procps,pigz,socat \
+packages=systemd,dbus,runc,containernetworking-plugins,iptables,nftables,conntrack,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,bash,ca-certificates,jq,procps,pigz,socat
+[[ $CONTAINERD_VERSION == debian ]] && packages+=,containerd
+debootstrap --variant=minbase --include="$packages" \
   "$DEBIAN_SUITE" "$root" "$mirror"
 
 echo "== kind base files"
@@ -48,8 +50,13 @@ ln -sf /usr/lib/systemd/systemd "$root/sbin/init"
 chroot "$root" systemctl enable kubelet.service containerd.service undo-mount-hacks.service
 chroot "$root" systemctl mask systemd-binfmt.service
 
-echo "== containerd 1.6 from Debian in kind's layout"
-ln -sf /usr/bin/containerd "$root/usr/local/bin/containerd"
+if [[ $CONTAINERD_VERSION == debian ]]; then
+  echo "== containerd from Debian in kind's layout"
+  ln -sf /usr/bin/containerd "$root/usr/local/bin/containerd"
+else
+  echo "== containerd $CONTAINERD_VERSION, built from its module, where kind's base image puts it"
+  install -m0755 "$(containerd_bin_dir)"/{containerd,ctr,containerd-shim-runc-v2} "$root/usr/local/bin/"
+fi
 ln -sfn /usr/lib/cni "$root/opt/cni/bin"
 chroot "$root" sh -c 'ctr oci spec' |
   jq '.hooks.createContainer[.hooks.createContainer|length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' |

@@ -8,6 +8,13 @@ die() { # die CAUSE [HINT]
   exit 1
 }
 
+# die_input CAUSE HINT: bad input (a version, a flag, a file), refused
+# before anything is built or created; exit 2 like the harness's refusals.
+die_input() {
+  printf 'error: %s\nhint: %s\n' "$1" "$2" >&2
+  exit 2
+}
+
 info() { printf '%s\n' "$*" >&2; }
 
 # workload_tags REPO: REPO:VERSION for each of WORKLOAD_VERSIONS, one a line.

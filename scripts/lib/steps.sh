@@ -201,15 +201,53 @@ do_cni() {
   "$out/flanneld" --version
 }
 
+# --- container runtime of the node image --------------------------------------
+# CONTAINERD_VERSION=debian: Debian's package, installed with the rootfs.
+# Otherwise containerd, ctr and the runc shim built from their module, as
+# kind's base image builds them (without cgo: the btrfs, devmapper and zfs
+# snapshotters are left out; kind nodes use overlayfs).
+containerd_module=github.com/containerd/containerd/v2
+containerd_bin_dir() { echo "$IPC_CACHE/containerd/$CONTAINERD_VERSION/bin"; }
+# containerd_version_refusal: why CONTAINERD_VERSION cannot be built here
+# (one line), or nothing; checked before any step runs.
+containerd_version_refusal() {
+  [[ $CONTAINERD_VERSION == debian ]] && return 0
+  if [[ ! $CONTAINERD_VERSION =~ ^v2\.[0-9]+\.[0-9]+$ ]]; then
+    echo "CONTAINERD_VERSION=$CONTAINERD_VERSION is neither 'debian' nor a containerd 2.x release (v2.MINOR.PATCH)"
+    return 0
+  fi
+  local json
+  json=$(cd / && go mod download -json "$containerd_module@$CONTAINERD_VERSION" 2>/dev/null) ||
+    echo "containerd $CONTAINERD_VERSION: the Go module proxy does not serve $containerd_module@$CONTAINERD_VERSION ($(jq -r '.Error // "go mod download failed"' <<<"$json" 2>/dev/null | head -n1))"
+}
+done_containerd() {
+  [[ $CONTAINERD_VERSION == debian ]] && return 0
+  "$(containerd_bin_dir)/containerd" --version 2>/dev/null | grep -q " ${CONTAINERD_VERSION} " &&
+    [[ -x $(containerd_bin_dir)/ctr && -x $(containerd_bin_dir)/containerd-shim-runc-v2 ]]
+}
+do_containerd() {
+  local cmd pkgs=()
+  for cmd in containerd ctr containerd-shim-runc-v2; do pkgs+=("$containerd_module/cmd/$cmd@$CONTAINERD_VERSION"); done
+  mkdir -p "$(containerd_bin_dir)"
+  GOBIN=$(containerd_bin_dir) CGO_ENABLED=0 GOTOOLCHAIN=local go install -trimpath \
+    -ldflags "-s -w -X $containerd_module/version.Version=$CONTAINERD_VERSION" \
+    -tags 'no_btrfs no_devmapper no_zfs' "${pkgs[@]}"
+  "$(containerd_bin_dir)/containerd" --version
+}
+
 # --- node image -------------------------------------------------------------
-# The node image embeds the control-plane images and kind's base files.
-node_key() { echo "$(basename "$(k8s_images_tar)")-$(basename "$(storage_tar)")-kind-$KIND_VERSION-$(tree_hash scripts/lib/build-node-image.sh)"; }
-done_node_image() { stamp_matches "node-image-$K8S_VERSION" "$(node_key)" && image_exists "$IPC_NODE_IMAGE"; }
+# The node image embeds the control-plane images, kind's base files and the
+# container runtime. The Debian runtime's stamp keeps its first name.
+node_key() { echo "$(basename "$(k8s_images_tar)")-$(basename "$(storage_tar)")-kind-$KIND_VERSION-containerd-$CONTAINERD_VERSION-$(tree_hash scripts/lib/build-node-image.sh)"; }
+node_stamp() {
+  if [[ $CONTAINERD_VERSION == debian ]]; then echo "node-image-$K8S_VERSION"; else echo "node-image-$K8S_VERSION-containerd-$CONTAINERD_VERSION"; fi
+}
+done_node_image() { stamp_matches "$(node_stamp)" "$(node_key)" && image_exists "$IPC_NODE_IMAGE"; }
 do_node_image() {
   local old
   old=$(podman image inspect --format '{{.Id}}' "$IPC_NODE_IMAGE" 2>/dev/null || true)
   bash "$IPC_ROOT/scripts/lib/build-node-image.sh"
-  stamp_write "node-image-$K8S_VERSION" "$(node_key)"
+  stamp_write "$(node_stamp)" "$(node_key)"
   # The image it replaces is 1 GB of nothing once untagged.
   [[ -z $old ]] || podman rmi "$old" 2>/dev/null || true
 }

@@ -7,6 +7,7 @@
 //! here and expectation rows keyed by its `kind`.
 
 mod combined;
+mod conducted_image;
 mod container_recreate;
 mod cpu_limit;
 pub mod env_from_metadata;
@@ -18,7 +19,6 @@ mod memory_below_usage;
 mod metadata;
 mod pod_annotation;
 pub mod pod_resize;
-mod pre_downloaded;
 mod retag;
 mod sidecarset_image;
 
@@ -30,6 +30,7 @@ use kube::Client;
 use serde_json::Value;
 
 pub use combined::Combined;
+pub use conducted_image::{CORDON, CORDONED, ConductedImage, PRE_DOWNLOAD, PRE_DOWNLOADED};
 pub use container_recreate::ContainerRecreate;
 pub use cpu_limit::CpuLimit;
 pub use env_from_metadata::EnvFromMetadata;
@@ -41,7 +42,6 @@ pub use memory_below_usage::MemoryBelowUsage;
 pub use metadata::Metadata;
 pub use pod_annotation::PodAnnotation;
 pub use pod_resize::PodResize;
-pub use pre_downloaded::{PRE_DOWNLOADED, PreDownloadedImage};
 pub use retag::{RETAG, Retag};
 pub use sidecarset_image::SidecarSetImage;
 
@@ -104,6 +104,11 @@ pub trait Change: Sync + std::fmt::Debug {
     /// pre-downloads its image: the session waits for the ImagePullJob,
     /// then lowers the partition to 0 (`run::predownload`).
     fn pre_downloads(&self) -> bool {
+        false
+    }
+
+    /// Made with the pods' nodes cordoned (`run::cordon`).
+    fn cordons(&self) -> bool {
         false
     }
 

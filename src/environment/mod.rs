@@ -32,6 +32,22 @@ pub trait Node: Send + Sync {
     async fn exec(&self, argv: &[&str]) -> anyhow::Result<String>;
 }
 
+/// The reachable nodes named in `wanted` (the nodes a scenario's pods are
+/// on), in `nodes`' order; the first reachable node when none is named (a
+/// single-node cluster, pods not scheduled yet); none without node access.
+pub fn nodes_named<'a>(nodes: &'a [Arc<dyn Node>], wanted: &[String]) -> Vec<&'a dyn Node> {
+    let named: Vec<&dyn Node> = nodes
+        .iter()
+        .filter(|n| wanted.iter().any(|w| w == n.name()))
+        .map(|n| n.as_ref())
+        .collect();
+    if named.is_empty() {
+        nodes.iter().take(1).map(|n| n.as_ref()).collect()
+    } else {
+        named
+    }
+}
+
 /// What an environment can do, as data (kind's `ProviderInfo`).
 #[derive(Debug, Clone)]
 pub struct EnvironmentInfo {
@@ -89,4 +105,43 @@ pub async fn connect(
         }
         None => Arc::new(kubeconfig::GivenCluster::new(cluster, client)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str);
+
+    #[async_trait]
+    impl Node for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+        async fn exec(&self, _argv: &[&str]) -> anyhow::Result<String> {
+            Ok(String::new())
+        }
+    }
+
+    /// Faults and diagnostics reach the nodes the pods are on, not the
+    /// control plane of a multi-node cluster.
+    #[test]
+    fn the_pods_nodes_are_picked_else_the_first() {
+        let nodes: Vec<Arc<dyn Node>> = vec![
+            Arc::new(Named("cp")),
+            Arc::new(Named("w1")),
+            Arc::new(Named("w2")),
+        ];
+        let names = |wanted: &[&str]| -> Vec<String> {
+            let wanted: Vec<String> = wanted.iter().map(|w| w.to_string()).collect();
+            nodes_named(&nodes, &wanted)
+                .iter()
+                .map(|n| n.name().to_string())
+                .collect()
+        };
+        assert_eq!(names(&["w2", "w1"]), ["w1", "w2"]);
+        assert_eq!(names(&["gone"]), ["cp"]);
+        assert_eq!(names(&[]), ["cp"]);
+        assert!(nodes_named(&[], &["w1".to_string()]).is_empty());
+    }
 }

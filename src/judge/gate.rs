@@ -6,9 +6,11 @@
 //! default: required            # or informational
 //! informational: [workload-resize]
 //! required: []
-//! cells:                       # optional, by cell name
+//! cells:                       # optional, by cell name or glob pattern
 //!   k8s-v1.35.4-kruise-v1.8.2-default:
 //!     informational: [graceful-inplace]
+//!   "*-kruise-v1.8.2-*-downgrade":   # every downgrade cell to v1.8.2
+//!     informational: [upgrade-cloneset]
 //! ```
 //!
 //! A required scenario that failed, was unsupported, or has no record
@@ -112,21 +114,28 @@ impl Policy {
         Ok(policy)
     }
 
-    /// Cells the policy names that the matrix does not have.
+    /// Cell names or patterns of the policy that match no cell of the
+    /// matrix.
     pub fn unknown_cells<'a>(&'a self, cells: &[String]) -> Vec<&'a str> {
         self.cells
             .keys()
-            .filter(|c| !cells.contains(c))
+            .filter(|key| !cells.iter().any(|c| cell_matches(key, c)))
             .map(String::as_str)
             .collect()
     }
 
-    /// How a scenario counts in a cell: the cell's rule, else the file's,
-    /// else the default.
+    /// How a scenario counts in a cell: the rule of the cell (by name or
+    /// pattern; an exact name first), else the file's, else the default.
     pub fn class(&self, cell: &str, scenario: &str) -> Class {
-        self.cells
-            .get(cell)
-            .and_then(|r| r.class_of(scenario))
+        let exact = self.cells.get(cell).into_iter();
+        let patterns = self
+            .cells
+            .iter()
+            .filter(|(key, _)| *key != cell && cell_matches(key, cell))
+            .map(|(_, rules)| rules);
+        exact
+            .chain(patterns)
+            .find_map(|r| r.class_of(scenario))
             .or_else(|| {
                 let top = Rules {
                     required: self.required.clone(),
@@ -136,6 +145,12 @@ impl Policy {
             })
             .unwrap_or(self.default)
     }
+}
+
+/// A policy's cell key against a cell name: the name itself, or a glob
+/// pattern (`*`, `?`, `[...]`).
+fn cell_matches(key: &str, cell: &str) -> bool {
+    key == cell || glob::Pattern::new(key).is_ok_and(|p| p.matches(cell))
 }
 
 impl Rules {
@@ -294,6 +309,23 @@ cells:
             Class::Informational
         );
         assert_eq!(policy.unknown_cells(&["other".into()]), vec![cell]);
+    }
+
+    #[test]
+    fn a_cell_pattern_covers_every_cell_it_matches() {
+        let policy = Policy::parse(
+            "cells:\n  '*-kruise-v1.8.2-*-default':\n    informational: [cloneset-recreate]\n",
+        )
+        .unwrap();
+        let cell = "k8s-v1.35.4-kruise-v1.8.2-containerd-2.2-multi-node-default";
+        assert_eq!(
+            policy.class(cell, "cloneset-recreate"),
+            Class::Informational
+        );
+        let other = "k8s-v1.35.4-kruise-v1.9.0-containerd-2.2-multi-node-default";
+        assert_eq!(policy.class(other, "cloneset-recreate"), Class::Required);
+        assert!(policy.unknown_cells(&[cell.into()]).is_empty());
+        assert_eq!(policy.unknown_cells(&[other.into()]).len(), 1);
     }
 
     #[test]

@@ -5,3 +5,4 @@ pub mod assess;
 pub mod gate;
 pub mod judged;
 pub mod phases;
+pub mod platform;

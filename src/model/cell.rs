@@ -9,6 +9,12 @@ pub struct CellSummary {
     pub kubernetes: String,
     pub openkruise: String,
     pub profile: String,
+    /// The matrix's runtime and topology names (empty in a cell folder
+    /// written before those axes).
+    #[serde(default)]
+    pub runtime: String,
+    #[serde(default)]
+    pub topology: String,
     pub cluster: String,
     pub started_at: String,
     pub wall_seconds: f64,

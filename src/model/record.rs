@@ -489,9 +489,27 @@ pub struct UpdateStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookRecord>,
     /// A change held back by the partition until kruise pre-downloaded its
-    /// image (`changes::pre_downloaded`).
+    /// image (`changes::conducted_image`, PRE_DOWNLOAD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_download: Option<PreDownloadRecord>,
+    /// A change made with the pods' nodes cordoned (`changes::conducted_image`, CORDON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cordon: Option<CordonRecord>,
+}
+
+/// The nodes of the workload's pods cordoned just before a change and
+/// uncordoned once it was done (`run::cordon`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CordonRecord {
+    /// The nodes cordoned (those the pods were on).
+    pub nodes: Vec<String>,
+    /// The nodes read back with `spec.unschedulable: true`.
+    pub seen_unschedulable: Vec<String>,
+    /// The request cordoning the first node sent (RFC 3339).
+    pub cordoned_at: String,
+    /// The last node uncordoned; empty when the step ended before that
+    /// (the scenario's guard uncordons then).
+    pub uncordoned_at: String,
 }
 
 /// An image change held back by the workload's partition while kruise's
@@ -507,7 +525,7 @@ pub struct PreDownloadRecord {
     pub jobs: Vec<ImagePullJobSample>,
     /// When the harness first saw a job for the image completed.
     pub completed_seen_at: String,
-    /// The partition lowered (RFC 3339) and its values.
+    /// The request lowering the partition sent (RFC 3339), and the values.
     pub released_at: String,
     pub partition_before: Option<i64>,
     pub partition_after: i64,
@@ -558,7 +576,7 @@ pub struct HookTurn {
     pub pod: String,
     /// Seen in PreparingUpdate with the hook's labels.
     pub prepared_at: String,
-    /// The labels removed.
+    /// The request removing the labels sent.
     pub released_at: String,
     /// Seen in Updated.
     pub updated_at: String,

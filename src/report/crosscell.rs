@@ -130,8 +130,13 @@ pub fn markdown(combined: &Combined) -> String {
             .cloned()
             .collect();
         out.push_str(&format!(
-            "\n## Cell {}: Kubernetes {}, OpenKruise {}, profile {}\n\n",
-            cell.name, cell.kubernetes, cell.openkruise, cell.profile
+            "\n## Cell {}: Kubernetes {}, OpenKruise {}, runtime {}, topology {}, profile {}\n\n",
+            cell.name,
+            cell.kubernetes,
+            cell.openkruise,
+            or_dash(&cell.runtime),
+            or_dash(&cell.topology),
+            cell.profile
         ));
         let body = report::render_markdown(&report::build(&records));
         // The cell's report without its own title, one heading level down.
@@ -159,9 +164,11 @@ fn cross_cell_table(combined: &Combined, out: &mut String) {
     push_row(out, &header);
     push_row(out, &vec!["---".to_string(); header.len()]);
     type Fact = fn(&CellSummary) -> String;
-    let facts: [(&str, Fact); 4] = [
+    let facts: [(&str, Fact); 6] = [
         ("Kubernetes", |c| c.kubernetes.clone()),
         ("OpenKruise", |c| c.openkruise.clone()),
+        ("runtime", |c| c.runtime.clone()),
+        ("topology", |c| c.topology.clone()),
         ("wall time", |c| {
             format!("{:.0} s (build {:.0} s)", c.wall_seconds, c.build_seconds)
         }),
@@ -175,6 +182,9 @@ fn cross_cell_table(combined: &Combined, out: &mut String) {
         row.extend(cells.iter().map(fact));
         push_row(out, &row);
     }
+    let mut row = vec!["*obtained on*".to_string(), String::new()];
+    row.extend(cells.iter().map(|c| observed_platforms(combined, &c.name)));
+    push_row(out, &row);
     let upgrades: Vec<Option<String>> = cells
         .iter()
         .map(|c| upgrade_fact(combined, &c.name))
@@ -248,7 +258,10 @@ pub fn differences(combined: &Combined) -> Vec<String> {
             })
             .collect();
         if let Some(line) = differing(&verdicts) {
-            found.push(format!("`{scenario}` verdict: {line}"));
+            found.push(format!(
+                "`{scenario}` verdict: {line}{}",
+                causes(per_cell.iter().filter_map(|(_, r)| *r))
+            ));
             continue;
         }
         for (i, column) in MATRIX_COLUMNS.iter().enumerate() {
@@ -265,6 +278,50 @@ pub fn differences(combined: &Combined) -> Vec<String> {
         }
     }
     found
+}
+
+/// What the records say of why a verdict differs: the reasons given for
+/// UNSUPPORTED (a cell too small for the fixture, a gate off), the first
+/// failed check, and the known races met, each once.
+fn causes<'a>(records: impl Iterator<Item = &'a ScenarioRecord>) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    for record in records {
+        let judged = crate::judge::judged::Judged::of(record.clone());
+        let cause = match judged.verdict {
+            Verdict::Unsupported => record.unsupported.as_deref().map(|why| {
+                format!(
+                    "UNSUPPORTED because {}",
+                    why.split("; hint").next().unwrap_or(why)
+                )
+            }),
+            Verdict::Fail => judged
+                .checks
+                .iter()
+                .find(|c| c.verdict == Verdict::Fail)
+                .map(|c| format!("FAIL: {}, observed {}", c.name, one_line(&c.observed)))
+                .or_else(|| {
+                    record
+                        .error
+                        .as_deref()
+                        .map(|e| format!("FAIL: {}", one_line(e)))
+                }),
+            _ => None,
+        };
+        let races = judged.checks.iter().flat_map(|c| c.races.clone());
+        for cause in cause
+            .into_iter()
+            .chain(races.map(|r| format!("known race {r}")))
+        {
+            if !causes.contains(&cause) {
+                causes.push(cause);
+            }
+        }
+    }
+    if causes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", causes.join("; "))
+    }
 }
 
 fn findings(combined: &Combined, out: &mut String) {
@@ -324,6 +381,27 @@ fn record_in<'a>(combined: &'a Combined, cell: &str, scenario: &str) -> Option<&
         .rfind(|r| r.cluster.cell == cell && r.scenario == scenario)
 }
 
+/// What the cell's records say they ran on (runtime as the kubelets
+/// report it, cgroup version as the containers saw it, nodes), distinct.
+fn observed_platforms(combined: &Combined, cell: &str) -> String {
+    let platforms: std::collections::BTreeSet<String> = combined
+        .records
+        .iter()
+        .filter(|r| r.cluster.cell == cell)
+        .map(crate::judge::platform::of)
+        .filter(|p| !p.cgroup.is_empty())
+        .map(|p| p.cluster_side())
+        .collect();
+    if platforms.is_empty() {
+        return "-".into();
+    }
+    platforms.into_iter().collect::<Vec<_>>().join("; ")
+}
+
+fn or_dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
+}
+
 fn verdict_text(verdict: Verdict) -> String {
     format!("**{}**", verdict.label())
 }
@@ -381,6 +459,8 @@ mod tests {
             kubernetes: "v1.34.4".into(),
             openkruise: "v1.9.0".into(),
             profile: "default".into(),
+            runtime: "containerd-1.6".into(),
+            topology: "single-node".into(),
             cluster: "ipc-q-x".into(),
             started_at: String::new(),
             wall_seconds: 60.0,
@@ -445,9 +525,11 @@ mod tests {
         ];
         let combined = combined(records);
         let found = differences(&combined);
+        // With its cause, from the record.
         assert_eq!(
             found[0],
-            "`inplace-image` verdict: **PASS** on a; **FAIL** on b"
+            "`inplace-image` verdict: **PASS** on a; **FAIL** on b (FAIL: scenario completed, \
+             observed stopped after 1 step(s): stopped early)"
         );
         assert_eq!(
             found[1],

@@ -418,6 +418,13 @@ pub fn junit_judged(run_id: &str, judged: &[Judged]) -> anyhow::Result<String> {
         };
         let mut case = TestCase::new(record.scenario.clone(), status);
         case.set_classname(format!("{cell}.{}", record.workload.kind.replace(' ', "")));
+        // What the verdict was obtained on, for tools that read only JUnit.
+        let platform = crate::judge::platform::of(record);
+        case.add_properties([
+            quick_junit::Property::new("runtime", platform.runtime.clone()),
+            quick_junit::Property::new("cgroup", platform.cgroup.clone()),
+            quick_junit::Property::new("topology", platform.topology()),
+        ]);
         if let Some(i) = suites.iter().position(|(c, _)| *c == cell) {
             suites[i].1.add_test_case(case);
         } else {

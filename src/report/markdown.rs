@@ -241,13 +241,14 @@ pub(super) fn render_scenarios(report: &Report, out: &mut String) {
     for s in &report.scenarios {
         out.push_str(&format!("### {}: {}\n\n", s.scenario, s.verdict.label()));
         out.push_str(&format!(
-            "- {}\n- {}\n- namespace `{}`, {} .. {}\n- {}\n- images: {}\n",
+            "- {}\n- {}\n- namespace `{}`, {} .. {}\n- {}\n- obtained on: {}\n- images: {}\n",
             s.summary,
             s.workload,
             s.namespace,
             s.started_at,
             s.finished_at,
             s.cluster,
+            s.platform,
             s.image_delivery
         ));
         for update in &s.updates {

@@ -106,6 +106,8 @@ pub struct ScenarioSummary {
     pub started_at: String,
     pub finished_at: String,
     pub cluster: String,
+    /// Runtime, cgroup version and topology the verdict was obtained on.
+    pub platform: String,
     pub workload: String,
     pub image_delivery: String,
     pub updates: Vec<String>,
@@ -424,6 +426,7 @@ fn summarize(judged: &Judged) -> ScenarioSummary {
                 .unwrap_or("kruise image unknown"),
             gates_on(&record.cluster.kruise_gates),
         ),
+        platform: crate::judge::platform::of(record).describe(),
         workload: format!(
             "{} {} ({}, {}), fixture {}",
             record.workload.kind,

@@ -16,6 +16,9 @@ pub struct Summary {
     pub blocking: Vec<String>,
     /// One line per cluster: name, Kubernetes, OpenKruise, runtime, nodes.
     pub clusters: Vec<String>,
+    /// On what the verdicts were obtained: runtime, cgroup version (as the
+    /// containers saw it), nodes; with how many scenarios each.
+    pub platforms: Vec<String>,
     /// From the first scenario's start to the last one's end.
     pub wall_seconds: Option<f64>,
     pub interrupted: Option<String>,
@@ -61,6 +64,7 @@ impl Summary {
             gate_passed: decision.passed,
             blocking: decision.blocking(),
             clusters: cluster_lines(judged),
+            platforms: platform_lines(judged),
             wall_seconds: wall_seconds(judged),
             interrupted: context.interrupted.clone(),
             failures: judged
@@ -95,6 +99,7 @@ impl Summary {
         for cluster in &self.clusters {
             lines.push(format!("cluster: {cluster}"));
         }
+        lines.extend(self.platforms.iter().cloned());
         if let Some(seconds) = self.wall_seconds {
             lines.push(format!(
                 "wall time: {} (first scenario start to last scenario end)",
@@ -140,6 +145,36 @@ pub(super) fn cluster_lines(judged: &[Judged]) -> Vec<String> {
         if !lines.contains(&line) {
             lines.push(line);
         }
+    }
+    lines
+}
+
+/// "containerd://1.6.20, cgroup v1, 1 node: 37 scenario(s)", one line per
+/// platform; then, when no verdict saw cgroup v2, a line saying so, so that
+/// nobody reads a cgroup v1 verdict as a cgroup v2 one.
+pub(super) fn platform_lines(judged: &[Judged]) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut cgroups = std::collections::BTreeSet::new();
+    // A scenario that probed no container (UNSUPPORTED, refused before
+    // any pod) obtained no verdict on a platform.
+    for j in judged {
+        let platform = crate::judge::platform::of(&j.record);
+        if platform.cgroup.is_empty() {
+            continue;
+        }
+        cgroups.insert(platform.cgroup.clone());
+        *counts.entry(platform.cluster_side()).or_default() += 1;
+    }
+    let mut lines: Vec<String> = counts
+        .into_iter()
+        .map(|(platform, n)| format!("verdicts obtained on {platform}: {n} scenario(s)"))
+        .collect();
+    if cgroups.contains("v1") && !cgroups.iter().any(|c| c.contains("v2")) {
+        lines.push(
+            "cgroup v1 only (no container saw cgroup v2): these verdicts say nothing of cgroup \
+             v2 nodes"
+                .to_string(),
+        );
     }
     lines
 }

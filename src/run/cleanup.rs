@@ -150,6 +150,14 @@ pub async fn cluster_leftovers(
             }
         }
     }
+    // Only a run's own cordons, found by the annotation it wrote; a node
+    // the account may not patch was never cordoned by it.
+    for node in crate::workloads::cordon::cordoned_by(client, run_id).await? {
+        crate::workloads::cordon::uncordon(client, &node).await?;
+        removed
+            .cluster_objects
+            .push(format!("cordon of node {node}"));
+    }
     let mut deleted = Vec::new();
     for name in &names {
         namespaces.delete(name, &DeleteParams::background()).await?;

@@ -464,7 +464,7 @@ pub async fn qualify_run(options: QualifyOptions) -> ExitCode {
     };
     if options.list {
         for cell in &cells {
-            println!("{}", cell.name);
+            println!("{}", cell.describe());
         }
         return ExitCode::SUCCESS;
     }

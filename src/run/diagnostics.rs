@@ -31,8 +31,8 @@ pub struct Source<'a> {
     pub fixture: &'a crate::workloads::Fixture,
     /// The scenario's start: logs and journals from here on.
     pub since: Timestamp,
-    /// A node whose journal the suite may read, if any.
-    pub node: Option<&'a dyn crate::environment::Node>,
+    /// The nodes whose journal the suite may read (none by kubeconfig).
+    pub nodes: &'a [std::sync::Arc<dyn crate::environment::Node>],
 }
 
 /// Writes `<dir>/<scenario>/`; returns its path. Each part that cannot be
@@ -49,7 +49,9 @@ pub async fn write(source: &Source<'_>, dir: &Path, scenario: &str) -> anyhow::R
     put("objects.yaml", objects(source).await.unwrap_or_else(note))?;
     put("events.yaml", events(source).await.unwrap_or_else(note))?;
     let pods: Api<Pod> = Api::namespaced(source.client.clone(), source.namespace);
+    let mut pod_nodes = Vec::new();
     for pod in pods.list(&Default::default()).await?.items {
+        pod_nodes.extend(pod.spec.as_ref().and_then(|s| s.node_name.clone()));
         for (file, text) in container_logs(&pods, &pod, None).await {
             put(&format!("logs/{file}"), text)?;
         }
@@ -74,21 +76,30 @@ pub async fn write(source: &Source<'_>, dir: &Path, scenario: &str) -> anyhow::R
         }
     }
     put("kruise/restarts.txt", restarts)?;
-    match source.node {
-        Some(node) => {
-            for unit in ["kubelet", "containerd"] {
-                put(
-                    &format!("node/{unit}.log"),
-                    journal(node, unit, source.since).await,
-                )?;
-            }
+    // The journals of the nodes the namespace's pods are on: node/UNIT.log
+    // for one node, node/NODE/UNIT.log for several.
+    let nodes = crate::environment::nodes_named(source.nodes, &pod_nodes);
+    for node in &nodes {
+        let folder = if nodes.len() > 1 {
+            std::fs::create_dir_all(bundle.join("node").join(node.name()))?;
+            format!("node/{}/", node.name())
+        } else {
+            "node/".to_string()
+        };
+        for unit in ["kubelet", "containerd"] {
+            put(
+                &format!("{folder}{unit}.log"),
+                journal(*node, unit, source.since).await,
+            )?;
         }
-        None => put(
+    }
+    if nodes.is_empty() {
+        put(
             "node/README.txt",
             "no node access in this environment (a cluster given by kubeconfig): the node's \
              journal is not reachable\n"
                 .into(),
-        )?,
+        )?;
     }
     Ok(bundle)
 }

@@ -121,7 +121,7 @@ impl NamespaceGuard {
                 repo_root: &self.config.repo_root,
                 fixture: &self.fixture,
                 since: self.started,
-                node: self.env.nodes().first().map(|n| n.as_ref()),
+                nodes: self.env.nodes(),
             };
             match crate::run::diagnostics::write(
                 &source,

@@ -62,8 +62,10 @@ impl Session<'_> {
             tokio::time::sleep(HOOK_HOLD).await;
             self.lap(crate::model::record::Lap::HOLD);
             let api: Api<Pod> = base.pods_api();
-            set_labels(&api, &pod, labels, false).await?;
+            // Taken before the request: kruise may act on it before the
+            // answer comes back, and the hold is judged up to this moment.
             let released_at = crate::now_rfc3339();
+            set_labels(&api, &pod, labels, false).await?;
             self.until_state(workload, &pod, UPDATED).await?;
             let updated_at = crate::now_rfc3339();
             set_labels(&api, &pod, labels, true).await?;

@@ -8,6 +8,7 @@ pub mod attempts;
 pub mod batch;
 pub mod cleanup;
 pub mod commands;
+mod cordon;
 pub mod diagnostics;
 pub mod guard;
 mod hold;

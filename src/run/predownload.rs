@@ -1,5 +1,5 @@
 //! An image change held back by the partition while OpenKruise
-//! pre-downloads its image (`changes::pre_downloaded`), conducted: wait
+//! pre-downloads its image (`changes::conducted_image`, PRE_DOWNLOAD), conducted: wait
 //! until an ImagePullJob for the new image has pulled it onto every node it
 //! targets, then lower the partition to 0 and let the rollout run.
 //! Recorded in `PreDownloadRecord`; judged in `judge::assess::predownload`.
@@ -61,6 +61,9 @@ impl Session<'_> {
             .data
             .pointer(pointer)
             .and_then(Value::as_i64);
+        // Taken before the request: kruise may update a pod before the
+        // answer comes back, and the hold is judged up to this moment.
+        let released_at = crate::now_rfc3339();
         base.api()
             .patch(
                 &base.reference.name,
@@ -69,7 +72,6 @@ impl Session<'_> {
             )
             .await
             .context("lowering the partition")?;
-        let released_at = crate::now_rfc3339();
         self.say(&format!(
             "image pre-downloaded by ImagePullJob {}; partition {} -> 0",
             jobs.iter()

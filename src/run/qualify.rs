@@ -11,12 +11,21 @@
 //! openkruise:
 //!   - {version: v1.9.0, module_sum: "h1:..."}   # the Go module's h1: hash
 //!   - {version: v1.8.2, module_sum: "h1:..."}
+//! runtimes:                                      # optional; Debian's containerd
+//!   - {name: containerd-1.6, containerd: debian}
+//!   - {name: containerd-2.2, containerd: v2.2.9}  # built from its Go module
+//! topologies:                                    # optional; the default cluster
+//!   - {name: single-node, kind_config: ../kind-config/single-node.yaml}
+//!   - {name: multi-node, kind_config: ../kind-config/multi-node.yaml}
 //! profiles:                                      # optional; one "default"
 //!   - name: default
-//!     kind_config: ../kind-config/single-node.yaml   # relative to this file
 //!     kruise_feature_gates: {InPlaceWorkloadVerticalScaling: true}
+//!     topologies: [single-node]                  # optional; default all
 //! scenarios: [inplace-image, cloneset-recreate]  # optional; default all
 //! ```
+//!
+//! A cell's name carries the runtime and topology when the matrix lists
+//! those axes: `k8s-v1.35.4-kruise-v1.9.0-containerd-2.2-multi-node-default`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +46,14 @@ use crate::scenarios::catalog::{self, Scenario};
 pub struct Matrix {
     pub kubernetes: Vec<String>,
     pub openkruise: Vec<KruiseRelease>,
+    /// The node image's container runtime (`CONTAINERD_VERSION`); when
+    /// absent, the one default runtime and no runtime in cell names.
+    #[serde(default)]
+    pub runtimes: Vec<Runtime>,
+    /// The cluster's shape (a kind config); when absent, the default
+    /// cluster and no topology in cell names.
+    #[serde(default)]
+    pub topologies: Vec<Topology>,
     #[serde(default = "default_profiles")]
     pub profiles: Vec<Profile>,
     #[serde(default)]
@@ -48,12 +65,45 @@ pub struct Matrix {
 
 pub use crate::model::cell::KruiseRelease;
 
+/// A runtime axis member: containerd as `scripts/bootstrap` builds it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    pub name: String,
+    /// "debian" (Debian's package) or a containerd 2.x release built from
+    /// its Go module.
+    pub containerd: String,
+}
+
+/// A topology axis member: a kind config, relative to the matrix file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub name: String,
+    #[serde(default)]
+    pub kind_config: Option<PathBuf>,
+}
+
+const CONTAINERD_MODULE: &str = "github.com/containerd/containerd/v2";
+
+fn default_runtime() -> Runtime {
+    Runtime {
+        name: "containerd-debian".into(),
+        containerd: "debian".into(),
+    }
+}
+
+fn default_topology() -> Topology {
+    Topology {
+        name: "single-node".into(),
+        kind_config: None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub name: String,
-    #[serde(default)]
-    pub kind_config: Option<PathBuf>,
     /// Added to kruise-manager's --feature-gates (they override ours).
     #[serde(default)]
     pub kruise_feature_gates: BTreeMap<String, bool>,
@@ -66,15 +116,22 @@ pub struct Profile {
     /// profile for a profile with `upgrade_from`).
     #[serde(default)]
     pub scenarios: Vec<String>,
+    /// The runtimes and topologies the profile is crossed with, by name
+    /// (default: every one).
+    #[serde(default)]
+    pub runtimes: Vec<String>,
+    #[serde(default)]
+    pub topologies: Vec<String>,
 }
 
 fn default_profiles() -> Vec<Profile> {
     vec![Profile {
         name: "default".into(),
-        kind_config: None,
         kruise_feature_gates: BTreeMap::new(),
         upgrade_from: None,
         scenarios: Vec::new(),
+        runtimes: Vec::new(),
+        topologies: Vec::new(),
     }]
 }
 
@@ -82,6 +139,11 @@ impl Profile {
     /// The OpenKruise release the cluster is created with.
     pub fn installs<'a>(&'a self, cell_release: &'a KruiseRelease) -> &'a KruiseRelease {
         self.upgrade_from.as_ref().unwrap_or(cell_release)
+    }
+
+    fn crosses(&self, runtime: &Runtime, topology: &Topology) -> bool {
+        (self.runtimes.is_empty() || self.runtimes.contains(&runtime.name))
+            && (self.topologies.is_empty() || self.topologies.contains(&topology.name))
     }
 }
 
@@ -91,7 +153,33 @@ pub struct Cell {
     pub name: String,
     pub kubernetes: String,
     pub openkruise: KruiseRelease,
+    pub runtime: Runtime,
+    pub topology: Topology,
     pub profile: Profile,
+}
+
+impl Cell {
+    /// One line for `qualify --list`: the name and what it crosses.
+    pub fn describe(&self) -> String {
+        let upgrade = self
+            .profile
+            .upgrade_from
+            .as_ref()
+            .map(|from| format!("{} -> ", from.version))
+            .unwrap_or_default();
+        let runtime = match self.runtime.containerd.as_str() {
+            "debian" => "Debian's containerd package".to_string(),
+            version => format!("containerd {version}"),
+        };
+        format!(
+            "{}\tKubernetes {}, OpenKruise {upgrade}{}, {runtime}, {}, profile {}",
+            self.name,
+            self.kubernetes,
+            self.openkruise.version,
+            self.topology.name,
+            self.profile.name
+        )
+    }
 }
 
 /// Before any cell runs: the programs qualify drives, and every version the
@@ -119,6 +207,13 @@ pub fn preflight(cells: &[Cell]) -> anyhow::Result<()> {
                 "OpenKruise",
                 "github.com/openkruise/kruise",
                 release.version.clone(),
+            ));
+        }
+        if cell.runtime.containerd != "debian" {
+            wanted.insert((
+                "containerd",
+                CONTAINERD_MODULE,
+                cell.runtime.containerd.clone(),
             ));
         }
     }
@@ -164,15 +259,15 @@ impl Matrix {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        for profile in &matrix.profiles {
-            if let Some(config) = &profile.kind_config {
+        for topology in &matrix.topologies {
+            if let Some(config) = &topology.kind_config {
                 let resolved = matrix.dir.join(config);
                 anyhow::ensure!(
                     resolved.is_file(),
-                    "matrix {}: profile {}: kind_config {} is not a file; hint: paths are \
+                    "matrix {}: topology {}: kind_config {} is not a file; hint: paths are \
                      relative to the matrix file",
                     path.display(),
-                    profile.name,
+                    topology.name,
                     resolved.display()
                 );
             }
@@ -185,8 +280,9 @@ impl Matrix {
     pub fn parse(text: &str) -> anyhow::Result<Matrix> {
         let matrix: Matrix = serde_yaml::from_str(text).map_err(|e| {
             anyhow::anyhow!(
-                "{e}; hint: fields are kubernetes, openkruise (version, module_sum), profiles \
-                 (name, kind_config, kruise_feature_gates), scenarios"
+                "{e}; hint: fields are kubernetes, openkruise (version, module_sum), runtimes \
+                 (name, containerd), topologies (name, kind_config), profiles (name, \
+                 kruise_feature_gates, upgrade_from, scenarios, runtimes, topologies), scenarios"
             )
         })?;
         anyhow::ensure!(
@@ -213,12 +309,46 @@ impl Matrix {
                 kruise.version
             );
         }
-        for profile in &matrix.profiles {
+        let axis_names = matrix
+            .profiles
+            .iter()
+            .map(|p| ("profile", &p.name))
+            .chain(matrix.runtimes.iter().map(|r| ("runtime", &r.name)))
+            .chain(matrix.topologies.iter().map(|t| ("topology", &t.name)));
+        for (axis, name) in axis_names {
             anyhow::ensure!(
-                folder_safe(&profile.name),
-                "profile name {:?}: use letters, digits and '-'",
-                profile.name
+                folder_safe(name),
+                "{axis} name {name:?}: use letters, digits, '-' and '.'"
             );
+        }
+        for runtime in &matrix.runtimes {
+            anyhow::ensure!(
+                runtime.containerd == "debian"
+                    || (is_release(&runtime.containerd) && runtime.containerd.starts_with("v2.")),
+                "runtime {}: containerd {:?} is neither \"debian\" nor a containerd 2.x release; \
+                 hint: write v2.MINOR.PATCH, e.g. v2.2.9",
+                runtime.name,
+                runtime.containerd
+            );
+        }
+        for profile in &matrix.profiles {
+            let unknown = profile
+                .runtimes
+                .iter()
+                .filter(|n| !matrix.runtimes_or_default().iter().any(|r| r.name == **n))
+                .chain(
+                    profile
+                        .topologies
+                        .iter()
+                        .filter(|n| !matrix.topologies_or_default().iter().any(|t| t.name == **n)),
+                )
+                .next();
+            if let Some(name) = unknown {
+                anyhow::bail!(
+                    "profile {}: no runtime or topology named {name:?} in the matrix",
+                    profile.name
+                );
+            }
         }
         for name in matrix
             .scenarios
@@ -255,30 +385,77 @@ impl Matrix {
         Ok(matrix)
     }
 
-    /// Every cell, Kubernetes outermost.
+    fn runtimes_or_default(&self) -> Vec<Runtime> {
+        if self.runtimes.is_empty() {
+            vec![default_runtime()]
+        } else {
+            self.runtimes.clone()
+        }
+    }
+
+    fn topologies_or_default(&self) -> Vec<Topology> {
+        if self.topologies.is_empty() {
+            vec![default_topology()]
+        } else {
+            self.topologies.clone()
+        }
+    }
+
+    /// Every cell: Kubernetes outermost, then OpenKruise, runtime,
+    /// topology, profile.
     pub fn cells(&self) -> Vec<Cell> {
         let mut cells = Vec::new();
         for kubernetes in &self.kubernetes {
             for openkruise in &self.openkruise {
-                // An upgrade from a release to itself is no upgrade.
-                for profile in self.profiles.iter().filter(|p| {
-                    p.upgrade_from
-                        .as_ref()
-                        .is_none_or(|from| from.version != openkruise.version)
-                }) {
-                    cells.push(Cell {
-                        name: format!(
-                            "k8s-{kubernetes}-kruise-{}-{}",
-                            openkruise.version, profile.name
-                        ),
-                        kubernetes: kubernetes.clone(),
-                        openkruise: openkruise.clone(),
-                        profile: profile.clone(),
-                    });
+                for runtime in self.runtimes_or_default() {
+                    for topology in self.topologies_or_default() {
+                        // An upgrade from a release to itself is no upgrade.
+                        for profile in self.profiles.iter().filter(|p| {
+                            p.crosses(&runtime, &topology)
+                                && p.upgrade_from
+                                    .as_ref()
+                                    .is_none_or(|from| from.version != openkruise.version)
+                        }) {
+                            cells.push(Cell {
+                                name: self.cell_name(
+                                    kubernetes,
+                                    &openkruise.version,
+                                    &runtime,
+                                    &topology,
+                                    profile,
+                                ),
+                                kubernetes: kubernetes.clone(),
+                                openkruise: openkruise.clone(),
+                                runtime: runtime.clone(),
+                                topology: topology.clone(),
+                                profile: profile.clone(),
+                            });
+                        }
+                    }
                 }
             }
         }
         cells
+    }
+
+    /// The axes the matrix lists appear in the name; absent ones do not,
+    /// so a matrix without them keeps its cells' names.
+    fn cell_name(
+        &self,
+        kubernetes: &str,
+        openkruise: &str,
+        runtime: &Runtime,
+        topology: &Topology,
+        profile: &Profile,
+    ) -> String {
+        let mut name = format!("k8s-{kubernetes}-kruise-{openkruise}");
+        if !self.runtimes.is_empty() {
+            name.push_str(&format!("-{}", runtime.name));
+        }
+        if !self.topologies.is_empty() {
+            name.push_str(&format!("-{}", topology.name));
+        }
+        format!("{name}-{}", profile.name)
     }
 
     pub fn scenarios(&self) -> anyhow::Result<Vec<&'static Scenario>> {
@@ -348,7 +525,11 @@ fn is_release(version: &str) -> bool {
 }
 
 fn folder_safe(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 /// `--shard i/n`: the i-th of n (1-based) slices of the cells.
@@ -392,6 +573,8 @@ pub async fn run_cell(
         kubernetes: cell.kubernetes.clone(),
         openkruise: cell.openkruise.version.clone(),
         profile: cell.profile.name.clone(),
+        runtime: cell.runtime.name.clone(),
+        topology: cell.topology.name.clone(),
         cluster: format!("ipc-q-{}", crate::short_id()),
         started_at: crate::now_rfc3339(),
         wall_seconds: 0.0,
@@ -435,7 +618,7 @@ pub async fn run_cell(
         ));
         let mut up = vec!["up", "--name", summary.cluster.as_str()];
         let kind_config = cell
-            .profile
+            .topology
             .kind_config
             .as_ref()
             .map(|c| matrix.dir.join(c).display().to_string());
@@ -536,6 +719,7 @@ fn cell_env(cell: &Cell, _matrix: &Matrix) -> Vec<(String, String)> {
             "KRUISE_MODULE_SUM".into(),
             cell.openkruise.module_sum.clone(),
         ),
+        ("CONTAINERD_VERSION".into(), cell.runtime.containerd.clone()),
     ];
     if !cell.profile.kruise_feature_gates.is_empty() {
         let gates: Vec<String> = cell
@@ -721,6 +905,61 @@ openkruise:
         assert!(err.contains("nothing to upgrade it to"), "{err}");
     }
 
+    /// The runtime and topology axes cross every profile that does not
+    /// name its own, appear in the cell names, and reach the cell's
+    /// environment and kind config; the shipped matrix has the cell the
+    /// issue asks for.
+    #[test]
+    fn runtime_and_topology_axes_cross_the_profiles() {
+        let text = format!(
+            "{MATRIX}runtimes:\n  - {{name: containerd-1.6, containerd: debian}}\n  - {{name: \
+             containerd-2.2, containerd: v2.2.9}}\ntopologies:\n  - {{name: single-node}}\n  - \
+             {{name: multi-node, kind_config: multi.yaml}}\nprofiles:\n  - name: default\n  - \
+             name: upgrade\n    topologies: [single-node]\n    runtimes: [containerd-2.2]\n    \
+             upgrade_from: {{version: v1.8.2, module_sum: 'h1:b='}}\n"
+        );
+        let matrix = Matrix::parse(&text).unwrap();
+        let cells = matrix.cells();
+        // 2 Kubernetes x (2 OpenKruise x 2 runtimes x 2 topologies default
+        // + 1 upgrade cell: to v1.9.0, containerd 2.2, one node).
+        assert_eq!(cells.len(), 2 * (2 * 2 * 2 + 1));
+        let cell = cells
+            .iter()
+            .find(|c| c.name == "k8s-v1.35.4-kruise-v1.9.0-containerd-2.2-multi-node-default")
+            .unwrap();
+        let env: BTreeMap<String, String> = cell_env(cell, &matrix).into_iter().collect();
+        assert_eq!(env["CONTAINERD_VERSION"], "v2.2.9");
+        assert_eq!(
+            cell.topology.kind_config.as_deref(),
+            Some(Path::new("multi.yaml"))
+        );
+        let upgrades: Vec<&str> = cells
+            .iter()
+            .filter(|c| c.profile.name == "upgrade")
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(
+            upgrades,
+            [
+                "k8s-v1.34.4-kruise-v1.9.0-containerd-2.2-single-node-upgrade",
+                "k8s-v1.35.4-kruise-v1.9.0-containerd-2.2-single-node-upgrade"
+            ]
+        );
+        assert!(cell.describe().contains("containerd v2.2.9, multi-node"));
+
+        let shipped =
+            Matrix::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("release/matrix.yaml"))
+                .unwrap();
+        assert!(
+            shipped.cells().iter().any(|c| c.kubernetes == "v1.35.4"
+                && c.openkruise.version == "v1.9.0"
+                && c.runtime.containerd.starts_with("v2.")
+                && c.topology.name == "multi-node"),
+            "release/matrix.yaml lacks Kubernetes 1.35.4 x OpenKruise 1.9.0 x containerd 2.x x \
+             multi-node"
+        );
+    }
+
     #[test]
     fn a_named_cell_must_exist() {
         let matrix = Matrix::parse(MATRIX).unwrap();
@@ -748,6 +987,18 @@ openkruise:
         assert!(refused(&format!("{MATRIX}scenarios: [nope]\n")).contains("nope"));
         assert!(refused("kubernetes: [v1.34.4, v1.34.4]\nopenkruise: [{version: v1.9.0, module_sum: 'h1:x'}]\n")
             .contains("twice"));
+        assert!(
+            refused(&format!(
+                "{MATRIX}runtimes: [{{name: c, containerd: '1.7.0'}}]\n"
+            ))
+            .contains("neither \"debian\" nor a containerd 2.x release")
+        );
+        assert!(
+            refused(&format!(
+                "{MATRIX}profiles: [{{name: p, topologies: [huge]}}]\n"
+            ))
+            .contains("no runtime or topology named \"huge\"")
+        );
     }
 
     #[test]

@@ -189,7 +189,7 @@ fn schedulable(node: &Node) -> bool {
 }
 
 /// How a reason that is only about the cluster's topology begins.
-const TOPOLOGY: &str = "the fixture spreads its pods over";
+const TOPOLOGY: &str = "the fixture needs";
 
 /// The scenario cannot run only because the cluster has too few nodes:
 /// the test harness reports it ignored with the reason (neither a pass nor
@@ -206,7 +206,7 @@ fn too_few_nodes(wanted: usize, nodes: &[Node]) -> Option<String> {
     let have = nodes.iter().filter(|n| schedulable(n)).count();
     (have < wanted).then(|| {
         format!(
-            "{TOPOLOGY} {wanted} nodes and the cluster has {have} \
+            "{TOPOLOGY} {wanted} schedulable nodes and the cluster has {have} \
              schedulable node(s) of {}; hint: a cluster of several nodes (scripts/test --config \
              kind-config/multi-node.yaml, run --kind-config kind-config/multi-node.yaml)",
             nodes.len()
@@ -349,6 +349,17 @@ mod tests {
             Some(3)
         );
         assert_eq!(load("fixtures/cloneset-inplace.yaml").needs_nodes(), None);
+        // Needing nodes is not spreading: the cordon fixture needs a node to
+        // cordon and one to go to, one pod on either.
+        let cordon = load("fixtures/cloneset-cordon-recreate.yaml");
+        assert_eq!(cordon.needs_nodes(), Some(2));
+        assert_eq!(cordon.spread_nodes(), None);
+        for spread in [
+            "fixtures/advanced-statefulset-spread.yaml",
+            "fixtures/cloneset-graceful-spread.yaml",
+        ] {
+            assert_eq!(load(spread).spread_nodes(), Some(3), "{spread}");
+        }
         let node = |taint: Option<&str>| -> Node {
             serde_json::from_value(serde_json::json!({"metadata": {"name": "n"},
                 "spec": {"taints": taint.map(|e| vec![serde_json::json!(
@@ -358,7 +369,10 @@ mod tests {
         };
         let single = [node(None)];
         let reason = too_few_nodes(3, &single).unwrap();
-        assert!(reason.contains("over 3 nodes") && reason.contains("1 schedulable node(s) of 1"));
+        assert!(
+            reason.contains("needs 3 schedulable nodes")
+                && reason.contains("1 schedulable node(s) of 1")
+        );
         assert!(topology_only(&reason));
         assert!(!topology_only("kruise-manager runs without X"));
         assert!(!topology_only(&format!(

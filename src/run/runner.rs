@@ -145,6 +145,18 @@ async fn run_scenario(config: &RunConfig, plan: &ScenarioPlan) -> anyhow::Result
             ));
         }
     }
+    let cordons = scenario.changes.iter().any(|c| c.cordons());
+    if unmet.is_empty() && cordons {
+        let permission = crate::run::access::Permission::new("patch", "nodes", "");
+        if !crate::run::access::can(&client, &permission).await? {
+            unmet.push(format!(
+                "{} may not {}, which cordoning the pods' nodes needs; hint: `kubectl apply -f \
+                 rbac/cordon.yaml` (on kind: scripts/cluster sa-kubeconfig --cordon)",
+                access.user,
+                permission.describe()
+            ));
+        }
+    }
     if !unmet.is_empty() {
         return Err(unsupported(config, plan, env.as_ref(), &unmet.join("; ")).await);
     }

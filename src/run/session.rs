@@ -409,8 +409,11 @@ impl<'a> Session<'a> {
             before.push((self.probe.snapshot(&name).await?, written));
         }
         self.lap("markers");
+        // A node fault hits the node of the workload's pods.
+        let pod_nodes: Vec<String> = before.iter().filter_map(|(s, _)| s.node.clone()).collect();
         if index == 0 {
-            self.inject_fault(FaultPoint::BeforeChange).await?;
+            self.inject_fault(FaultPoint::BeforeChange, &pod_nodes)
+                .await?;
         }
         let revision_before = workload.revision().await?;
         let generation_before = base.generation().await?;
@@ -448,11 +451,17 @@ impl<'a> Session<'a> {
             None => None,
         };
         self.lap("watches");
+        let mut cordon = if change.cordons() {
+            Some(self.cordon_nodes(&reached).await?)
+        } else {
+            None
+        };
         let admission = self.apply(workload, change, &planned, &reached).await?;
         let accepted_at = Some(crate::now_rfc3339());
         let accepted = (admission == Admission::Accepted).then(Instant::now);
         if index == 0 && admission == Admission::Accepted {
-            self.inject_fault(FaultPoint::DuringUpdate).await?;
+            self.inject_fault(FaultPoint::DuringUpdate, &pod_nodes)
+                .await?;
         }
         let old_uids: Vec<String> = before.iter().map(|(s, _)| s.uid.clone()).collect();
         let mut planned = planned;
@@ -498,6 +507,9 @@ impl<'a> Session<'a> {
         let duration_ms = clock.elapsed().as_millis() as u64;
         let timeline = timeline.stop();
         self.lap("update");
+        if let Some(record) = &mut cordon {
+            self.uncordon_nodes(record).await?;
+        }
         // Read once the update is done: right after a fault the API may
         // still refuse reads (kruise's conversion webhook restarting).
         let expected_updated = match (&admission, change.acts_on()) {
@@ -586,12 +598,17 @@ impl<'a> Session<'a> {
             hold,
             hooks,
             pre_download,
+            cordon,
         })
     }
 
     /// The scenario's fault, if it lands at `point`: injected, its own
     /// recovery awaited (with the ready deadline), recorded.
-    pub(crate) async fn inject_fault(&self, point: FaultPoint) -> anyhow::Result<()> {
+    pub(crate) async fn inject_fault(
+        &self,
+        point: FaultPoint,
+        pod_nodes: &[String],
+    ) -> anyhow::Result<()> {
         let Some(fault) = self.scenario.fault.filter(|f| f.point() == point) else {
             return Ok(());
         };
@@ -604,7 +621,9 @@ impl<'a> Session<'a> {
             client: &self.client,
             namespace: &self.namespace,
             repo_root: &self.config.repo_root,
-            node: self.env.nodes().first().map(|n| n.as_ref()),
+            node: crate::environment::nodes_named(self.env.nodes(), pod_nodes)
+                .first()
+                .copied(),
             label: self.scenario.name,
             deadline: self.config.timeouts.ready,
             cluster: self.config.cluster.kind_node(),

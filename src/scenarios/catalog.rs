@@ -9,9 +9,9 @@
 use anyhow::Context;
 
 use crate::changes::{
-    Change, Combined, ContainerRecreate, CpuLimit, EnvFromMetadata, EnvValue, HaltedImage, Image,
-    ImpossibleCpuRequest, MemoryBelowUsage, Metadata, PodAnnotation, PodResize, PreDownloadedImage,
-    Retag, SidecarSetImage, Stuck,
+    CORDON, Change, Combined, ConductedImage, ContainerRecreate, CpuLimit, EnvFromMetadata,
+    EnvValue, HaltedImage, Image, ImpossibleCpuRequest, MemoryBelowUsage, Metadata, PRE_DOWNLOAD,
+    PodAnnotation, PodResize, Retag, SidecarSetImage, Stuck,
 };
 use crate::faults::{
     ContainerdRestarted, DAEMON_RESTARTED, Fault, KRUISE_UPGRADED, MANAGER_KILLED,
@@ -97,6 +97,12 @@ const HOLD_SECONDS: u64 = 60;
 
 const TO_V2: &dyn Change = &Image {
     to: &[("app", "v2")],
+};
+const CORDONED_TO_V2: &dyn Change = &ConductedImage {
+    image: Image {
+        to: &[("app", "v2")],
+    },
+    conduct: &CORDON,
 };
 const TO_V1: &dyn Change = &Image {
     to: &[("app", "v1")],
@@ -609,10 +615,11 @@ pub const CATALOG: &[Scenario] = &[
                   node before any pod is updated; the partition lowered, every pod updated in \
                   place from the image already there, no pull",
         fixture: "fixtures/cloneset-predownload.yaml",
-        changes: &[&PreDownloadedImage {
+        changes: &[&ConductedImage {
             image: Image {
                 to: &[("app", "v2")],
             },
+            conduct: &PRE_DOWNLOAD,
         }],
         seed_column: None,
         measure_throughput: false,
@@ -686,6 +693,50 @@ pub const CATALOG: &[Scenario] = &[
             service: "app",
             client: "client",
         }),
+        fault: None,
+    },
+    Scenario {
+        name: "ads-partition",
+        suite: "multinode",
+        summary: "Advanced DaemonSet InPlaceIfPossible on 3 nodes, partition 1, maxUnavailable \
+                  1, image v1 -> v2: exactly two pods updated, one at a time, each in place on \
+                  its own node (node, IP and claim kept), the third held back; the order \
+                  recorded; needs 3 schedulable nodes",
+        fixture: "fixtures/advanced-daemonset-partition.yaml",
+        changes: &[TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "cordon-inplace",
+        suite: "multinode",
+        summary: "CloneSet InPlaceIfPossible, the pod's node cordoned, then image v1 -> v2: \
+                  updated in place on the cordoned node (same pod, node, IP and claim), since \
+                  an in-place update schedules nothing; needs 2 schedulable nodes and the \
+                  right to cordon",
+        fixture: "fixtures/cloneset-cordon-inplace.yaml",
+        changes: &[CORDONED_TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
+        fault: None,
+    },
+    Scenario {
+        name: "cordon-recreate",
+        suite: "multinode",
+        summary: "cordon-inplace under ReCreate: the new pod lands on another node (new UID, \
+                  IP and claim: the CloneSet gives the new pod a new claim, provisioned where \
+                  it lands); needs 2 schedulable nodes and the right to cordon",
+        fixture: "fixtures/cloneset-cordon-recreate.yaml",
+        changes: &[CORDONED_TO_V2],
+        seed_column: None,
+        measure_throughput: false,
+        requires_kruise_gates: &[],
+        traffic: None,
         fault: None,
     },
     Scenario {

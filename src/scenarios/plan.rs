@@ -111,7 +111,7 @@ impl ScenarioPlan {
             prestop_hooks: self.fixture.prestop_hooks(),
             max_unavailable: self.fixture.max_unavailable(),
             budget_max_unavailable: self.fixture.budget_max_unavailable(),
-            spread_nodes: self.fixture.needs_nodes(),
+            spread_nodes: self.fixture.spread_nodes(),
         }
     }
 }

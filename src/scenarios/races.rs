@@ -73,8 +73,36 @@ pub const DOUBLE_STOP: Race = Race {
     upstream: "https://github.com/openkruise/kruise/issues/1263",
 };
 
+/// Kubernetes 1.35's kubelet verifies the pull credentials of an image it
+/// has a pull record for under another name: a pre-downloaded image is
+/// pulled once more on a node where the kubelet pulled the same content
+/// before (deterministic given the node's history, which a run does not
+/// choose: the suite's scenarios push the same content under their own
+/// repositories).
+pub const KUBELET_REVERIFIES: Race = Race {
+    name: "kubelet-reverifies-known-digest",
+    symptom: "on Kubernetes 1.35 or later, the first pod updated on a node pulls the image \
+              OpenKruise pre-downloaded there (Pulling, then \"Successfully pulled ... in \
+              13ms\"); the other pods of that node find it already present",
+    cause: "KubeletEnsureSecretPulledImages, beta and on by default from 1.35: the kubelet \
+            holds a pull record for the image's digest (it pulled the same content before under \
+            another repository) whose credential mapping lacks this image's name, so it pulls \
+            again to verify credentials, though the layers are on the node \
+            (pkg/kubelet/images/pullmanager/image_pull_manager.go, MustAttemptImagePull); a \
+            digest the kubelet never pulled is used as pre-loaded, without a pull",
+    judged_by: "on 1.35 or later only: at most one pod per node pulls, and every other updated \
+                pod of that node finds the image present; the ImagePullJob's completion on \
+                every node before the partition was lowered is predownload.pulled-first's",
+    upstream: "https://github.com/kubernetes/enhancements/issues/2535",
+};
+
 /// Every known race: the report's explanations are looked up here.
-pub const ALL: &[Race] = &[STALE_READY_REPUBLISHED, DEAD_CONTAINER_REMOVED, DOUBLE_STOP];
+pub const ALL: &[Race] = &[
+    STALE_READY_REPUBLISHED,
+    DEAD_CONTAINER_REMOVED,
+    DOUBLE_STOP,
+    KUBELET_REVERIFIES,
+];
 
 /// The race of that name.
 pub fn named(name: &str) -> Option<&'static Race> {

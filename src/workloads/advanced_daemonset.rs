@@ -1,16 +1,19 @@
 //! OpenKruise Advanced DaemonSet (`apps.kruise.io/v1beta1` DaemonSet):
 //! `spec.updateStrategy.rollingUpdate.rollingUpdateType` (default
 //! Standard; InPlaceIfPossible must be set at creation, when the
-//! `InPlaceUpdateReady` gate is injected), one pod per node, "done" from
-//! the DaemonSet status (desired, updated and ready numbers).
+//! `InPlaceUpdateReady` gate is injected), one pod per node, partition in
+//! `spec.updateStrategy.rollingUpdate.partition` (pods kept on the old
+//! revision), "done" from the DaemonSet status (desired, updated and ready
+//! numbers).
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::premise::Field;
 use super::premise::planned;
-use super::{Base, Kind, Workload, pod_ready, pods_settled, premise};
+use super::{Base, Kind, Workload, kruise_pod_settled, pod_ready, pods_settled, premise};
 use crate::observe::kruise;
 
 pub struct AdvancedDaemonSetKind;
@@ -32,7 +35,13 @@ impl Kind for AdvancedDaemonSetKind {
     }
 
     fn premise_fields(&self) -> &'static [premise::Field] {
-        const FIELDS: &[premise::Field] = &[planned("/spec/updateStrategy")];
+        const FIELDS: &[premise::Field] = &[
+            planned("/spec/updateStrategy"),
+            Field {
+                pointer: "/spec/updateStrategy/rollingUpdate/partition",
+                absent_is: Some(0),
+            },
+        ];
         FIELDS
     }
 
@@ -50,7 +59,16 @@ struct AdvancedDaemonSet {
 struct View {
     metadata: kube::api::ObjectMeta,
     #[serde(default)]
+    spec: SpecView,
+    #[serde(default)]
     status: Option<StatusView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpecView {
+    #[serde(default)]
+    update_strategy: Value,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,9 +99,10 @@ impl StatusView {
 }
 
 impl View {
-    /// Generation observed, every desired pod scheduled, updated, ready
-    /// and available; a new revision when updating away from `previous`.
-    fn settled(&self, previous: Option<Option<&str>>) -> Result<(), String> {
+    /// Generation observed, every desired pod scheduled, ready and
+    /// available, `updated` of them on the new revision; a new revision
+    /// when updating away from `previous`.
+    fn settled(&self, updated: usize, previous: Option<Option<&str>>) -> Result<(), String> {
         let Some(status) = &self.status else {
             return Err("no status yet".into());
         };
@@ -91,7 +110,7 @@ impl View {
         let desired = status.desired_number_scheduled;
         let revision = status.revision();
         let state = format!(
-            "generation {generation}/observed {}, desired {desired} current {} updated {} ready {} available {}, revision {}",
+            "generation {generation}/observed {}, desired {desired} current {} updated {} (want {updated}) ready {} available {}, revision {}",
             status.observed_generation,
             status.current_number_scheduled,
             status.updated_number_scheduled,
@@ -105,10 +124,22 @@ impl View {
             && revision.is_some()
             && moved
             && status.current_number_scheduled == desired
-            && status.updated_number_scheduled == desired
+            && status.updated_number_scheduled == updated as i32
             && status.number_ready == desired
             && status.number_available == desired;
         if done { Ok(()) } else { Err(state) }
+    }
+
+    /// Pods the update leaves on the old revision.
+    fn partition(&self) -> usize {
+        self.spec.update_strategy["rollingUpdate"]["partition"]
+            .as_u64()
+            .unwrap_or(0) as usize
+    }
+
+    /// Pods an update moves to the new revision: desired minus partition.
+    fn to_update(&self) -> usize {
+        self.desired().saturating_sub(self.partition())
     }
 
     fn desired(&self) -> usize {
@@ -135,7 +166,11 @@ impl Workload for AdvancedDaemonSet {
     }
 
     async fn expected_updated(&self) -> anyhow::Result<usize> {
-        Ok(self.base.typed::<View>().await?.desired())
+        // Desired comes from the status (one pod per schedulable node), the
+        // partition from the plan.
+        let desired = self.base.typed::<View>().await?.desired();
+        let planned = self.base.planned_as::<View>()?;
+        Ok(desired.saturating_sub(planned.partition()))
     }
 
     async fn pod_on_revision(&self, pod: &Pod, revision: &str) -> anyhow::Result<bool> {
@@ -147,7 +182,7 @@ impl Workload for AdvancedDaemonSet {
 
     async fn ready_state(&self) -> anyhow::Result<Result<(), String>> {
         let view = self.base.typed::<View>().await?;
-        if let Err(state) = view.settled(None) {
+        if let Err(state) = view.settled(view.desired(), None) {
             return Ok(Err(state));
         }
         let pods = self.base.pods().await?;
@@ -160,7 +195,7 @@ impl Workload for AdvancedDaemonSet {
         _old_uids: &[String],
     ) -> anyhow::Result<Result<(), String>> {
         let view = self.base.typed::<View>().await?;
-        if let Err(state) = view.settled(Some(previous)) {
+        if let Err(state) = view.settled(view.to_update(), Some(previous)) {
             return Ok(Err(state));
         }
         let revision = view
@@ -170,7 +205,7 @@ impl Workload for AdvancedDaemonSet {
             .unwrap_or_default();
         let pods = self.base.pods().await?;
         Ok(pods_settled(&pods, view.desired(), |pod| {
-            kruise::pod_updated(pod, &revision)
+            kruise_pod_settled(pod, &revision)
         }))
     }
 }
@@ -198,8 +233,21 @@ mod tests {
             }))
             .unwrap()
         };
-        assert!(status(1).settled(Some(Some("d-1"))).is_ok());
-        assert!(status(0).settled(Some(Some("d-1"))).is_err());
-        assert!(status(1).settled(Some(Some("d-2"))).is_err());
+        assert!(status(1).settled(1, Some(Some("d-1"))).is_ok());
+        assert!(status(0).settled(1, Some(Some("d-1"))).is_err());
+        assert!(status(1).settled(1, Some(Some("d-2"))).is_err());
+        // A partition of 1 keeps the one pod back: none updated is done.
+        assert!(status(0).settled(0, Some(Some("d-1"))).is_ok());
+    }
+
+    #[test]
+    fn a_partition_keeps_that_many_pods_back() {
+        let view = serde_json::from_value::<View>(json!({
+            "metadata": {"name": "d"},
+            "spec": {"updateStrategy": {"rollingUpdate": {"partition": 1}}},
+            "status": {"desiredNumberScheduled": 3}
+        }))
+        .unwrap();
+        assert_eq!((view.partition(), view.to_update()), (1, 2));
     }
 }

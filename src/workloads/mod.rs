@@ -7,6 +7,7 @@
 mod advanced_daemonset;
 mod advanced_statefulset;
 mod cloneset;
+pub mod cordon;
 mod deployment;
 pub mod premise;
 
@@ -403,9 +404,9 @@ impl Fixture {
         names
     }
 
-    /// How many schedulable nodes the fixture spreads its pods over, one
-    /// per node (its workload's `inplace-conformance/needs-nodes`), if it
-    /// says.
+    /// How many schedulable nodes the fixture needs (to spread its pods, or
+    /// a node to cordon and one to go to): its workload's
+    /// `inplace-conformance/needs-nodes`, if it says.
     pub fn needs_nodes(&self) -> Option<usize> {
         self.docs
             .iter()
@@ -416,6 +417,19 @@ impl Fixture {
             })
             .filter_map(|n| n.parse().ok())
             .max()
+    }
+
+    /// The nodes the fixture spreads its pods over, one pod per node: its
+    /// node requirement, when a document keeps its pods apart by required
+    /// pod anti-affinity (a fixture may need nodes for another reason: a
+    /// node to cordon and one to go to).
+    pub fn spread_nodes(&self) -> Option<usize> {
+        let spreads = self.docs.iter().any(|d| {
+            d.pointer("/spec/template/spec/affinity/podAntiAffinity")
+                .or_else(|| d.pointer("/spec/affinity/podAntiAffinity"))
+                .is_some()
+        });
+        self.needs_nodes().filter(|_| spreads)
     }
 
     /// The workload's `maxUnavailable` when the fixture sets it as a number
@@ -563,25 +577,45 @@ async fn served_resource(
         .with_context(|| format!("{}/{} {} is not served", gvk.group, gvk.version, gvk.kind))
 }
 
-/// Cluster-scoped objects a scenario created, for its cleanup guard.
+/// What a scenario changed outside its namespace, for its cleanup guard:
+/// the cluster-scoped objects it created and the nodes it cordoned.
 #[derive(Clone, Default)]
-pub struct ClusterObjects(std::sync::Arc<std::sync::Mutex<Vec<(ApiResource, String)>>>);
+pub struct ClusterObjects {
+    created: std::sync::Arc<std::sync::Mutex<Vec<(ApiResource, String)>>>,
+    cordoned: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
 
 impl ClusterObjects {
     pub fn add(&self, resource: ApiResource, name: String) {
-        self.lock().push((resource, name));
+        lock(&self.created).push((resource, name));
     }
 
     pub fn take(&self) -> Vec<(ApiResource, String)> {
-        std::mem::take(&mut *self.lock())
+        std::mem::take(&mut *lock(&self.created))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(ApiResource, String)>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    /// A node cordoned by the scenario, to uncordon however it ends.
+    pub fn cordoned(&self, node: &str) {
+        let mut nodes = lock(&self.cordoned);
+        if !nodes.iter().any(|n| n == node) {
+            nodes.push(node.to_string());
+        }
     }
 
-    /// Deletes every object (already gone is fine).
+    /// A node the scenario uncordoned itself.
+    pub fn uncordoned(&self, node: &str) {
+        lock(&self.cordoned).retain(|n| n != node);
+    }
+
+    /// Uncordons every node left cordoned, then deletes every object
+    /// (already gone is fine).
     pub async fn delete_all(&self, client: &Client) -> anyhow::Result<()> {
+        let nodes = std::mem::take(&mut *lock(&self.cordoned));
+        for node in nodes {
+            cordon::uncordon(client, &node)
+                .await
+                .with_context(|| format!("uncordoning node {node}"))?;
+        }
         for (resource, name) in self.take() {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             match api.delete(&name, &Default::default()).await {
@@ -594,6 +628,10 @@ impl ClusterObjects {
         }
         Ok(())
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub fn document_gvk(doc: &Value) -> anyhow::Result<GroupVersionKind> {

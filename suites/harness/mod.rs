@@ -123,7 +123,7 @@ fn trial(plan: ScenarioPlan, config: &RunConfig, runtime: &Arc<tokio::runtime::R
     Trial::ignorable_test(test_name(plan.scenario), move || {
         match runtime.block_on(runner::run_with(&config, &plan)) {
             Ok(_) => Ok(Completion::Completed),
-            // Too few nodes for a scenario that spreads its pods: ignored
+            // Too few nodes for a scenario that needs several: ignored
             // with the reason (the report says UNSUPPORTED), neither a pass
             // nor a failure of a run on one node.
             Err(err)

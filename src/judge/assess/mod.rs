@@ -21,6 +21,7 @@ pub use crate::model::verdict::Verdict;
 mod budget;
 mod cells;
 mod claims;
+mod cordon;
 mod effects;
 mod graceful;
 mod halt;
@@ -232,6 +233,7 @@ pub fn scenario_checks(record: &ScenarioRecord) -> Vec<Check> {
         checks.extend(in_place_hooks(record));
         checks.extend(predownload::pre_downloaded(record));
         checks.extend(spread::spread(record));
+        checks.extend(cordon::cordoned(record));
         checks.extend(reported_done(record));
         checks.extend(cpu_limit_applied(record));
         checks.extend(memory_limit_applied(record));

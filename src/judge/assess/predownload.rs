@@ -1,5 +1,5 @@
 //! An image change held back by the partition while OpenKruise
-//! pre-downloads its image (`changes::pre_downloaded`, OpenKruise's
+//! pre-downloads its image (`changes::conducted_image`, PRE_DOWNLOAD, OpenKruise's
 //! "Pre-download image for in-place update"): an ImagePullJob of the
 //! workload pulled the image onto every node it targeted before any pod
 //! took it, and once the partition was lowered each updated container
@@ -132,8 +132,10 @@ fn started_without_pull(
 ) -> Check {
     let quoted = format!("\"{}\"", pre.image);
     let quoted = quoted.as_str();
+    let reverifies = kubernetes_at_least(&record.cluster.server_version, (1, 35));
     let mut seen = Vec::new();
     let mut problems = 0;
+    let mut reverified: Vec<&str> = Vec::new();
     for pod in step.updated_pods() {
         let name = pod.after.name.as_str();
         let about = |reason: &'static str| {
@@ -145,14 +147,26 @@ fn started_without_pull(
             .filter(|e| e.message.contains(ALREADY_PRESENT))
             .count();
         let pulled = about("Pulled").count() - present;
-        if pulling > 0 || pulled > 0 || present == 0 {
+        let node = pod.after.node.as_deref().unwrap_or("?");
+        // One credential re-verification pull per node (the race).
+        let reverify =
+            reverifies && (pulling, pulled, present) == (1, 1, 0) && !reverified.contains(&node);
+        if reverify {
+            reverified.push(node);
+        } else if pulling > 0 || pulled > 0 || present == 0 {
             problems += 1;
         }
         seen.push(format!(
-            "{name}: {present} \"{ALREADY_PRESENT}\", {pulling} Pulling, {pulled} pulled"
+            "{name} on {node}: {present} \"{ALREADY_PRESENT}\", {pulling} Pulling, {pulled} \
+             pulled{}",
+            if reverify {
+                " (the kubelet re-verifying its credentials)"
+            } else {
+                ""
+            }
         ));
     }
-    graceful::per_pod_check(
+    let check = graceful::per_pod_check(
         record,
         step,
         "predownload.no-pull",
@@ -163,5 +177,70 @@ fn started_without_pull(
         ),
         seen,
         problems,
-    )
+    );
+    if reverified.is_empty() {
+        check
+    } else {
+        check.met(&crate::scenarios::races::KUBELET_REVERIFIES)
+    }
+}
+
+/// `v1.35.4` is at least (1, 35).
+fn kubernetes_at_least(git_version: &str, minimum: (u32, u32)) -> bool {
+    let mut parts = git_version.trim_start_matches('v').split('.');
+    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
+    matches!((next(), next()), (Some(major), Some(minor)) if (major, minor) >= minimum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::record::samples::fixture;
+
+    fn no_pull(record: &ScenarioRecord) -> Check {
+        pre_downloaded(record)
+            .into_iter()
+            .find(|c| c.id.starts_with("predownload.no-pull"))
+            .expect("a no-pull check")
+    }
+
+    /// A real Kubernetes v1.35.4 recording (4 nodes, containerd 2.2.9): the
+    /// first updated pod on each of the two nodes pulled the pre-downloaded
+    /// image again, the other two found it present. It passes naming the
+    /// race; the same pulls on v1.34 fail, and so does a second pull on one
+    /// node.
+    #[test]
+    fn the_kubelets_credential_reverification_is_told_on_1_35_only() {
+        let raced = fixture("quirks/predownload-kubelet-reverifies.json");
+        let check = no_pull(&raced);
+        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
+        assert_eq!(check.races, ["kubelet-reverifies-known-digest"]);
+
+        let mut older = raced.clone();
+        older.cluster.server_version = "v1.34.4".into();
+        assert_eq!(no_pull(&older).verdict, Verdict::Fail);
+
+        let mut twice = raced.clone();
+        let step = &mut twice.steps[0];
+        let pulled_node = step
+            .pods
+            .iter()
+            .find(|p| {
+                step.events
+                    .iter()
+                    .any(|e| e.reason == "Pulling" && e.object_name == p.after.name)
+            })
+            .and_then(|p| p.after.node.clone());
+        for pod in &mut step.pods {
+            pod.after.node = pulled_node.clone();
+        }
+        assert_eq!(no_pull(&twice).verdict, Verdict::Fail);
+
+        let clean = no_pull(&fixture("image-predownload.json"));
+        assert_eq!(clean.verdict, Verdict::Pass);
+        assert!(clean.races.is_empty());
+        assert!(kubernetes_at_least("v1.35.0", (1, 35)));
+        assert!(!kubernetes_at_least("v1.34.4", (1, 35)));
+        assert!(!kubernetes_at_least("", (1, 35)));
+    }
 }

@@ -6,12 +6,18 @@
 
 use super::*;
 
-/// The checks of a spread fixture's steps; none for the others.
+/// The checks of a spread fixture's steps, and the update order of a
+/// DaemonSet of several pods; none for the others.
 pub(super) fn spread(record: &ScenarioRecord) -> Vec<Check> {
+    let mut checks: Vec<Check> = record
+        .steps
+        .iter()
+        .filter(|s| record.workload.kind.contains("DaemonSet") && s.pods.len() > 1)
+        .map(|s| daemonset_order(record, s))
+        .collect();
     let Some(wanted) = record.plan.as_ref().and_then(|p| p.spread_nodes) else {
-        return Vec::new();
+        return checks;
     };
-    let mut checks = Vec::new();
     for step in &record.steps {
         checks.push(one_per_node(record, step, wanted));
         if record.workload.kind.contains("StatefulSet") {
@@ -68,23 +74,7 @@ fn ordinal(pod: &str) -> Option<u32> {
 /// order: a StatefulSet goes from the highest ordinal down, one pod at a
 /// time (maxUnavailable 1: each starts after the one before is ready).
 fn ordinal_order(record: &ScenarioRecord, step: &UpdateStep) -> Check {
-    // The timeline starts with each pod as it was before the change.
-    let first_changed = |pod: &str| {
-        let before = step
-            .timeline
-            .iter()
-            .find(|s| s.pod == pod)
-            .map(|s| &s.images)?;
-        step.timeline
-            .iter()
-            .find(|s| s.pod == pod && &s.images != before)
-            .map(|s| s.at.clone())
-    };
-    let mut started: Vec<(String, String)> = step
-        .updated_pods()
-        .filter_map(|p| first_changed(&p.after.name).map(|at| (at, p.after.name.clone())))
-        .collect();
-    started.sort();
+    let started = update_starts(step);
     let order: Vec<&str> = started.iter().map(|(_, pod)| pod.as_str()).collect();
     let ordinals: Vec<Option<u32>> = order.iter().map(|p| ordinal(p)).collect();
     let descending = ordinals.windows(2).all(|w| w[0] > w[1]);
@@ -110,4 +100,133 @@ fn ordinal_order(record: &ScenarioRecord, step: &UpdateStep) -> Check {
         ),
         Verdict::from_bool(all && descending),
     )
+}
+
+/// When the spec of each updated pod first named a new image (the timeline
+/// starts with each pod as it was before the change), in that order.
+fn update_starts(step: &UpdateStep) -> Vec<(String, String)> {
+    let first_changed = |pod: &str| {
+        let before = step
+            .timeline
+            .iter()
+            .find(|s| s.pod == pod)
+            .map(|s| &s.images)?;
+        step.timeline
+            .iter()
+            .find(|s| s.pod == pod && &s.images != before)
+            .map(|s| s.at.clone())
+    };
+    let mut started: Vec<(String, String)> = step
+        .updated_pods()
+        .filter_map(|p| first_changed(&p.after.name).map(|at| (at, p.after.name.clone())))
+        .collect();
+    started.sort();
+    started
+}
+
+/// A DaemonSet's update on several nodes: each updated pod on a node of its
+/// own and kept there, the order in which they were taken recorded (the
+/// count is `update-count`'s, one at a time `max-unavailable`'s).
+fn daemonset_order(record: &ScenarioRecord, step: &UpdateStep) -> Check {
+    let node_of = |pod: &str| {
+        step.pods
+            .iter()
+            .find(|p| p.after.name == pod)
+            .and_then(|p| p.after.node.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    let started = update_starts(step);
+    let nodes: std::collections::BTreeSet<String> =
+        started.iter().map(|(_, pod)| node_of(pod)).collect();
+    let stayed = step
+        .updated_pods()
+        .all(|p| p.before.uid == p.after.uid && p.before.node == p.after.node);
+    let updated = step.updated_pods().count();
+    let all_seen = started.len() == updated && updated > 0;
+    let allowed = record.plan.as_ref().and_then(|p| p.max_unavailable);
+    let peak = super::budget::peak_unavailable(&step.timeline);
+    let within = allowed.is_none_or(|max| i64::try_from(peak).is_ok_and(|p| p <= max));
+    let held: Vec<String> = step
+        .pods
+        .iter()
+        .filter(|p| !p.updated)
+        .map(|p| {
+            format!(
+                "{} on {}",
+                p.after.name,
+                p.after.node.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    check(
+        record,
+        &graceful::step_id("daemonset.update-order", step),
+        &format!("#{} DaemonSet pods updated node by node", step.index + 1),
+        &[],
+        "each updated pod in place on a node of its own, in the order the controller took them, \
+         no more unavailable at once than maxUnavailable",
+        format!(
+            "{}; held back: {}; at most {peak} unavailable at once (maxUnavailable {}){}",
+            started
+                .iter()
+                .map(|(at, pod)| format!("{pod} on {} at {}", node_of(pod), graceful::clock(at)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if held.is_empty() {
+                "none".to_string()
+            } else {
+                held.join(", ")
+            },
+            allowed.map_or("unset".into(), |m| m.to_string()),
+            if all_seen {
+                ""
+            } else {
+                "; not every updated pod was seen changing"
+            }
+        ),
+        Verdict::from_bool(all_seen && stayed && within && nodes.len() == started.len()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::record::samples::fixture;
+
+    fn order(record: &ScenarioRecord) -> Check {
+        spread(record)
+            .into_iter()
+            .find(|c| c.id.starts_with("daemonset.update-order"))
+            .expect("an update-order check")
+    }
+
+    /// The real recording (3 nodes, partition 1: two pods updated in
+    /// place one after the other, the third held back) passes; two
+    /// updated pods on one node, a pod that moved, or both down at once
+    /// under maxUnavailable 1 fail.
+    #[test]
+    fn a_daemonset_is_updated_node_by_node() {
+        let real = fixture("ads-partition.json");
+        let check = order(&real);
+        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
+        assert!(check.observed.contains("held back: app-"));
+
+        let mut shared = real.clone();
+        let updated: Vec<usize> = (0..shared.steps[0].pods.len())
+            .filter(|i| shared.steps[0].pods[*i].updated)
+            .collect();
+        let node = shared.steps[0].pods[updated[0]].after.node.clone();
+        let other = &mut shared.steps[0].pods[updated[1]];
+        other.before.node = node.clone();
+        other.after.node = node;
+        assert_eq!(order(&shared).verdict, Verdict::Fail);
+
+        let mut moved = real.clone();
+        moved.steps[0].pods[updated[0]].after.node = Some("elsewhere".into());
+        assert_eq!(order(&moved).verdict, Verdict::Fail);
+
+        let mut tight = real.clone();
+        tight.plan.as_mut().unwrap().max_unavailable = Some(0);
+        assert_eq!(order(&tight).verdict, Verdict::Fail);
+    }
 }
