@@ -398,6 +398,9 @@ pub struct QuietWindow {
 pub struct TrafficRecord {
     pub service: String,
     pub client: String,
+    /// The node the client pod ran on (empty in older recordings).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_node: String,
     /// The workload's in-place grace period (`gracePeriodSeconds`), if any.
     pub grace_seconds: Option<i64>,
     /// Every change of an endpoint's `ready` condition, as the watch saw it.

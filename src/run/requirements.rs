@@ -1,11 +1,14 @@
 //! What a scenario needs of the cluster beyond OpenKruise itself: kruise
 //! feature gates, a Kubernetes minimum, the fixture's APIs at the versions
-//! it is written for, a default StorageClass. A cluster
-//! that lacks one makes the scenario "unsupported here" with the reason and
-//! a hint, never a pass and never a half-run scenario.
+//! it is written for, a default StorageClass, a schedulable node (enough of
+//! them for a fixture that says), kruise-daemon ready on each node a pod
+//! may land on. A cluster that lacks one makes the scenario "unsupported
+//! here" with the reason and a hint, never a pass and never a half-run
+//! scenario. A long-lived cluster's other tenants are not looked at beyond
+//! the nodes, StorageClasses and kruise-system.
 
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Client;
 use kube::api::Api;
@@ -36,18 +39,25 @@ pub async fn unmet(client: &Client, plan: &ScenarioPlan) -> anyhow::Result<Vec<S
             ));
         }
     }
+    let nodes: Api<Node> = Api::all(client.clone());
+    let nodes = nodes.list(&Default::default()).await?.items;
     if needs_kruise_daemon(scenario) {
-        let sets: Api<DaemonSet> =
-            Api::namespaced(client.clone(), crate::observe::kruise::SYSTEM_NAMESPACE);
-        let set = sets.get_opt(crate::observe::kruise::DAEMON_SET).await?;
-        reasons.extend(daemon_unready(set.map(|s| s.status.unwrap_or_default())));
+        let system = crate::observe::kruise::SYSTEM_NAMESPACE;
+        let sets: Api<DaemonSet> = Api::namespaced(client.clone(), system);
+        let installed = sets
+            .get_opt(crate::observe::kruise::DAEMON_SET)
+            .await?
+            .is_some();
+        let pods: Api<Pod> = Api::namespaced(client.clone(), system);
+        let daemons = pods
+            .list(&kube::api::ListParams::default().labels(DAEMON_LABEL))
+            .await?
+            .items;
+        reasons.extend(daemon_unready(installed, &nodes, &daemons));
     }
     let docs = plan.fixture.docs();
-    if let Some(wanted) = plan.fixture.needs_nodes() {
-        let nodes: Api<Node> = Api::all(client.clone());
-        let nodes = nodes.list(&Default::default()).await?.items;
-        reasons.extend(too_few_nodes(wanted, &nodes));
-    }
+    let wanted = plan.fixture.needs_nodes().unwrap_or(1);
+    reasons.extend(too_few_nodes(wanted, &nodes));
     reasons.extend(unserved_apis(client, docs).await?);
     if needs_default_storage_class(docs) {
         let classes: Api<StorageClass> = Api::all(client.clone());
@@ -59,8 +69,30 @@ pub async fn unmet(client: &Client, plan: &ScenarioPlan) -> anyhow::Result<Vec<S
                     .to_string(),
             );
         }
+        if let Some(note) = several_defaults(&classes) {
+            crate::model::event::note(scenario.name, note);
+        }
     }
     Ok(reasons)
+}
+
+/// A long-lived cluster may mark several StorageClasses default: handled,
+/// since Kubernetes gives an unnamed claim the newest of them (the
+/// DefaultStorageClass admission plugin); said, since that is where the
+/// PVC marker lives.
+fn several_defaults(classes: &[StorageClass]) -> Option<String> {
+    let mut defaults: Vec<&StorageClass> = classes.iter().filter(|c| is_default_class(c)).collect();
+    if defaults.len() < 2 {
+        return None;
+    }
+    defaults.sort_by_key(|c| c.metadata.creation_timestamp.clone());
+    let name = |c: &StorageClass| c.metadata.name.clone().unwrap_or_default();
+    let names: Vec<String> = defaults.iter().map(|c| name(c)).collect();
+    Some(format!(
+        "several default StorageClasses ({}): the fixture's unnamed claims get the newest, {}",
+        names.join(", "),
+        names.last().cloned().unwrap_or_default()
+    ))
 }
 
 /// The fixture's kinds the cluster does not serve at the version the
@@ -136,27 +168,46 @@ fn needs_kruise_daemon(scenario: &Scenario) -> bool {
     scenario.changes.iter().any(|c| c.needs_kruise_daemon())
 }
 
-/// Why kruise-daemon cannot serve every node, from its DaemonSet's status
-/// (`None`: no DaemonSet); nothing when every scheduled pod is ready.
-fn daemon_unready(status: Option<DaemonSetStatus>) -> Option<String> {
+/// The label of kruise-daemon's pods (OpenKruise's manifests).
+const DAEMON_LABEL: &str = "control-plane=daemon";
+
+/// Why kruise-daemon cannot carry out a change on every node a scenario's
+/// pod may land on (each schedulable node): not installed, or no ready
+/// kruise-daemon pod on some of them; nothing when each has one. Judged
+/// per node, not from the DaemonSet's counts: on a long-lived cluster a
+/// node the DaemonSet does not reach (a taint it does not tolerate) is one
+/// the scenario's pods can use.
+fn daemon_unready(installed: bool, nodes: &[Node], daemons: &[Pod]) -> Option<String> {
     let (ns, name) = (
         crate::observe::kruise::SYSTEM_NAMESPACE,
         crate::observe::kruise::DAEMON_SET,
     );
     let hint = format!(
         "hint: `kubectl -n {ns} describe daemonset {name}` and its pods' events say why \
-         (it needs the node's container runtime socket)"
+         (it needs the node's container runtime socket, and must tolerate the node's taints)"
     );
-    let Some(status) = status else {
+    if !installed {
         return Some(format!(
             "kruise-daemon is not installed (no DaemonSet {ns}/{name}); {hint}"
         ));
+    }
+    let served = |node: &str| {
+        daemons.iter().any(|pod| {
+            pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)
+                && crate::workloads::pod_ready(pod).is_ok()
+        })
     };
-    let (ready, desired) = (status.number_ready, status.desired_number_scheduled);
-    (desired == 0 || ready < desired).then(|| {
+    let missing: Vec<&str> = nodes
+        .iter()
+        .filter(|n| schedulable(n))
+        .filter_map(|n| n.metadata.name.as_deref())
+        .filter(|n| !served(n))
+        .collect();
+    (!missing.is_empty()).then(|| {
         format!(
-            "kruise-daemon is not ready on every node ({ready} of {desired} pods ready in {ns}); \
-             {hint}"
+            "kruise-daemon has no ready pod on node(s) {}, where this scenario's pods may land; \
+             {hint}",
+            missing.join(", ")
         )
     })
 }
@@ -201,9 +252,19 @@ pub fn topology_only(reason: &str) -> bool {
             .all(|part| part.starts_with(TOPOLOGY) || part.starts_with("hint:"))
 }
 
-/// Why the cluster cannot spread the fixture's pods over `wanted` nodes.
+/// Why the cluster has fewer than `wanted` schedulable nodes (1 for any
+/// scenario: a cluster whose nodes are all cordoned or tainted runs none).
 fn too_few_nodes(wanted: usize, nodes: &[Node]) -> Option<String> {
     let have = nodes.iter().filter(|n| schedulable(n)).count();
+    if have == 0 {
+        // Not a topology reason: a run on such a cluster fails, loudly.
+        return Some(format!(
+            "none of the cluster's {} node(s) is schedulable (each is cordoned or tainted \
+             NoSchedule/NoExecute, which the fixtures do not tolerate); hint: `kubectl get nodes` \
+             and `kubectl describe node` show why; uncordon a node or remove its taint",
+            nodes.len()
+        ));
+    }
     (have < wanted).then(|| {
         format!(
             "{TOPOLOGY} {wanted} schedulable nodes and the cluster has {have} \
@@ -314,30 +375,74 @@ mod tests {
     }
 
     #[test]
-    fn kruise_daemon_is_ready_when_every_scheduled_pod_is() {
-        let status = |ready, desired| DaemonSetStatus {
-            number_ready: ready,
-            desired_number_scheduled: desired,
-            ..Default::default()
+    fn several_default_classes_are_said_with_the_one_claims_get() {
+        let class = |name: &str, created: &str, default: bool| -> StorageClass {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "creationTimestamp": created,
+                    "annotations": {DEFAULT_CLASS_ANNOTATION: default.to_string()}},
+                "provisioner": "x"}))
+            .unwrap()
         };
-        assert_eq!(daemon_unready(Some(status(2, 2))), None);
-        let reason = daemon_unready(Some(status(0, 1))).unwrap();
+        let one = [class("standard", "2026-01-01T00:00:00Z", true)];
+        assert_eq!(several_defaults(&one), None);
+        let two = [
+            class("fast", "2026-03-01T00:00:00Z", true),
+            class("standard", "2026-01-01T00:00:00Z", true),
+            class("slow", "2026-05-01T00:00:00Z", false),
+        ];
+        assert_eq!(
+            several_defaults(&two).unwrap(),
+            "several default StorageClasses (standard, fast): the fixture's unnamed claims get \
+             the newest, fast"
+        );
+    }
+
+    #[test]
+    fn kruise_daemon_is_judged_on_each_node_a_pod_may_use() {
+        let node = |name: &str, taint: Option<&str>| -> Node {
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name},
+                "spec": {"taints": taint.map(|e| vec![serde_json::json!(
+                    {"key": "dedicated", "effect": e})]).unwrap_or_default()}}))
+            .unwrap()
+        };
+        let daemon = |on: &str, ready: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("kruise-daemon-{on}")},
+                "spec": {"nodeName": on, "containers": []},
+                "status": {"conditions": [{"type": "Ready", "status": ready}]}}))
+            .unwrap()
+        };
+        // A tainted node the daemon does not reach is one no scenario pod
+        // lands on either: not a reason.
+        let nodes = [
+            node("cp", Some("NoSchedule")),
+            node("w1", None),
+            node("w2", None),
+        ];
+        let both = [daemon("w1", "True"), daemon("w2", "True")];
+        assert_eq!(daemon_unready(true, &nodes, &both), None);
+        let one = [daemon("w1", "True"), daemon("w2", "False")];
+        let reason = daemon_unready(true, &nodes, &one).unwrap();
         assert!(
-            reason.starts_with(
-                "kruise-daemon is not ready on every node (0 of 1 pods ready in kruise-system); hint: "
-            ),
+            reason.starts_with("kruise-daemon has no ready pod on node(s) w2, where"),
             "{reason}"
         );
-        assert!(daemon_unready(Some(status(1, 2))).is_some());
-        assert!(
-            daemon_unready(Some(status(0, 0))).is_some(),
-            "no node runs it"
-        );
-        let missing = daemon_unready(None).unwrap();
+        assert!(daemon_unready(true, &nodes, &both[..1]).is_some());
+        let missing = daemon_unready(false, &nodes, &both).unwrap();
         assert!(
             missing.contains("no DaemonSet kruise-system/kruise-daemon"),
             "{missing}"
         );
+        // No node a pod can use: every scenario is refused, and not as a
+        // topology reason the test harness would ignore.
+        let closed = [
+            node("cp", Some("NoSchedule")),
+            node("w1", Some("NoExecute")),
+        ];
+        let reason = too_few_nodes(1, &closed).unwrap();
+        assert!(reason.starts_with("none of the cluster's 2 node(s) is schedulable"));
+        assert!(!topology_only(&reason));
+        assert_eq!(too_few_nodes(1, &nodes), None);
     }
 
     #[test]

@@ -753,9 +753,17 @@ impl<'a> Session<'a> {
             Timestamp::now(),
         )
         .await?;
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(self.client.clone(), &self.namespace);
+        let client_node = pods
+            .get_opt(traffic.client)
+            .await?
+            .and_then(|p| p.spec?.node_name)
+            .unwrap_or_default();
         Ok(crate::model::record::TrafficRecord {
             service: traffic.service.to_string(),
             client: traffic.client.to_string(),
+            client_node,
             grace_seconds: workload.grace_seconds().await?,
             endpoints: seen.endpoints,
             requests,

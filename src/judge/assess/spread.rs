@@ -28,39 +28,38 @@ pub(super) fn spread(record: &ScenarioRecord) -> Vec<Check> {
 }
 
 fn one_per_node(record: &ScenarioRecord, step: &UpdateStep, wanted: usize) -> Check {
-    let nodes: Vec<String> = step
+    // The workload's pods, and the traffic client when there is one: the
+    // fixture's count includes it, on a node of its own.
+    // A recording from before the client's node was kept leaves it out.
+    let client = step
+        .traffic
+        .as_ref()
+        .filter(|t| !t.client_node.is_empty())
+        .map(|t| (t.client.as_str(), Some(t.client_node.as_str())));
+    let placed: Vec<(&str, Option<&str>)> = step
         .pods
         .iter()
-        .map(|p| {
-            format!(
-                "{} on {}",
-                p.before.name,
-                p.before.node.as_deref().unwrap_or("?")
-            )
-        })
+        .map(|p| (p.before.name.as_str(), p.before.node.as_deref()))
+        .chain(client)
         .collect();
-    let distinct: std::collections::BTreeSet<&str> = step
-        .pods
+    let nodes: Vec<String> = placed
         .iter()
-        .filter_map(|p| p.before.node.as_deref())
+        .map(|(pod, node)| format!("{pod} on {}", node.unwrap_or("?")))
         .collect();
-    // The fixture's count may include a client pod on a node of its own.
-    let pods = step.pods.len();
-    let pass = pods >= 2 && pods <= wanted && distinct.len() == pods;
+    let distinct: std::collections::BTreeSet<&str> =
+        placed.iter().filter_map(|(_, node)| *node).collect();
+    let pods = placed.len();
+    let pass = step.pods.len() >= 2 && pods <= wanted && distinct.len() == pods;
     check(
         record,
         &graceful::step_id("premise.one-pod-per-node", step),
         &format!("#{} premise: one pod per node", step.index + 1),
         &[],
         format!(
-            "each of the workload's pods on a node of its own (the fixture spreads over {wanted})"
+            "each of the workload's pods, and the traffic client if any, on a node of its own \
+             (the fixture spreads over {wanted})"
         ),
-        format!(
-            "{} on {} node(s): {}",
-            step.pods.len(),
-            distinct.len(),
-            nodes.join(", ")
-        ),
+        format!("{pods} on {} node(s): {}", distinct.len(), nodes.join(", ")),
         Verdict::from_bool(pass),
     )
 }
@@ -198,6 +197,34 @@ mod tests {
             .into_iter()
             .find(|c| c.id.starts_with("daemonset.update-order"))
             .expect("an update-order check")
+    }
+
+    /// The real recording of graceful-cross-node (two app pods and the
+    /// client on three workers) passes; the client on an app pod's node
+    /// fails; a recording without the client's node leaves it out.
+    #[test]
+    fn the_traffic_client_needs_a_node_of_its_own() {
+        let premise = |record: &ScenarioRecord| {
+            spread(record)
+                .into_iter()
+                .find(|c| c.id.starts_with("premise.one-pod-per-node"))
+                .expect("a spread premise")
+        };
+        let real = fixture("graceful-cross-node.json");
+        let check = premise(&real);
+        assert_eq!(check.verdict, Verdict::Pass, "{}", check.observed);
+        assert!(
+            check.observed.starts_with("3 on 3 node(s)"),
+            "{}",
+            check.observed
+        );
+        let mut shared = real.clone();
+        let app_node = shared.steps[0].pods[0].before.node.clone().unwrap();
+        shared.steps[0].traffic.as_mut().unwrap().client_node = app_node;
+        assert_eq!(premise(&shared).verdict, Verdict::Fail);
+        let mut older = real.clone();
+        older.steps[0].traffic.as_mut().unwrap().client_node.clear();
+        assert!(premise(&older).observed.starts_with("2 on 2 node(s)"));
     }
 
     /// The real recording (3 nodes, partition 1: two pods updated in
