@@ -37,8 +37,26 @@ pub fn time_key(stamp: &str) -> Option<k8s_openapi::jiff::Timestamp> {
     stamp.parse().ok()
 }
 
+/// The (major, minor) of a Kubernetes git version (`v1.34.4`,
+/// `v1.35.0-rc.1+k3s1`); `None` when it cannot be read. Callers decide
+/// what an unreadable version means to them.
+pub fn kubernetes_minor(git_version: &str) -> Option<(u32, u32)> {
+    let mut parts = git_version
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .map(|p| p.parse::<u32>().ok());
+    Some((parts.next().flatten()?, parts.next().flatten()?))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kubernetes_versions_read_as_major_and_minor() {
+        assert_eq!(super::kubernetes_minor("v1.35.0-rc.1+k3s1"), Some((1, 35)));
+        assert_eq!(super::kubernetes_minor("v1.9.0"), Some((1, 9)));
+        assert_eq!(super::kubernetes_minor(""), None);
+    }
+
     #[test]
     fn stamps_compare_as_times_not_text() {
         let (half, whole) = ("2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00Z");

@@ -56,6 +56,13 @@ impl Platform {
     }
 }
 
+/// `cluster_side()` of a record that probed a container; `None` for one
+/// that obtained no verdict on a platform (UNSUPPORTED, refused before any
+/// pod).
+pub fn obtained_on(record: &ScenarioRecord) -> Option<Platform> {
+    Some(of(record)).filter(|p| !p.cgroup.is_empty())
+}
+
 pub fn of(record: &ScenarioRecord) -> Platform {
     let pods = record
         .steps

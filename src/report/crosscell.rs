@@ -388,8 +388,7 @@ fn observed_platforms(combined: &Combined, cell: &str) -> String {
         .records
         .iter()
         .filter(|r| r.cluster.cell == cell)
-        .map(crate::judge::platform::of)
-        .filter(|p| !p.cgroup.is_empty())
+        .filter_map(crate::judge::platform::obtained_on)
         .map(|p| p.cluster_side())
         .collect();
     if platforms.is_empty() {

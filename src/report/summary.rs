@@ -155,13 +155,10 @@ pub(super) fn cluster_lines(judged: &[Judged]) -> Vec<String> {
 pub(super) fn platform_lines(judged: &[Judged]) -> Vec<String> {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     let mut cgroups = std::collections::BTreeSet::new();
-    // A scenario that probed no container (UNSUPPORTED, refused before
-    // any pod) obtained no verdict on a platform.
     for j in judged {
-        let platform = crate::judge::platform::of(&j.record);
-        if platform.cgroup.is_empty() {
+        let Some(platform) = crate::judge::platform::obtained_on(&j.record) else {
             continue;
-        }
+        };
         cgroups.insert(platform.cgroup.clone());
         *counts.entry(platform.cluster_side()).or_default() += 1;
     }

@@ -214,15 +214,8 @@ fn daemon_unready(installed: bool, nodes: &[Node], daemons: &[Pod]) -> Option<St
 
 /// `v1.34.4` (or `v1.35.0-rc.1+k3s1`) is at least `(major, minor)`.
 pub fn at_least(git_version: &str, minimum: (u32, u32)) -> bool {
-    let mut parts = git_version
-        .trim_start_matches('v')
-        .split(['.', '-', '+'])
-        .map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor) >= minimum,
-        // An unreadable version is not refused on a guess.
-        _ => true,
-    }
+    // An unreadable version is not refused on a guess.
+    crate::kubernetes_minor(git_version).is_none_or(|version| version >= minimum)
 }
 
 /// A claim (standalone or a template) without `storageClassName` is bound

@@ -185,11 +185,10 @@ fn started_without_pull(
     }
 }
 
-/// `v1.35.4` is at least (1, 35).
+/// `v1.35.4` is at least (1, 35); an unreadable version is not (no race
+/// is granted on a guess).
 fn kubernetes_at_least(git_version: &str, minimum: (u32, u32)) -> bool {
-    let mut parts = git_version.trim_start_matches('v').split('.');
-    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
-    matches!((next(), next()), (Some(major), Some(minor)) if (major, minor) >= minimum)
+    crate::kubernetes_minor(git_version).is_some_and(|version| version >= minimum)
 }
 
 #[cfg(test)]
