@@ -46,6 +46,9 @@ export IPC_SMOKE_IMAGE="$SMOKE_REPO"
 export IPC_REGISTRY_IMAGE="$REGISTRY_REPO:$REGISTRY_VERSION"
 export IPC_STORAGE_IMAGE="localhost/inplace-conformance/local-path-provisioner:$LOCAL_PATH_VERSION"
 export IPC_FLANNEL_IMAGE="localhost/inplace-conformance/flannel:$FLANNEL_VERSION"
+export IPC_SONOBUOY_IMAGE="$SONOBUOY_REPO:$SONOBUOY_VERSION"
+IPC_SUITE_IMAGE="$SUITE_REPO:$(sed -n 's/^version = "\(.*\)"$/\1/p' "$IPC_ROOT/Cargo.toml" | head -n 1)"
+export IPC_SUITE_IMAGE
 
 # podman reads only this file when CONTAINERS_CONF is set, so the project's
 # settings never touch the user's system-wide configuration. bootstrap writes

@@ -10,6 +10,7 @@ use inplace_conformance::report;
 use inplace_conformance::run::commands::{
     self, CheckAccessOptions, CleanupOptions, MergeOptions, QualifyOptions, RunOptions,
 };
+use inplace_conformance::run::handoff;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,18 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Hand over the results of a run started with --results-archive (in
+    /// a Job's pod: `kubectl exec job/NAME -- inplace-conformance results >
+    /// results.tar.gz`): waits for the run's end, writes the archive to
+    /// stdout and exits with the run's exit code.
+    Results {
+        /// The archive the run writes.
+        #[arg(long, value_name = "FILE", default_value = handoff::DEFAULT_ARCHIVE)]
+        archive: PathBuf,
+        /// How long to wait for the run's end, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 7200)]
+        wait: u64,
+    },
     /// Compare run folders of the same selection (e.g. from scripts/repeat):
     /// each scenario's verdicts and time spread, every check whose verdict
     /// differed between runs, the known races met. Exit 0 when every run
@@ -79,6 +92,9 @@ fn main() -> ExitCode {
         Command::Merge(options) => commands::merge(options),
         Command::ScanSecrets { kubeconfig, paths } => commands::scan_secrets(&kubeconfig, &paths),
         Command::CompareRuns { runs } => commands::compare_runs(&runs),
+        Command::Results { archive, wait } => ExitCode::from(commands::runtime().block_on(
+            handoff::take(&archive, std::time::Duration::from_secs(wait)),
+        )),
         Command::CheckAccess(options) => {
             commands::runtime().block_on(commands::check_access(options))
         }

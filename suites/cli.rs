@@ -164,6 +164,8 @@ fn exit_3_when_the_api_server_does_not_answer() {
 #[case::foreign_cluster_without_image_route(&["run", "--kubeconfig", "Cargo.toml"], "--image-registry REF")]
 #[case::unknown_scenario(&["run", "--scenario", "no-such-scenario"], "no-such-scenario")]
 #[case::bad_registry(&["run", "--image-registry", "https://r/x"], "not a registry reference")]
+#[case::pull_name_without_a_registry(&["run", "--image-pull-registry", "localhost:30500"], "--image-registry <REF>")]
+#[case::in_cluster_outside_a_pod(&["run", "--in-cluster"], "--in-cluster: no in-cluster config")]
 #[case::missing_matrix(&["qualify", "--matrix", "/nonexistent.yaml"], "reading the matrix")]
 #[case::malformed_matrix(&["qualify", "--matrix", "fixtures/cloneset-inplace.yaml"], "hint: fields are")]
 #[case::unknown_cell(&["qualify", "--matrix", "release/matrix.yaml", "--cell", "k8s-v9.9.9"], "hint: cells are")]
@@ -177,6 +179,53 @@ fn exit_2_on_bad_input_before_anything_is_created(#[case] args: &[&str], #[case]
     assert!(text.contains(says), "{args:?}: {text}");
     // Nothing was written: no run folder appeared.
     assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "{args:?}");
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+/// Pushing needs the workload images' OCI layout: without it the run is
+/// refused before any cluster is reached, naming the bootstrap step.
+#[test]
+fn exit_2_without_the_workload_layout_to_push() {
+    let root = scratch("layout");
+    let (code, text) = run_with(
+        &[
+            "run",
+            "--kubeconfig",
+            "Cargo.toml",
+            "--image-registry",
+            "registry.example:5000/ci",
+        ],
+        &root,
+        &[("INPLACE_IMAGE_LAYOUT", "/nonexistent/layout")],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("scripts/bootstrap --only workload"), "{text}");
+    assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+/// `results` with no run behind it says so in one line, exit 3.
+#[test]
+fn results_without_a_finished_run_is_one_line() {
+    let root = scratch("results");
+    let archive = root.join("none.tar.gz");
+    let (code, text) = run(
+        &[
+            "results",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--wait",
+            "0",
+        ],
+        &root,
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("no finished run"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{text}"
+    );
     std::fs::remove_dir_all(root).unwrap();
 }
 

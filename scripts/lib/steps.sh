@@ -340,12 +340,36 @@ kruise_module_dir() {
 # scenarios run instead.
 workload_key() { echo "$(pause_key)-$(tree_hash images/workload)-$(tree_hash images/serve)"; }
 mapfile -t workload_images < <(workload_tags "$IPC_WORKLOAD_IMAGE"; workload_tags "$IPC_SMOKE_IMAGE")
-done_workload() {
+# The workload images again as one OCI image layout (a tag per content
+# version, layers gzip-compressed): what the harness pushes to registries
+# with its own OCI client, podman or not (src/environment/oci.rs).
+workload_layout() { echo "$IPC_CACHE/images/layouts/workload"; }
+workload_images_built() {
   local img
   stamp_matches workload "$(workload_key)" || return 1
   for img in "${workload_images[@]}"; do image_exists "$img" || return 1; done
 }
+# The image IDs a layout was written from (beside it, not in it).
+workload_ids() { workload_tags "$IPC_WORKLOAD_IMAGE" | xargs podman image inspect --format '{{.Id}}'; }
+done_workload() {
+  workload_images_built && [[ -s $(workload_layout)/index.json ]] &&
+    [[ $(cat "$(workload_layout).ids" 2>/dev/null) == "$(workload_ids)" ]]
+}
+write_workload_layout() {
+  local out img
+  out=$(workload_layout)
+  rm -rf "$out.part" && mkdir -p "$(dirname "$out")"
+  for img in $(workload_tags "$IPC_WORKLOAD_IMAGE"); do
+    podman push -q "$img" "oci:$out.part:${img##*:}"
+  done
+  rm -rf "$out" && mv "$out.part" "$out"
+  workload_ids >"$out.ids"
+}
 do_workload() {
+  workload_images_built || build_workload_images
+  write_workload_layout
+}
+build_workload_images() {
   local img ctx serve
   serve=$(mktemp -d)/serve
   (cd "$IPC_ROOT/images/serve" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS='' go build -trimpath -ldflags '-s -w' -o "$serve" .)
@@ -404,4 +428,32 @@ do_registry() {
   podman build --pull=never -q --build-arg "BASE=$IPC_BASE_IMAGE" -t "$IPC_REGISTRY_IMAGE" "$ctx"
   rm -rf "$ctx"
   stamp_write registry "$(registry_key)"
+}
+
+# --- Sonobuoy: CLI and aggregator image (deploy/sonobuoy) ------------------
+# Built from its module with one change: its aggregator advertises its pod
+# IP as "[IP]:8080" for IPv6's sake, and Go since 1.24.8/1.25.2 (the fix of
+# CVE-2025-47912) refuses an IPv4 address in brackets, so every plugin's
+# worker built with this Go fails "parsing AggregatorURL ... invalid
+# IP-literal" (upstream's image was built with an older Go). The patch
+# brackets IPv6 addresses only, and the build stops if it does not apply.
+sonobuoy_dir() { echo "$IPC_CACHE/sonobuoy/$SONOBUOY_VERSION"; }
+sonobuoy_key() { echo "$SONOBUOY_VERSION-$(tree_hash images/sonobuoy)-advertise-ipv4"; }
+done_sonobuoy() { [[ -x $(sonobuoy_dir)/sonobuoy ]] && stamp_matches sonobuoy "$(sonobuoy_key)" && image_exists "$IPC_SONOBUOY_IMAGE"; }
+do_sonobuoy() {
+  local out mod src ctx loader=pkg/config/loader.go
+  out=$(sonobuoy_dir)
+  mod=$(go mod download -json "github.com/vmware-tanzu/sonobuoy@$SONOBUOY_VERSION" | jq -r .Dir) || return 1
+  src=$out/src
+  rm -rf "$src" && mkdir -p "$out" && cp -r "$mod" "$src" && chmod -R u+w "$src" && cd "$src" || return 1
+  sed -i 's|fmt.Sprintf("\[%v\]:%d", ip, cfg.Aggregation.BindPort)|fmt.Sprintf(map[bool]string{true: "[%v]:%d", false: "%v:%d"}[strings.Contains(ip, ":")], ip, cfg.Aggregation.BindPort)|' "$loader"
+  grep -q 'strings.Contains(ip, ":")' "$loader" || { echo "the advertise-address patch no longer applies to $loader"; return 1; }
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$out/sonobuoy" .
+  cd / && rm -rf "$src"
+  "$out/sonobuoy" version --short
+  ctx=$(mktemp -d)
+  cp "$out/sonobuoy" "$IPC_ROOT/images/sonobuoy/Containerfile" "$ctx/"
+  podman build --pull=never -q --build-arg "BASE=$IPC_BASE_IMAGE" -t "$IPC_SONOBUOY_IMAGE" "$ctx"
+  rm -rf "$ctx"
+  stamp_write sonobuoy "$(sonobuoy_key)"
 }

@@ -88,6 +88,10 @@ pub struct RunConfig {
     pub delivery: ImageDelivery,
     /// The user's registry for `ImageDelivery::External`.
     pub image_registry: Option<String>,
+    /// The name the nodes pull that registry's images by, when it is not
+    /// the one the suite pushes to (an in-cluster registry behind a
+    /// NodePort: pushed to its Service, pulled from `localhost:<port>`).
+    pub image_pull_registry: Option<String>,
     /// The matrix cell this run is part of (`qualify`), else empty.
     pub cell: String,
     /// Point `<base>/latest` at this run (a matrix cell's folder is not a run).
@@ -118,7 +122,8 @@ impl RunConfig {
 
     /// Reads INPLACE_KUBECONFIG, INPLACE_CLUSTER, INPLACE_KEEP_ON_FAILURE,
     /// INPLACE_IMAGE_DELIVERY, INPLACE_IMAGE_REGISTRY (a registry the nodes
-    /// pull from; implies external delivery), INPLACE_TIMEOUT_SCALE,
+    /// pull from; implies external delivery), INPLACE_IMAGE_PULL_REGISTRY
+    /// (the nodes' name for it, if another), INPLACE_TIMEOUT_SCALE,
     /// INPLACE_REPO_ROOT, INPLACE_KIND_CONFIG,
     /// INPLACE_OUTPUT_DIR (the base folder, default `target/conformance`) and
     /// INPLACE_RUN_ID (`scripts/test` and the CLI set a fresh one; a bare
@@ -149,6 +154,8 @@ impl RunConfig {
         if let Some(reference) = &image_registry {
             crate::environment::images::check_registry_ref(reference)?;
         }
+        let image_pull_registry = var("INPLACE_IMAGE_PULL_REGISTRY");
+        check_pull_registry(image_registry.as_deref(), image_pull_registry.as_deref())?;
         let scale = match var("INPLACE_TIMEOUT_SCALE") {
             None => 1.0,
             Some(text) => parse_scale(&text)?,
@@ -161,6 +168,7 @@ impl RunConfig {
             keep_on_failure: var("INPLACE_KEEP_ON_FAILURE").is_some_and(|v| v == "1"),
             delivery,
             image_registry,
+            image_pull_registry,
             cell: String::new(),
             link_latest: true,
             timeouts: Timeouts::default().scaled(scale),
@@ -175,6 +183,7 @@ impl RunConfig {
             run_id: &self.run_id,
             delivery: self.delivery,
             registry: self.image_registry.as_deref(),
+            pull_as: self.image_pull_registry.as_deref(),
             node_access,
         }
     }
@@ -254,6 +263,18 @@ fn checked_run_id(id: &str) -> anyhow::Result<String> {
         "INPLACE_RUN_ID={id:?}: a run id is a folder name of letters, digits, '-', '_' and '.'"
     );
     Ok(id.to_string())
+}
+
+/// A pull name is the name of a pushed-to registry: it needs one.
+pub fn check_pull_registry(push: Option<&str>, pull: Option<&str>) -> anyhow::Result<()> {
+    let Some(pull) = pull else { return Ok(()) };
+    anyhow::ensure!(
+        push.is_some(),
+        "--image-pull-registry {pull} names how the nodes reach --image-registry, which is not \
+         set; hint: give both (e.g. --image-registry http://registry.NS.svc:5000 \
+         --image-pull-registry localhost:30500)"
+    );
+    crate::environment::images::check_registry_ref(pull)
 }
 
 fn parse_delivery(text: &str) -> anyhow::Result<ImageDelivery> {

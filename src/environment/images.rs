@@ -33,6 +33,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
+use crate::environment::oci;
 use crate::environment::settings::{self, Settings};
 use crate::environment::{Environment, Node};
 use crate::model::record::{ImageDelivery, ImageRef};
@@ -81,6 +82,9 @@ pub struct Route<'a> {
     pub run_id: &'a str,
     pub delivery: ImageDelivery,
     pub registry: Option<&'a str>,
+    /// The name the nodes pull `registry`'s images by, when it is not the
+    /// name this side pushes to (`--image-pull-registry`).
+    pub pull_as: Option<&'a str>,
     /// The suite may reach the nodes (to point them at a registry of its
     /// own, or to load images into them).
     pub node_access: bool,
@@ -156,10 +160,15 @@ pub async fn deliver(
         }
         ImageDelivery::External => {
             let reference = route.registry.unwrap_or_default();
-            let images = push_to(repo_root, reference, &repo, slug, slots).await?;
+            let images = push_to(reference, route.pull_as, slug, slots).await?;
             Ok(Delivered {
                 images,
-                description: format!("pushed to the registry {reference} (the nodes pull from it)"),
+                description: match route.pull_as {
+                    Some(name) => format!(
+                        "pushed to the registry {reference}, which the nodes pull from as {name}"
+                    ),
+                    None => format!("pushed to the registry {reference} (the nodes pull from it)"),
+                },
             })
         }
         ImageDelivery::Registry => {
@@ -171,7 +180,7 @@ pub async fn deliver(
                 env.info().name
             );
             let registry = shared_registry(repo_root, env, route.run_id).await?;
-            let images = registry.publish(repo_root, &repo, slug, slots).await?;
+            let images = registry.publish(slug, slots).await?;
             Ok(Delivered {
                 images,
                 description: format!("{} (the run's registry)", registry.describe()),
@@ -181,32 +190,102 @@ pub async fn deliver(
 }
 
 /// Pushes each slot's image to `REF/<slug>/workload:<slot>-<version>`:
-/// slot-unique tags, so even v1 -> v2 -> v1 makes the kubelet pull.
+/// slot-unique tags, so even v1 -> v2 -> v1 makes the kubelet pull. The
+/// pods name it under `pull_as` when the nodes reach the registry by
+/// another name (an in-cluster registry behind a NodePort).
 async fn push_to(
-    repo_root: &Path,
     reference: &str,
-    workload_repo: &str,
+    pull_as: Option<&str>,
     slug: &str,
     slots: &[ImageSlot],
 ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
-    let (host_path, tls) = match reference.strip_prefix("http://") {
-        Some(bare) => (bare, "--tls-verify=false"),
-        None => (reference, "--tls-verify=true"),
+    let (host_path, plain_http) = match reference.strip_prefix("http://") {
+        Some(bare) => (bare, true),
+        None => (reference, false),
     };
+    let host = host_path.split('/').next().unwrap_or_default();
+    let pusher = pusher_for(host, plain_http).await;
+    let layout = oci::Layout::open(&oci::layout_dir())?;
+    let pulled_from = pull_as.map(bare_registry).unwrap_or(host_path);
     let mut images = std::collections::BTreeMap::new();
     for slot in slots {
-        let target = format!("{host_path}/{slug}/workload:{}-{}", slot.name, slot.version);
-        let source = local_image(workload_repo, &slot.version);
-        podman(repo_root, &["push", "--quiet", tls, &source, &target])
+        let path = format!("{slug}/workload:{}-{}", slot.name, slot.version);
+        let target = format!("{host_path}/{path}");
+        pusher
+            .push(&layout, &slot.version, &target)
             .await
-            .with_context(|| format!("pushing {source} to {target}"))?;
+            .with_context(|| format!("pushing workload {} to {target}", slot.version))?;
         let image = ImageRef {
-            reference: target,
+            reference: format!("{pulled_from}/{path}"),
             content_version: slot.version.clone(),
         };
         images.insert(slot.name.clone(), image);
     }
     Ok(images)
+}
+
+/// Pushes the first content version once under `slug` for the run's
+/// registry check, retrying while the registry does not answer yet (an
+/// in-cluster registry started beside the run) up to `patience`; the
+/// reference the nodes pull it by.
+pub async fn push_probe(
+    route: Route<'_>,
+    repo_root: &Path,
+    slug: &str,
+    patience: Duration,
+) -> anyhow::Result<ImageRef> {
+    let reference = route
+        .registry
+        .context("the registry check needs --image-registry")?;
+    let settings = Settings::load(repo_root)?;
+    let slot = ImageSlot {
+        name: "probe".into(),
+        version: settings.workload_versions()?[0].to_string(),
+    };
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut waited = false;
+    loop {
+        match push_to(reference, route.pull_as, slug, std::slice::from_ref(&slot)).await {
+            Ok(mut images) => return Ok(images.remove("probe").expect("pushed above")),
+            Err(err) if tokio::time::Instant::now() >= deadline => {
+                return Err(err.context(format!(
+                    "the registry {reference} took no push from here within {} s",
+                    patience.as_secs()
+                )));
+            }
+            Err(err) => {
+                if !waited {
+                    crate::model::event::note(
+                        "registry",
+                        format!(
+                            "{reference} takes no push yet ({err:#}); retrying for up to {} s",
+                            patience.as_secs()
+                        ),
+                    );
+                    waited = true;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await
+            }
+        }
+    }
+}
+
+/// A registry reference without its `http://`.
+fn bare_registry(reference: &str) -> &str {
+    reference.strip_prefix("http://").unwrap_or(reference)
+}
+
+/// One pusher per registry and process: its tokens and the blobs it has
+/// pushed (mounted, not uploaded, under the next scenario's repository).
+async fn pusher_for(host: &str, plain_http: bool) -> Arc<oci::Pusher> {
+    static PUSHERS: tokio::sync::Mutex<std::collections::BTreeMap<String, Arc<oci::Pusher>>> =
+        tokio::sync::Mutex::const_new(std::collections::BTreeMap::new());
+    PUSHERS
+        .lock()
+        .await
+        .entry(format!("{plain_http}-{host}"))
+        .or_insert_with(|| Arc::new(oci::Pusher::new(host, plain_http)))
+        .clone()
 }
 
 struct LocalRegistry {
@@ -327,64 +406,44 @@ impl Address {
     }
 
     /// Pushes each workload version once, before any scenario does: the
-    /// first push of an image compresses and uploads its layers (2 s of
-    /// CPU here for 147 MB), a later push under another repository only
-    /// mounts them (0.07 s). Six scenarios starting at once used to
-    /// compress the same layers six times (7 to 15 s each for their
-    /// images).
+    /// first push uploads the layers, a later push under another
+    /// repository only mounts them. Six scenarios starting at once used to
+    /// upload the same layers six times.
     async fn warm(&self, repo_root: &Path) -> anyhow::Result<()> {
         let settings = Settings::load(repo_root)?;
-        let repo = settings.workload_repo()?;
+        let layout = oci::Layout::open(&oci::layout_dir())?;
+        let pusher = pusher_for(&self.push_host(), true).await;
         for version in settings.workload_versions()? {
-            let target = format!("127.0.0.1:{}/ipc-warm/workload:{version}", self.host_port);
-            let source = local_image(repo, version);
-            podman(
-                repo_root,
-                &["push", "--quiet", "--tls-verify=false", &source, &target],
-            )
-            .await
-            .with_context(|| format!("pushing {source} to {target}"))?;
+            let target = format!("{}/ipc-warm/workload:{version}", self.push_host());
+            pusher
+                .push(&layout, version, &target)
+                .await
+                .with_context(|| format!("pushing workload {version} to {target}"))?;
         }
         Ok(())
     }
 
+    /// This machine's way to the registry container (its published port).
+    fn push_host(&self) -> String {
+        format!("127.0.0.1:{}", self.host_port)
+    }
+
+    /// Pushes the slots under the scenario's repository and names them as
+    /// the pods do (`localhost:<port>`, which hosts.toml sends to the
+    /// container).
     async fn publish(
         &self,
-        repo_root: &Path,
-        workload_repo: &str,
         slug: &str,
         slots: &[ImageSlot],
     ) -> anyhow::Result<std::collections::BTreeMap<String, ImageRef>> {
-        let mut images = std::collections::BTreeMap::new();
-        for slot in slots {
-            let version = &slot.version;
-            // Slot-unique tags: even v1 -> v2 -> v1 pulls each time.
-            let path = format!("{slug}/workload:{}-{version}", slot.name);
-            let push_target = format!("127.0.0.1:{}/{path}", self.host_port);
-            podman(
-                repo_root,
-                &[
-                    "push",
-                    "--quiet",
-                    "--tls-verify=false",
-                    &local_image(workload_repo, version),
-                    &push_target,
-                ],
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "pushing {} to {push_target}",
-                    local_image(workload_repo, version)
-                )
-            })?;
-            let image = ImageRef {
-                reference: format!("{}/{path}", self.pod_side_host()),
-                content_version: version.to_string(),
-            };
-            images.insert(slot.name.clone(), image);
-        }
-        Ok(images)
+        let pull_as = self.pod_side_host();
+        push_to(
+            &format!("http://{}", self.push_host()),
+            Some(&pull_as),
+            slug,
+            slots,
+        )
+        .await
     }
 }
 
@@ -611,6 +670,7 @@ mod tests {
             run_id: "r",
             delivery,
             registry,
+            pull_as: None,
             node_access: false,
         };
         let err = foreign(ImageDelivery::Registry, None).check().unwrap_err();
@@ -626,6 +686,7 @@ mod tests {
             run_id: "r",
             delivery: ImageDelivery::Registry,
             registry: None,
+            pull_as: None,
             node_access: true,
         };
         assert!(kind.check().is_ok());

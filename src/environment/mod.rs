@@ -9,9 +9,11 @@
 pub mod cluster;
 pub mod config;
 pub mod images;
+pub mod in_cluster;
 pub mod interrupt;
 pub mod kind;
 pub mod kubeconfig;
+pub mod oci;
 pub mod script;
 pub mod settings;
 pub mod tools;

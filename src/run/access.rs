@@ -208,7 +208,44 @@ async fn guard_in_place(client: &Client, user: &str) -> anyhow::Result<()> {
         .get(POLICY)
         .await
         .map_err(|e| missing("ValidatingAdmissionPolicyBinding", e))?;
-    Ok(())
+    wait_policy_denies(client, user).await
+}
+
+/// A policy takes effect a moment after it is applied (a Job applied with
+/// it starts at once): waited for until it refuses a namespace without the
+/// suite's labels, a server-side dry run that makes nothing.
+async fn wait_policy_denies(client: &Client, user: &str) -> anyhow::Result<()> {
+    const DEADLINE: Duration = Duration::from_secs(60);
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let probe = k8s_openapi::api::core::v1::Namespace {
+        metadata: ObjectMeta {
+            name: Some("ipc-policy-probe".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dry_run = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let answer = match namespaces.create(&dry_run, &probe).await {
+            Ok(_) => "admitted".to_string(),
+            Err(err) => crate::observe::kruise::api_error_text(&err),
+        };
+        if answer.contains(&format!("ValidatingAdmissionPolicy '{POLICY}'")) {
+            return Ok(());
+        }
+        if started.elapsed() > DEADLINE {
+            anyhow::bail!(
+                "the policy {POLICY} does not hold {user} yet after {} s (a namespace without the \
+                 suite's labels was {answer}); {HINT}",
+                DEADLINE.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// The fixtures dry-run (strict) before any scenario starts, where the

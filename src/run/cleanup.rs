@@ -214,6 +214,11 @@ pub async fn registry_leftovers(
     run_id: &str,
     removed: &mut Removed,
 ) -> anyhow::Result<()> {
+    // Without podman on this machine (a run from a pod, a runner with
+    // only a kubeconfig) no registry container can be here.
+    if crate::environment::tools::on_path("podman").is_none() {
+        return Ok(());
+    }
     let filter = format!("label={RUN_LABEL}={run_id}");
     let listed = crate::environment::images::podman(
         repo_root,
@@ -365,11 +370,18 @@ fn stop_children() {
 /// The main path's end after a signal, once the run folder is written:
 /// removes what the run created and exits 130 or 143.
 pub async fn finish_interrupted() -> ! {
+    std::process::exit(i32::from(undo_interrupted().await))
+}
+
+/// Removes what the interrupted run created (once) and returns the exit
+/// code that says so (130, 143), for a caller with more to do before it
+/// exits (handing the partial results over).
+pub async fn undo_interrupted() -> u8 {
     let signal = interrupt::signal().unwrap_or("SIGTERM");
     if !UNDOING.swap(true, std::sync::atomic::Ordering::SeqCst) {
         let _ = undo(signal).await;
     }
-    std::process::exit(exit_code(signal))
+    u8::try_from(exit_code(signal)).unwrap_or(1)
 }
 
 async fn undo(signal: &'static str) -> anyhow::Result<()> {

@@ -22,7 +22,7 @@ use crate::model::event::{self, Event};
 use crate::model::record::ImageDelivery;
 use crate::report::folder::RunContext;
 use crate::report::{self, compare as repeat, crosscell};
-use crate::run::{batch, cleanup, qualify, secrets};
+use crate::run::{batch, cleanup, handoff, qualify, secrets};
 use crate::scenarios::catalog::{self, CATALOG, Scenario};
 use crate::scenarios::plan::ScenarioPlan;
 use crate::workloads;
@@ -146,6 +146,29 @@ pub struct RunOptions {
     /// (HOST[:PORT][/PATH]; http://... for a plain-HTTP registry).
     #[arg(long, value_name = "REF")]
     pub image_registry: Option<String>,
+    /// The name the nodes pull --image-registry's images by, when it is not
+    /// the one this side pushes to (an in-cluster registry behind a
+    /// NodePort: pushed to http://registry.NS.svc:5000, pulled from
+    /// localhost:30500).
+    #[arg(long, value_name = "REF", requires = "image_registry")]
+    pub image_pull_registry: Option<String>,
+    /// Run from a pod of the cluster under test, as the pod's
+    /// ServiceAccount (kube's in-cluster config; deploy/README.md).
+    #[arg(long, conflicts_with_all = ["cluster", "kubeconfig", "kind_config"])]
+    pub in_cluster: bool,
+    /// When the run ends (passed, failed or interrupted), write its run
+    /// folder here as a gzip tar, and the exit code beside it
+    /// (FILE.exit), for `results` to hand over.
+    #[arg(long, value_name = "FILE")]
+    pub results_archive: Option<PathBuf>,
+    /// Then write the archive's path into this file (a Sonobuoy plugin's
+    /// `done` file).
+    #[arg(long, value_name = "FILE", requires = "results_archive")]
+    pub done_file: Option<PathBuf>,
+    /// Then stay up to SECONDS until `inplace-conformance results` has
+    /// taken the archive (a Job's pod, whose files go with it).
+    #[arg(long, value_name = "SECONDS", requires = "results_archive")]
+    pub hold_results: Option<u64>,
     /// Scenario(s) to run, by name (see `list`).
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
@@ -256,16 +279,35 @@ fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
 }
 
 pub async fn run(options: RunOptions) -> ExitCode {
+    let (code, run_dir) = run_scenarios_cli(&options).await;
+    match &options.results_archive {
+        Some(archive) => {
+            let handoff = handoff::Handoff {
+                archive: archive.clone(),
+                done_file: options.done_file.clone(),
+                hold: options.hold_results.map(std::time::Duration::from_secs),
+            };
+            ExitCode::from(handoff.deliver(run_dir.as_deref(), code).await)
+        }
+        None => ExitCode::from(code),
+    }
+}
+
+/// A `run`: its exit code, and its run folder once one was written.
+async fn run_scenarios_cli(options: &RunOptions) -> (u8, Option<PathBuf>) {
     if let Some(EventsFormat::Jsonl) = options.events {
         report::console::install_json_lines();
     }
-    let prepared = prepare(&options).and_then(|(config, scenarios)| {
+    let prepared = prepare(options).and_then(|(config, scenarios)| {
         let policy = load_policy(options.policy.as_ref())?;
         Ok((config, scenarios, policy))
     });
     let (config, scenarios, policy) = match prepared {
         Ok(prepared) => prepared,
-        Err(err) => return bad_input(err),
+        Err(err) => {
+            eprintln!("error: {}", crate::observe::kruise::error_text(&err));
+            return (BAD_INPUT, None);
+        }
     };
     let api_was_running = podman_api_running(&config).await;
     // Only a cluster this run creates is deleted: one that existed (the
@@ -295,7 +337,7 @@ pub async fn run(options: RunOptions) -> ExitCode {
             delete_cluster_unless_kept(&config, keep).await;
         }
         config.discard_empty_run_dir();
-        return ExitCode::from(code);
+        return (code, None);
     }
     event::emit(Event::RunStarted {
         run_id: config.run_id.clone(),
@@ -311,28 +353,29 @@ pub async fn run(options: RunOptions) -> ExitCode {
     };
     let written = finish_folder(&config, &context);
     if context.interrupted.is_some() {
-        cleanup::finish_interrupted().await;
+        let code = cleanup::undo_interrupted().await;
+        return (code, written.map(|_| config.output_dir.clone()));
     }
     let leaked = leaks_in_run(&config).await;
     stop_podman_api(&config, api_was_running).await;
     delete_cluster_unless_kept(&config, keep).await;
     let Some(folder) = written else {
-        return ExitCode::from(INFRASTRUCTURE);
+        return (INFRASTRUCTURE, None);
     };
     announce_races(&folder.report);
     let code = if folder.report.summary.gate_passed {
-        ExitCode::from(exit::PASSED)
+        exit::PASSED
     } else {
-        ExitCode::from(exit::GATE_FAILED)
+        exit::GATE_FAILED
     };
     if leaked {
         event::warn(
             "run",
             "exit 1: the run folder holds credentials of the cluster (LEAK lines above)",
         );
-        return ExitCode::from(exit::GATE_FAILED);
+        return (exit::GATE_FAILED, Some(config.output_dir.clone()));
     }
-    code
+    (code, Some(config.output_dir.clone()))
 }
 
 /// The run folder searched for the cluster's credentials (as `scan-secrets`
@@ -423,8 +466,13 @@ fn announce(decision: &gate::Decision) -> ExitCode {
 }
 
 /// Scenarios start podman's API service for testcontainers on first use; a
-/// run that found it stopped leaves it stopped.
+/// run that found it stopped leaves it stopped. Only a kind cluster of this
+/// machine gets a registry container: elsewhere podman is never asked (it
+/// need not be installed).
 async fn podman_api_running(config: &RunConfig) -> bool {
+    if config.cluster.kind_node().is_none() || config.delivery != ImageDelivery::Registry {
+        return true;
+    }
     cluster::run_script(&config.repo_root, &["registry-socket-status"])
         .await
         .is_ok()
@@ -737,6 +785,11 @@ async fn cluster_ready(
             .await
             .map_err(|e| (BAD_INPUT, e))?;
     }
+    if config.delivery == ImageDelivery::External {
+        crate::run::registry_check::check(&client, &access, config)
+            .await
+            .map_err(infrastructure)?;
+    }
     Ok(())
 }
 
@@ -745,7 +798,12 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
     if std::env::var_os("INPLACE_RUN_ID").is_none() {
         config = config.with_run_id(&crate::environment::config::new_run_id())?;
     }
-    if let Some(path) = &options.kubeconfig {
+    if options.in_cluster {
+        config.cluster = ClusterSource::Kubeconfig {
+            path: crate::environment::in_cluster::kubeconfig(&config.base_dir())?,
+            kind_node: None,
+        };
+    } else if let Some(path) = &options.kubeconfig {
         anyhow::ensure!(
             path.is_file(),
             "--kubeconfig {} is not a file; hint: pass the kubeconfig of a running cluster",
@@ -773,6 +831,9 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
         images::check_registry_ref(reference)?;
         config.image_registry = Some(reference.clone());
         config.delivery = ImageDelivery::External;
+        if let Some(pull) = &options.image_pull_registry {
+            config.image_pull_registry = Some(pull.clone());
+        }
     } else if let Some(delivery) = options.image_delivery {
         config.image_registry = None;
         config.delivery = delivery;
@@ -805,12 +866,13 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
     // does not parse is bad input); the API server's verdict on the
     // fixtures' fields comes once it is (`workloads::dry_run_fixture`).
     let scenarios = ScenarioPlan::all(&config.repo_root, &scenarios)?;
-    if config.image_registry.is_some() {
-        crate::environment::tools::require(&[(
-            "podman",
-            "it pushes the workload images to --image-registry",
-            "install podman (scripts/bootstrap does on Debian)",
-        )])?;
+    crate::environment::config::check_pull_registry(
+        config.image_registry.as_deref(),
+        config.image_pull_registry.as_deref(),
+    )?;
+    if config.delivery != ImageDelivery::Preloaded {
+        // Pushed from the layout by the suite's own OCI client (no podman).
+        crate::environment::oci::check_layout(&config.repo_root)?;
     }
     Ok((config, scenarios))
 }

@@ -60,8 +60,48 @@ pub fn kubeconfig_secrets(kubeconfig: &Path) -> anyhow::Result<Vec<Secret>> {
             }
         }
     }
+    secrets.extend(file_secrets(&doc));
     secrets.retain(|s| !s.needles.is_empty());
     Ok(secrets)
+}
+
+/// Secrets a kubeconfig names by file (`tokenFile`, `certificate-authority`,
+/// as `run --in-cluster` writes for the pod's ServiceAccount): the files'
+/// content is what must not leak.
+fn file_secrets(doc: &Value) -> Vec<Secret> {
+    let mut found = Vec::new();
+    for (list, inner, field, data_field) in [
+        ("users", "user", "tokenFile", "token"),
+        ("users", "user", "client-key", "client-key-data"),
+        (
+            "clusters",
+            "cluster",
+            "certificate-authority",
+            "certificate-authority-data",
+        ),
+    ] {
+        for entry in doc[list].as_sequence().into_iter().flatten() {
+            let name = entry["name"].as_str().unwrap_or("?");
+            let Some(path) = entry[inner][field].as_str() else {
+                continue;
+            };
+            let Ok(content) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let content = content.trim();
+            // A PEM file's body lines, as `*-data` fields give them.
+            let value = if data_field.ends_with("-data") {
+                base64::engine::general_purpose::STANDARD.encode(content)
+            } else {
+                content.to_string()
+            };
+            found.push(Secret {
+                what: format!("{list}[{name}].{field}"),
+                needles: needles(data_field, &value),
+            });
+        }
+    }
+    found
 }
 
 /// The raw value, and for base64 `*-data` the body lines of the PEM inside.
@@ -177,6 +217,37 @@ mod tests {
         assert_eq!(leaks[0].what, "users[admin].client-key-data");
         assert_eq!(leaks[1].what, "users[sa].token");
         assert_eq!(leaks[1].file, logs);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `run --in-cluster` names the ServiceAccount's token by file: the
+    /// file's content is searched for.
+    #[test]
+    fn a_token_named_by_file_is_searched_for() {
+        let dir = scratch();
+        let token = dir.join("token");
+        std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.in-cluster-token\n").unwrap();
+        let kubeconfig = dir.join("in-cluster.kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            crate::environment::in_cluster::render(
+                "https://10.96.0.1:443",
+                &dir.join("absent-ca.crt"),
+                &token,
+                "ns",
+            ),
+        )
+        .unwrap();
+        let secrets = kubeconfig_secrets(&kubeconfig).unwrap();
+        assert_eq!(secrets.len(), 1, "{secrets:?}");
+        std::fs::write(
+            dir.join("run/report.md"),
+            "Bearer eyJhbGciOiJSUzI1NiJ9.in-cluster-token",
+        )
+        .unwrap();
+        let (_, leaks) = scan(&[dir.join("run")], &secrets).unwrap();
+        assert_eq!(leaks.len(), 1);
+        assert_eq!(leaks[0].what, "users[service-account].tokenFile");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
