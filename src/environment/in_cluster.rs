@@ -12,8 +12,9 @@ use anyhow::Context;
 
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/// Writes `<dir>/in-cluster.kubeconfig` from kube's in-cluster config;
-/// fails in one line outside a pod.
+/// Writes `<dir>/inplace-conformance-<pid>.kubeconfig` (it holds no
+/// secret, only the files' paths) from kube's in-cluster config; fails in
+/// one line outside a pod.
 pub fn kubeconfig(dir: &Path) -> anyhow::Result<PathBuf> {
     let config = kube::Config::incluster().map_err(|err| {
         anyhow::anyhow!(
@@ -32,7 +33,10 @@ pub fn kubeconfig(dir: &Path) -> anyhow::Result<PathBuf> {
         &namespace,
     );
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("in-cluster.kubeconfig");
+    let path = dir.join(format!(
+        "inplace-conformance-{}.kubeconfig",
+        std::process::id()
+    ));
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }

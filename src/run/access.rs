@@ -143,10 +143,14 @@ pub async fn resolve(client: &Client) -> anyhow::Result<Access> {
             grants: Grants::ClusterWide,
         });
     }
+    let kruise = crate::observe::kruise::SYSTEM_NAMESPACE;
     let needed = [
         Permission::new("create", "namespaces", ""),
         Permission::new("create", "rolebindings.rbac.authorization.k8s.io", ""),
         Permission::new("bind", "clusterroles.rbac.authorization.k8s.io", "").named(NAMESPACE_ROLE),
+        // OpenKruise's readiness and version are read before anything.
+        Permission::new("get", "deployments.apps", kruise),
+        Permission::new("list", "pods", kruise),
     ];
     for permission in &needed {
         if !can(client, permission).await? {

@@ -750,6 +750,13 @@ async fn cluster_ready(
         .client()
         .await
         .map_err(|e| infrastructure(e.into()))?;
+    // Who the run is and what it may do first (SelfSubjectAccessReviews):
+    // an account without a right it needs is named as such, not mistaken
+    // for a cluster without OpenKruise. An account without its guard is
+    // refused here too, once, before any scenario creates anything.
+    let access = crate::run::access::resolve(&client)
+        .await
+        .map_err(infrastructure)?;
     crate::observe::kruise::preflight(&client)
         .await
         .map_err(|e| {
@@ -769,11 +776,6 @@ async fn cluster_ready(
                 crate::observe::kruise::error_text(&e)
             ))
         })?;
-    // An account without its guard is refused here, once, before any
-    // scenario creates anything.
-    let access = crate::run::access::resolve(&client)
-        .await
-        .map_err(infrastructure)?;
     let mut tried = std::collections::BTreeSet::new();
     let fixtures: Vec<&workloads::Fixture> = plans
         .iter()
@@ -785,7 +787,12 @@ async fn cluster_ready(
             .await
             .map_err(|e| (BAD_INPUT, e))?;
     }
-    if config.delivery == ImageDelivery::External {
+    // What the suite cannot deliver itself is checked once: a registry it
+    // pushes to, or images the user preloaded on a cluster it cannot reach
+    // the nodes of.
+    let preloaded_by_user =
+        config.delivery == ImageDelivery::Preloaded && config.cluster.kind_node().is_none();
+    if config.delivery == ImageDelivery::External || preloaded_by_user {
         crate::run::registry_check::check(&client, &access, config)
             .await
             .map_err(infrastructure)?;
@@ -800,7 +807,7 @@ fn prepare(options: &RunOptions) -> anyhow::Result<(RunConfig, Vec<ScenarioPlan>
     }
     if options.in_cluster {
         config.cluster = ClusterSource::Kubeconfig {
-            path: crate::environment::in_cluster::kubeconfig(&config.base_dir())?,
+            path: crate::environment::in_cluster::kubeconfig(&std::env::temp_dir())?,
             kind_node: None,
         };
     } else if let Some(path) = &options.kubeconfig {

@@ -1,9 +1,12 @@
-//! Before any scenario, for images pushed to a registry the suite does not
-//! run (`--image-registry`): one push from here and one pull by a node,
-//! so that a registry the suite cannot reach, or one the nodes cannot
-//! (a wrong `--image-pull-registry`, TLS on one side only), is one line
-//! and exit 3, not the same pull failure in every scenario. The pull is a
-//! pod in a namespace of its own, deleted afterwards.
+//! Before any scenario, when the suite cannot put the images on the nodes
+//! itself: for images pushed to a registry it does not run
+//! (`--image-registry`), one push from here and one pull by a node, so
+//! that a registry the suite cannot reach, or one the nodes cannot (a
+//! wrong `--image-pull-registry`, TLS on one side only), is one line and
+//! exit 3, not the same pull failure in every scenario; for images the
+//! user preloaded on a cluster given by kubeconfig, a pod that may not
+//! pull, so that images not put there are one line too. The pod lives in
+//! a namespace of its own, deleted afterwards.
 
 use std::time::Duration;
 
@@ -13,6 +16,7 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, PostParams};
 
 use crate::environment::config::RunConfig;
+use crate::model::record::ImageDelivery;
 use crate::run::access::Access;
 
 /// How long the registry may take to answer a first push (an in-cluster
@@ -23,6 +27,21 @@ const PULL_DEADLINE: Duration = Duration::from_secs(120);
 
 pub async fn check(client: &Client, access: &Access, config: &RunConfig) -> anyhow::Result<()> {
     let namespace = format!("ipc-registry-check-{}", crate::short_id());
+    if config.delivery == ImageDelivery::Preloaded {
+        let settings = crate::environment::settings::Settings::load(&config.repo_root)?;
+        let image = crate::environment::images::local_image(
+            settings.workload_repo()?,
+            settings.workload_versions()?[0],
+        );
+        return in_namespace(client, access, config, &namespace, &image, "Never")
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e:#}; hint: --image-delivery preloaded needs {image} (and the other \
+                     versions) on every node; or push them with --image-registry REF"
+                )
+            });
+    }
     let route = config.image_route(false);
     let image = crate::environment::images::push_probe(
         route,
@@ -39,28 +58,52 @@ pub async fn check(client: &Client, access: &Access, config: &RunConfig) -> anyh
             route.registry.unwrap_or_default()
         )
     })?;
-    crate::run::guard::create_namespace(client, &namespace, "registry-check", &config.run_id)
-        .await?;
-    let pulled = async {
-        access.admit(client, &namespace).await?;
-        pull_on_a_node(client, &namespace, &image.reference).await
-    }
-    .await;
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let _ = namespaces
-        .delete(&namespace, &DeleteParams::default())
-        .await;
-    pulled.map_err(|e| {
+    in_namespace(
+        client,
+        access,
+        config,
+        &namespace,
+        &image.reference,
+        "Always",
+    )
+    .await
+    .map_err(|e| {
         anyhow::anyhow!(
             "{e:#}; hint: the nodes must pull what the suite pushes: --image-pull-registry \
-             names the registry as the nodes reach it"
+                 names the registry as the nodes reach it"
         )
     })
 }
 
-/// A pod of the probe image, until its container runs (pulled) or the
-/// kubelet gives up pulling it.
-async fn pull_on_a_node(client: &Client, namespace: &str, image: &str) -> anyhow::Result<()> {
+/// The probe pod in a namespace made for it, deleted whatever happened.
+async fn in_namespace(
+    client: &Client,
+    access: &Access,
+    config: &RunConfig,
+    namespace: &str,
+    image: &str,
+    pull_policy: &str,
+) -> anyhow::Result<()> {
+    crate::run::guard::create_namespace(client, namespace, "registry-check", &config.run_id)
+        .await?;
+    let pulled = async {
+        access.admit(client, namespace).await?;
+        pull_on_a_node(client, namespace, image, pull_policy).await
+    }
+    .await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let _ = namespaces.delete(namespace, &DeleteParams::default()).await;
+    pulled
+}
+
+/// A pod of the probe image, until its container runs (the image is on
+/// the node) or the kubelet gives up getting it.
+async fn pull_on_a_node(
+    client: &Client,
+    namespace: &str,
+    image: &str,
+    pull_policy: &str,
+) -> anyhow::Result<()> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let pod: Pod = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "pull"},
@@ -75,7 +118,7 @@ async fn pull_on_a_node(client: &Client, namespace: &str, image: &str) -> anyhow
             "containers": [{
                 "name": "pull",
                 "image": image,
-                "imagePullPolicy": "Always",
+                "imagePullPolicy": pull_policy,
                 "securityContext": {
                     "allowPrivilegeEscalation": false,
                     "capabilities": {"drop": ["ALL"]}
@@ -99,7 +142,7 @@ async fn pull_on_a_node(client: &Client, namespace: &str, image: &str) -> anyhow
     .await;
     let last = pods.get("pull").await.ok();
     match (outcome, last.as_ref().and_then(pull_failure)) {
-        (_, Some(failure)) => anyhow::bail!("a node cannot pull {image}: {failure}"),
+        (_, Some(failure)) => anyhow::bail!("a node cannot get {image}: {failure}"),
         (Ok(Ok(_)), None) => Ok(()),
         (Ok(Err(err)), None) => Err(err).context("watching the probe pod"),
         (Err(_), None) => anyhow::bail!(
