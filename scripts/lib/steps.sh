@@ -10,8 +10,9 @@ kubeadm_etcd_tag() { kubeadm_image etcd | sed 's/.*://'; }
 kubeadm_image() { "$IPC_K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | grep "/$1:"; }
 
 # --- host ------------------------------------------------------------------
-host_packages=(podman runc netavark aardvark-dns containernetworking-plugins debootstrap jq uidmap curl python3-yaml)
-host_commands=(podman runc debootstrap jq curl /usr/lib/cni/bridge /usr/lib/podman/netavark /usr/lib/python3/dist-packages/yaml)
+# binutils: strip, for the suite's image (scripts/in-cluster image).
+host_packages=(podman runc netavark aardvark-dns containernetworking-plugins debootstrap jq uidmap curl python3-yaml binutils)
+host_commands=(podman runc debootstrap jq curl strip /usr/lib/cni/bridge /usr/lib/podman/netavark /usr/lib/python3/dist-packages/yaml)
 
 done_host() {
   local c
