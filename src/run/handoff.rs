@@ -45,8 +45,8 @@ impl Handoff {
     /// hands over its code alone: its one-line cause is in the log.
     pub async fn deliver(&self, run_dir: Option<&Path>, code: u8) -> u8 {
         let Some(run_dir) = run_dir else {
-            if let Err(err) = std::fs::write(exit_file(&self.archive), format!("{code}\n")) {
-                event::warn("results", format!("no exit code written: {err}"));
+            if let Err(err) = self.write_code(code) {
+                event::warn("results", format!("no exit code written: {err:#}"));
             }
             if let Some(hold) = self.hold {
                 self.wait_taken(hold).await;
@@ -80,14 +80,19 @@ impl Handoff {
         write_archive(run_dir, &part)?;
         std::fs::rename(&part, &self.archive)
             .with_context(|| format!("renaming {} into place", part.display()))?;
-        std::fs::write(exit_file(&self.archive), format!("{code}\n"))
-            .context("writing the exit code")?;
+        self.write_code(code)?;
         if let Some(done) = &self.done_file {
             // Sonobuoy's worker reads the path of the results from it.
             std::fs::write(done, self.archive.display().to_string())
                 .with_context(|| format!("writing {}", done.display()))?;
         }
         Ok(())
+    }
+
+    /// `FILE.exit`, the sign for `results` that the run has ended.
+    fn write_code(&self, code: u8) -> anyhow::Result<()> {
+        std::fs::write(exit_file(&self.archive), format!("{code}\n"))
+            .context("writing the exit code")
     }
 
     async fn wait_taken(&self, hold: Duration) {
